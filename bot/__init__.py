@@ -1,0 +1,1 @@
+"""Community Bot: run a Coolblue Closed Community from Slack."""
