@@ -35,8 +35,11 @@ class RemainingCredit:
 
 @dataclass(frozen=True)
 class RevokedCredit:
+    """`revoked_credit` is None when the removal was confirmed only by a 404 on a retry
+    that followed an ambiguous first attempt (the first attempt did the removal)."""
+
     email: str
-    revoked_credit: Decimal
+    revoked_credit: Decimal | None
     correlation_id: str
 
 

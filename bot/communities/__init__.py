@@ -1,0 +1,1 @@
+"""The Coolblue Communities API client. Knows nothing of Slack."""
