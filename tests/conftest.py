@@ -42,3 +42,58 @@ def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+# The whole bot on loopback --------------------------------------------------------------
+
+ALICE, BOB, CAROL, DAVE, ERIN, FRANK, GRACE = (
+    "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN", "U0FRANK", "U0GRACE")
+MANAGERS_GROUP = "S0MANAGERS"
+COMMUNITY = "acme-employees"
+
+
+def team() -> list:
+    from bot.slack_standin import StandInUser
+
+    people = [(ALICE, "alice", "Alice Hr"), (BOB, "bob", "Bob Manager"),
+              (CAROL, "carol", "Carol Support"), (DAVE, "dave", "Dave Admin"),
+              (ERIN, "erin", "Erin Groupmanager"), (FRANK, "frank", "Frank Norole"),
+              (GRACE, "grace", "Grace Manager")]
+    return [StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.test")
+            for uid, name, real in people]
+
+
+def stack_settings(redis_url: str, **overrides: object):
+    from bot.config import Settings
+
+    values: dict[str, object] = {
+        "redis_url": redis_url, "roles_hr": f"{ALICE}", "roles_manager":
+        f"{BOB},{GRACE},{MANAGERS_GROUP}", "roles_support": CAROL, "roles_admin": DAVE,
+        "worker_claim_idle_seconds": 1.0, "communities_timeout_seconds": 2.0,
+        "sandbox_communities": f"{COMMUNITY}:Acme Employees",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_stack(redis_url: str):
+    """Start a LocalStack with settings overrides; stopped after the test."""
+    from bot.runtime.local import LocalStack
+
+    started: list[LocalStack] = []
+
+    def make(workers: int = 1, **overrides: object) -> LocalStack:
+        stack = LocalStack(stack_settings(redis_url, **overrides), team(),
+                           {MANAGERS_GROUP: [ERIN]}, workers=workers).start()
+        started.append(stack)
+        return stack
+
+    yield make
+    for stack in started:
+        stack.stop()
+
+
+@pytest.fixture
+def stack(make_stack):
+    return make_stack()

@@ -1,0 +1,182 @@
+"""Filing, approving, rejecting, retrying, cancelling and expiring requests.
+
+The rules live here; Redis makes each change atomic (bot.domain.store) and the
+notifier tells people. Notifications follow the state change and never decide it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.domain import audit
+from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
+from bot.domain.notifier import Event, Notifier
+from bot.domain.policy import Policy
+from bot.domain.requests import MemberRequest, Operation, Status
+from bot.domain.store import RequestStore, TransitionResult, new_request_id
+
+log = logging.getLogger("bot.approvals")
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a click or command achieved. `reason` explains a refusal:
+    missing | conflict | own | employee | duplicate | not_requester."""
+
+    ok: bool
+    request: MemberRequest | None
+    reason: str = ""
+    result: TransitionResult | None = None
+
+
+class RequestService:
+    def __init__(self, store: RequestStore, policy: Policy, notifier: Notifier,
+                 environment: str) -> None:
+        self.store = store
+        self.policy = policy
+        self.notifier = notifier
+        self.environment = environment
+
+    # Filing ------------------------------------------------------------------
+
+    def file_add(self, form: AddEmployeeForm, community_name: str,
+                 requester_id: str) -> MemberRequest:
+        request = self._new(Operation.ADD, form.community_id, community_name, form.email,
+                            requester_id, first_name=form.first_name,
+                            last_name=form.last_name, credit=form.credit,
+                            external_reference=form.external_reference, note=form.note)
+        return self._file(request)
+
+    def file_remove(self, form: RemoveEmployeeForm, community_name: str,
+                    requester_id: str) -> MemberRequest:
+        request = self._new(Operation.REMOVE, form.community_id, community_name, form.email,
+                            requester_id, reason=form.reason)
+        return self._file(request)
+
+    def _new(self, operation: Operation, community_id: str, community_name: str, email: str,
+             requester_id: str, **details: str | Decimal) -> MemberRequest:
+        now = time.time()
+        required = self.policy.approvals_required(operation)
+        return MemberRequest(
+            id=new_request_id(), operation=operation, community_id=community_id,
+            community_name=community_name, email=email, requester_id=requester_id,
+            created_at=now, updated_at=now, expires_at=now + self.policy.expiry_seconds,
+            approvals_required=required, environment=self.environment,
+            status=Status.PENDING if required else Status.APPROVED,
+            decided_by=SYSTEM if not required else "", decided_at=now if not required else 0,
+            **details,  # type: ignore[arg-type]
+        )
+
+    def _file(self, request: MemberRequest) -> MemberRequest:
+        # The message goes out first, so the stored request already knows where it is;
+        # if Redis then fails, nothing approved exists and the user is told.
+        request.channel, request.message_ts = self.notifier.post_approval_message(request)
+        detail = "" if request.approvals_required else "no approval required by policy"
+        self.store.create(request, audit.entry(request, "filed", request.requester_id,
+                                               detail=detail) + ["status", request.status],
+                          enqueue=request.status is Status.APPROVED)
+        log.info("request %s filed (%s)", request.id, request.operation)
+        self._tell(request, Event.FILED)
+        return request
+
+    # Decisions ---------------------------------------------------------------
+
+    def approve(self, request_id: str, approver_id: str, approver_email: str) -> Decision:
+        request = self.store.get(request_id)
+        if request is None:
+            return Decision(False, None, "missing")
+        if approver_id == request.requester_id:
+            return Decision(False, request, "own")
+        if approver_email and approver_email.lower() == request.email.lower():
+            return Decision(False, request, "employee")
+        result = self.store.approve(request_id, approver_id,
+                                    audit.entry(request, "approved", approver_id))
+        if not result.ok:
+            return Decision(False, self.store.get(request_id), result.outcome, result)
+        event = Event.APPROVED if result.outcome == "approved" else Event.APPROVAL_RECORDED
+        return self.announce(request_id, event, result)
+
+    def reject(self, request_id: str, user_id: str, reason: str) -> Decision:
+        request = self.store.get(request_id)
+        if request is None:
+            return Decision(False, None, "missing")
+        if user_id == request.requester_id:
+            return Decision(False, request, "own")
+        result = self.store.transition(
+            request_id, allowed={Status.PENDING}, to=Status.REJECTED,
+            updates={"decided_by": user_id, "decided_at": repr(time.time()),
+                     "decision_reason": reason},
+            audit_entry=audit.entry(request, "rejected", user_id, detail=reason))
+        return self._after(request_id, Event.REJECTED, result)
+
+    def cancel(self, request_id: str, user_id: str) -> Decision:
+        request = self.store.get(request_id)
+        if request is None:
+            return Decision(False, None, "missing")
+        if user_id != request.requester_id:
+            return Decision(False, request, "not_requester")
+        result = self.store.transition(
+            request_id, allowed={Status.PENDING}, to=Status.CANCELLED,
+            updates={"decided_by": user_id, "decided_at": repr(time.time())},
+            audit_entry=audit.entry(request, "cancelled", user_id))
+        return self._after(request_id, Event.CANCELLED, result)
+
+    def retry(self, request_id: str, user_id: str) -> Decision:
+        request = self.store.get(request_id)
+        if request is None:
+            return Decision(False, None, "missing")
+        result = self.store.transition(
+            request_id, allowed={Status.FAILED}, to=Status.APPROVED, enqueue=True,
+            updates={"outcome": "", "decided_by": request.decided_by or user_id},
+            audit_entry=audit.entry(request, "retried", user_id))
+        return self._after(request_id, Event.RETRIED, result)
+
+    def _after(self, request_id: str, event: Event, result: TransitionResult) -> Decision:
+        if not result.ok:
+            return Decision(False, self.store.get(request_id), result.outcome, result)
+        return self.announce(request_id, event, result)
+
+    def announce(self, request_id: str, event: Event, result: TransitionResult) -> Decision:
+        request = self.store.get(request_id)
+        if request is not None:
+            self._tell(request, event)
+        return Decision(True, request, result=result)
+
+    # Time passing ------------------------------------------------------------
+
+    def sweep(self, now: float | None = None) -> tuple[int, int]:
+        """Expire requests past their time and remind approvers once. Returns counts."""
+        now = time.time() if now is None else now
+        expired = reminded = 0
+        due = self.store.pending_created_before(now - self.policy.reminder_seconds)
+        for request in self.store.get_many(due):
+            if now >= request.expires_at:
+                result = self.store.transition(
+                    request.id, allowed={Status.PENDING}, to=Status.EXPIRED,
+                    updates={"decided_by": SYSTEM, "decided_at": repr(now)},
+                    audit_entry=audit.entry(request, "expired", SYSTEM))
+                if result.ok:
+                    expired += 1
+                    self.announce(request.id, Event.EXPIRED, result)
+            elif not request.reminded:
+                self.store.set_fields(request.id, reminded="1")
+                reminded += 1
+                self._safely(self.notifier.remind, request)
+        return expired, reminded
+
+    def _tell(self, request: MemberRequest, event: Event) -> None:
+        self._safely(self.notifier.request_changed, request, event)
+
+    @staticmethod
+    def _safely(call, *args) -> None:  # noqa: ANN001
+        # The state change is done and durable; a failed notification must not undo
+        # it or hide it from the caller. It is logged for the on-call engineer.
+        try:
+            call(*args)
+        except Exception:
+            log.exception("notification failed for request %s", args[0].id)

@@ -1,0 +1,107 @@
+"""What HR types into the Add and Remove modals, validated at the edge.
+
+`parse_add_form` / `parse_remove_form` return a typed form or a dict of field name →
+message, so the Slack layer can show each message on its own field.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, EmailStr, ValidationError
+
+from bot.money import InvalidAmount, parse_euros
+
+
+def _printable(text: str) -> str:
+    text = text.strip()
+    if any(unicodedata.category(char).startswith("C") for char in text):
+        raise ValueError("Remove control characters (tabs, line breaks and the like).")
+    return text
+
+
+def _name(text: str) -> str:
+    text = _printable(text)
+    if not 1 <= len(text) <= 100:
+        raise ValueError("Use 1 to 100 characters.")
+    return text
+
+
+def _optional_text(limit: int):  # noqa: ANN202 - returns a validator
+    def check(text: str) -> str:
+        if len(text) > limit:
+            raise ValueError(f"Use at most {limit} characters.")
+        return text
+    return check
+
+
+def _email(text: str) -> str:
+    return text.strip().lower()
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Email = Annotated[EmailStr, AfterValidator(_email)]
+
+
+class AddEmployeeForm(BaseModel):
+    community_id: str
+    first_name: Name
+    last_name: Name
+    email: Email
+    credit: Decimal
+    external_reference: Annotated[str, AfterValidator(_printable),
+                                  AfterValidator(_optional_text(100))] = ""
+    note: Annotated[str, AfterValidator(_optional_text(1000))] = ""
+
+
+class RemoveEmployeeForm(BaseModel):
+    community_id: str
+    email: Email
+    reason: Annotated[str, AfterValidator(_optional_text(1000))]
+
+
+FieldErrors = dict[str, str]
+
+
+def parse_add_form(raw: dict[str, str | None], *, max_credit: Decimal,
+                   communities: set[str]) -> AddEmployeeForm | FieldErrors:
+    errors: FieldErrors = {}
+    credit: Decimal | None = None
+    try:
+        credit = parse_euros(raw.get("credit") or "", maximum=max_credit)
+    except InvalidAmount as exc:
+        errors["credit"] = str(exc)
+    values = {key: (value or "") for key, value in raw.items() if key != "credit"}
+    values["credit"] = str(credit or "1")  # placeholder when invalid; its error is kept above
+    return _finish(AddEmployeeForm, values, errors, communities)
+
+
+def parse_remove_form(raw: dict[str, str | None], *,
+                      communities: set[str]) -> RemoveEmployeeForm | FieldErrors:
+    values = {key: (value or "") for key, value in raw.items()}
+    errors: FieldErrors = {}
+    if not values.get("reason", "").strip():
+        errors["reason"] = "Say why, for the approver and the audit trail."
+    return _finish(RemoveEmployeeForm, values, errors, communities)
+
+
+def _finish(model: type[BaseModel], values: dict[str, str], errors: FieldErrors,
+            communities: set[str]):  # noqa: ANN202
+    if values.get("community_id") not in communities:
+        errors["community_id"] = "Choose one of the communities this integration may manage."
+    try:
+        form = model(**values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0])
+            errors.setdefault(name, _message(name, error))
+        return errors
+    return errors or form
+
+
+def _message(name: str, error: dict) -> str:  # type: ignore[type-arg]
+    if name == "email":
+        return "Enter a valid e-mail address, such as jane.doe@example.com."
+    return str(error.get("msg", "Invalid value.")).removeprefix("Value error, ")

@@ -1,0 +1,31 @@
+"""How the domain tells people what happened, without knowing it is Slack."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from bot.domain.requests import MemberRequest
+
+
+class Event(StrEnum):
+    FILED = "filed"
+    APPROVAL_RECORDED = "approval_recorded"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    RETRIED = "retried"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Notifier(Protocol):
+    def post_approval_message(self, request: MemberRequest) -> tuple[str, str]:
+        """Post the request for approvers; return (channel, ts) of the message."""
+
+    def request_changed(self, request: MemberRequest, event: Event) -> None:
+        """Update the approval message in place and tell the requester."""
+
+    def remind(self, request: MemberRequest) -> None:
+        """Nudge the approvers of a request that has waited a while."""

@@ -1,0 +1,139 @@
+"""A request to onboard or offboard one employee, and the states it moves through.
+
+    pending → approved → executing → done | failed      (failed → approved on Retry)
+    pending → rejected | expired | cancelled
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Operation(StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    DONE = "done"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        return self is Status.PENDING
+
+    @property
+    def is_final(self) -> bool:
+        return self in {Status.DONE, Status.REJECTED, Status.EXPIRED, Status.CANCELLED}
+
+
+@dataclass(frozen=True)
+class Approval:
+    user_id: str
+    at: float
+
+
+@dataclass
+class MemberRequest:
+    id: str
+    operation: Operation
+    community_id: str
+    community_name: str
+    email: str
+    requester_id: str
+    created_at: float
+    expires_at: float
+    approvals_required: int
+    environment: str
+    first_name: str = ""
+    last_name: str = ""
+    credit: Decimal | None = None
+    external_reference: str = ""
+    note: str = ""
+    reason: str = ""
+    status: Status = Status.PENDING
+    approvals: list[Approval] = field(default_factory=list)
+    decided_by: str = ""
+    decided_at: float = 0.0
+    decision_reason: str = ""
+    updated_at: float = 0.0
+    reminded: bool = False
+    channel: str = ""
+    message_ts: str = ""
+    attempts: int = 0
+    correlation_id: str = ""
+    outcome: str = ""
+    result_credit: Decimal | None = None
+
+    @property
+    def employee_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def approver_ids(self) -> list[str]:
+        return [approval.user_id for approval in self.approvals]
+
+    # Redis hash <-> object. Every value is a string in Redis.
+
+    def to_hash(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "approvals":
+                out[item.name] = json.dumps([{"user_id": a.user_id, "at": a.at} for a in value])
+            elif isinstance(value, bool):
+                out[item.name] = "1" if value else "0"
+            elif value is None:
+                out[item.name] = ""
+            else:
+                out[item.name] = str(value)
+        return out
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> MemberRequest:
+        approvals = [Approval(a["user_id"], float(a["at"]))
+                     for a in json.loads(data.get("approvals") or "[]")]
+        return cls(
+            id=data["id"],
+            operation=Operation(data["operation"]),
+            community_id=data["community_id"],
+            community_name=data.get("community_name", ""),
+            email=data["email"],
+            requester_id=data["requester_id"],
+            created_at=float(data["created_at"]),
+            expires_at=float(data["expires_at"]),
+            approvals_required=int(data["approvals_required"]),
+            environment=data.get("environment", ""),
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            credit=_decimal(data.get("credit")),
+            external_reference=data.get("external_reference", ""),
+            note=data.get("note", ""),
+            reason=data.get("reason", ""),
+            status=Status(data["status"]),
+            approvals=approvals,
+            decided_by=data.get("decided_by", ""),
+            decided_at=float(data.get("decided_at") or 0),
+            decision_reason=data.get("decision_reason", ""),
+            updated_at=float(data.get("updated_at") or 0),
+            reminded=data.get("reminded") == "1",
+            channel=data.get("channel", ""),
+            message_ts=data.get("message_ts", ""),
+            attempts=int(data.get("attempts") or 0),
+            correlation_id=data.get("correlation_id", ""),
+            outcome=data.get("outcome", ""),
+            result_credit=_decimal(data.get("result_credit")),
+        )
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text) if text else None

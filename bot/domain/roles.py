@@ -1,0 +1,66 @@
+"""Who may do what. Roles are granted to Slack user IDs and user-group IDs.
+
+Group membership comes from a resolver the Slack layer provides (usergroups.users.list)
+and is cached in Redis for a few minutes, so an admin manages access in Slack itself
+and every process sees the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+import redis
+
+
+class Role(StrEnum):
+    HR = "hr"
+    MANAGER = "manager"
+    SUPPORT = "support"
+    ADMIN = "admin"
+
+
+GroupResolver = Callable[[str], list[str]]
+GROUP_KEY = "cb:roles:group:{}"
+
+
+class RoleDirectory:
+    def __init__(self, grants: dict[Role, Iterable[str]], client: redis.Redis,
+                 resolve_group: GroupResolver, cache_seconds: int = 300) -> None:
+        self.grants = {role: tuple(ids) for role, ids in grants.items()}
+        self.redis = client
+        self.resolve_group = resolve_group
+        self.cache_seconds = cache_seconds
+
+    def roles_of(self, user_id: str) -> frozenset[Role]:
+        roles = {role for role, ids in self.grants.items() if self._grants_user(ids, user_id)}
+        if Role.ADMIN in roles:
+            roles.update(Role)  # admins may do everything the others may
+        return frozenset(roles)
+
+    def has(self, user_id: str, *allowed: Role) -> bool:
+        return bool(self.roles_of(user_id) & set(allowed))
+
+    def _grants_user(self, ids: tuple[str, ...], user_id: str) -> bool:
+        if user_id in ids:
+            return True
+        return any(user_id in self.group_members(group) for group in ids if group[0] == "S")
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        key = GROUP_KEY.format(group_id)
+        cached = self.redis.get(key)
+        if cached is not None:
+            return frozenset(json.loads(cached))
+        members = self.resolve_group(group_id)
+        if self.cache_seconds:
+            self.redis.set(key, json.dumps(sorted(members)), ex=self.cache_seconds)
+        return frozenset(members)
+
+    def users_with(self, role: Role) -> set[str]:
+        """Every user holding `role` directly or through a group (for reminders)."""
+        users: set[str] = set()
+        for granted in (self.grants.get(role, ()), self.grants.get(Role.ADMIN, ())):
+            for item in granted:
+                users.update(self.group_members(item) if item[0] == "S" else {item})
+        return users

@@ -1,0 +1,227 @@
+"""Requests in Redis. Every state change is one Lua script: atomic across processes.
+
+Keys (all under the `cb:` prefix):
+    cb:req:{id}               hash   the request (see MemberRequest.to_hash)
+    cb:req:pending            zset   open requests, scored by creation time
+    cb:req:recent             zset   requests by last change (App Home, /community pending)
+    cb:req:by-requester:{U}   zset   a requester's requests
+    cb:work                   stream approved work; consumer group `workers`
+    cb:audit                  stream the audit trail (see bot.domain.audit)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+import redis
+
+from bot.domain.requests import MemberRequest, Status
+
+PREFIX = "cb:"
+PENDING = f"{PREFIX}req:pending"
+RECENT = f"{PREFIX}req:recent"
+WORK_STREAM = f"{PREFIX}work"
+WORK_GROUP = "workers"
+AUDIT_STREAM = f"{PREFIX}audit"
+AUDIT_MAXLEN = 1_000_000
+RECENT_KEEP = 500
+
+
+def request_key(request_id: str) -> str:
+    return f"{PREFIX}req:{request_id}"
+
+
+def requester_key(user_id: str) -> str:
+    return f"{PREFIX}req:by-requester:{user_id}"
+
+
+# Shared Lua: write an audit entry from a flat list of field/value pairs.
+_AUDIT_LUA = f"""
+local function audit(stream, maxlen, entry)
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(entry))
+end
+local function index(key, id, status, now)
+  redis.call('ZADD', KEYS[3], now, id)
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -{RECENT_KEEP + 1})
+  if status == 'pending' then
+    redis.call('ZADD', KEYS[2], redis.call('HGET', key, 'created_at'), id)
+  else
+    redis.call('ZREM', KEYS[2], id)
+  end
+end
+"""
+
+# KEYS: request, pending, recent, work stream, audit stream
+# ARGV: allowed from-statuses (comma list), new status, now, enqueue (0/1),
+#       JSON object of fields to set, JSON array of audit field/value pairs, audit maxlen
+_TRANSITION = _AUDIT_LUA + """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return {'missing'} end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do
+  if s == current then allowed = true end
+end
+if not allowed then
+  return {'conflict', current, redis.call('HGET', KEYS[1], 'decided_by'),
+          redis.call('HGET', KEYS[1], 'decided_at')}
+end
+local updates = cjson.decode(ARGV[5])
+for k, v in pairs(updates) do
+  if k ~= '__incr_attempts' then redis.call('HSET', KEYS[1], k, v) end
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated_at', ARGV[3])
+if updates['__incr_attempts'] then redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
+local id = redis.call('HGET', KEYS[1], 'id')
+index(KEYS[1], id, ARGV[2], ARGV[3])
+if ARGV[4] == '1' then redis.call('XADD', KEYS[4], '*', 'request_id', id) end
+local entry = cjson.decode(ARGV[6])
+table.insert(entry, 'status'); table.insert(entry, ARGV[2])
+audit(KEYS[5], ARGV[7], entry)
+return {'ok', current, redis.call('HGET', KEYS[1], 'attempts') or '0'}
+"""
+
+# KEYS: request, pending, recent, work stream, audit stream
+# ARGV: approver, now, audit maxlen, JSON array of audit field/value pairs
+_APPROVE = _AUDIT_LUA + """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return {'missing'} end
+if current ~= 'pending' then
+  return {'conflict', current, redis.call('HGET', KEYS[1], 'decided_by'),
+          redis.call('HGET', KEYS[1], 'decided_at')}
+end
+if redis.call('HGET', KEYS[1], 'requester_id') == ARGV[1] then return {'own'} end
+local approvals = cjson.decode(redis.call('HGET', KEYS[1], 'approvals') or '[]')
+for _, a in ipairs(approvals) do
+  if a['user_id'] == ARGV[1] then return {'duplicate'} end
+end
+table.insert(approvals, {user_id = ARGV[1], at = tonumber(ARGV[2])})
+redis.call('HSET', KEYS[1], 'approvals', cjson.encode(approvals), 'updated_at', ARGV[2])
+local required = tonumber(redis.call('HGET', KEYS[1], 'approvals_required'))
+local id = redis.call('HGET', KEYS[1], 'id')
+local entry = cjson.decode(ARGV[4])
+if #approvals >= required then
+  local names = {}
+  for _, a in ipairs(approvals) do table.insert(names, a['user_id']) end
+  redis.call('HSET', KEYS[1], 'status', 'approved', 'decided_by', table.concat(names, ','),
+             'decided_at', ARGV[2])
+  index(KEYS[1], id, 'approved', ARGV[2])
+  redis.call('XADD', KEYS[4], '*', 'request_id', id)
+  table.insert(entry, 'status'); table.insert(entry, 'approved')
+  audit(KEYS[5], ARGV[3], entry)
+  return {'approved', tostring(#approvals), tostring(required)}
+end
+index(KEYS[1], id, 'pending', ARGV[2])
+table.insert(entry, 'status'); table.insert(entry, 'pending')
+audit(KEYS[5], ARGV[3], entry)
+return {'partial', tostring(#approvals), tostring(required)}
+"""
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """`ok` when this call made the change; otherwise the state that stood in the way."""
+
+    ok: bool
+    outcome: str  # ok | approved | partial | conflict | missing | own | duplicate
+    status: Status | None = None
+    decided_by: str = ""
+    decided_at: float = 0.0
+    approvals: int = 0
+    required: int = 0
+    attempts: int = 0
+
+
+def new_request_id() -> str:
+    # Short, unguessable, and readable over the phone to support.
+    return "R" + secrets.token_hex(4).upper()
+
+
+class RequestStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self._transition = client.register_script(_TRANSITION)
+        self._approve = client.register_script(_APPROVE)
+
+    def _keys(self, request_id: str) -> list[str]:
+        return [request_key(request_id), PENDING, RECENT, WORK_STREAM, AUDIT_STREAM]
+
+    def create(self, request: MemberRequest, audit_entry: list[str],
+               *, enqueue: bool = False) -> None:
+        """Store a new request, index it and write its first audit entry, in one round trip."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(request_key(request.id), mapping=request.to_hash())
+        if request.status is Status.PENDING:
+            pipe.zadd(PENDING, {request.id: request.created_at})
+        pipe.zadd(RECENT, {request.id: request.created_at})
+        pipe.zadd(requester_key(request.requester_id), {request.id: request.created_at})
+        if enqueue:
+            pipe.xadd(WORK_STREAM, {"request_id": request.id})
+        pipe.xadd(AUDIT_STREAM, dict(zip(audit_entry[::2], audit_entry[1::2], strict=True)),
+                  maxlen=AUDIT_MAXLEN, approximate=True)
+        pipe.execute()
+
+    def get(self, request_id: str) -> MemberRequest | None:
+        data = self.redis.hgetall(request_key(request_id))
+        return MemberRequest.from_hash(data) if data else None
+
+    def get_many(self, request_ids: list[str]) -> list[MemberRequest]:
+        if not request_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for request_id in request_ids:
+            pipe.hgetall(request_key(request_id))
+        return [MemberRequest.from_hash(data) for data in pipe.execute() if data]
+
+    def set_fields(self, request_id: str, **values: str) -> None:
+        self.redis.hset(request_key(request_id), mapping=values)
+
+    def transition(self, request_id: str, *, allowed: set[Status], to: Status,
+                   audit_entry: list[str], updates: dict[str, str] | None = None,
+                   enqueue: bool = False, count_attempt: bool = False) -> TransitionResult:
+        fields = dict(updates or {})
+        if count_attempt:
+            fields["__incr_attempts"] = "1"
+        reply = self._transition(
+            keys=self._keys(request_id),
+            args=[",".join(sorted(allowed)), to.value, repr(time.time()), "1" if enqueue else "0",
+                  json.dumps(fields), json.dumps(audit_entry), AUDIT_MAXLEN],
+        )
+        return _result(reply)
+
+    def approve(self, request_id: str, approver_id: str,
+                audit_entry: list[str]) -> TransitionResult:
+        reply = self._approve(
+            keys=self._keys(request_id),
+            args=[approver_id, repr(time.time()), AUDIT_MAXLEN, json.dumps(audit_entry)],
+        )
+        return _result(reply)
+
+    def pending_ids(self, limit: int = 50) -> list[str]:
+        return list(self.redis.zrange(PENDING, 0, limit - 1))
+
+    def pending_created_before(self, cutoff: float) -> list[str]:
+        return list(self.redis.zrangebyscore(PENDING, "-inf", cutoff))
+
+    def recent_ids(self, limit: int = 20) -> list[str]:
+        return list(self.redis.zrevrange(RECENT, 0, limit - 1))
+
+    def ids_of_requester(self, user_id: str, limit: int = 20) -> list[str]:
+        return list(self.redis.zrevrange(requester_key(user_id), 0, limit - 1))
+
+
+def _result(reply: list[str]) -> TransitionResult:
+    outcome = reply[0]
+    if outcome == "conflict":
+        return TransitionResult(False, outcome, Status(reply[1]), reply[2] or "",
+                                float(reply[3] or 0))
+    if outcome in {"approved", "partial"}:
+        status = Status.APPROVED if outcome == "approved" else Status.PENDING
+        return TransitionResult(True, outcome, status, approvals=int(reply[1]),
+                                required=int(reply[2]))
+    if outcome == "ok":
+        # status: the state the request was in before this change.
+        return TransitionResult(True, outcome, Status(reply[1]), attempts=int(reply[2]))
+    return TransitionResult(False, outcome)

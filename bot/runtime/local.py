@@ -1,0 +1,90 @@
+"""The whole bot on loopback: Slack stand-in, sandbox API, the Bolt app served over HTTP
+by waitress, and workers. The local console, the end-to-end tests and the benchmarks all
+run this, so they exercise exactly the code Slack would reach."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.domain.execution import Worker
+from bot.runtime.bootstrap import Runtime, start_runtime
+from bot.runtime.web import HttpServer, create_wsgi_app
+from bot.runtime.worker import build_worker
+from bot.slack.app import build_app
+from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
+
+STANDIN_TOKEN = "xoxb-standin"  # noqa: S105 - the stand-in's own fake token
+APPROVALS_CHANNEL = "C0APPROVALS"
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    users: list[StandInUser]
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    workers: int = 1
+    worker_sweep_every: float = 30.0
+    http_threads: int = 16
+
+    standin: SlackStandIn = field(init=False)
+    runtime: Runtime = field(init=False)
+    server: HttpServer = field(init=False)
+    driver: SlackDriver = field(init=False)
+    worker_jobs: list[Worker] = field(init=False, default_factory=list)
+    _threads: list[threading.Thread] = field(init=False, default_factory=list)
+
+    def start(self) -> LocalStack:
+        signing_secret = secrets.token_hex(16)
+        self.standin = SlackStandIn(users=self.users, usergroups=self.usergroups,
+                                    bot_token=STANDIN_TOKEN).start()
+        self.settings = self.settings.model_copy(update={
+            "slack_bot_token": SecretStr(STANDIN_TOKEN),
+            "slack_signing_secret": SecretStr(signing_secret),
+            "slack_app_token": None,
+            "slack_api_url": self.standin.api_url,
+            "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
+        })
+        slack = WebClient(token=STANDIN_TOKEN, base_url=self.standin.api_url)
+        self.runtime = start_runtime(self.settings, slack=slack)
+        app = build_app(self.runtime.services, slack)
+        self.server = HttpServer(create_wsgi_app(app, self.runtime.services.redis),
+                                 threads=self.http_threads).start()
+        self.driver = SlackDriver(self.standin, bot_url=f"{self.server.url}/slack/events",
+                                  signing_secret=signing_secret)
+        for _ in range(self.workers):
+            self.start_worker()
+        return self
+
+    def start_worker(self) -> Worker:
+        job = build_worker(self.runtime.services, sweep_every=self.worker_sweep_every)
+        thread = threading.Thread(target=job.run, name=f"worker-{job.name}", daemon=True)
+        thread.start()
+        self.worker_jobs.append(job)
+        self._threads.append(thread)
+        return job
+
+    @property
+    def services(self):  # noqa: ANN201
+        return self.runtime.services
+
+    def stop(self) -> None:
+        for job in self.worker_jobs:
+            job.stop()
+        for thread in self._threads:
+            thread.join(10)
+        self.server.stop()
+        self.driver.close()
+        self.runtime.close()
+        self.standin.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,38 @@
+"""App Home: the caller's roles, open requests, what waits for them, recent outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.requests import MemberRequest
+from bot.domain.roles import Role
+from bot.slack.blocks.kit import Block, context, header, section
+from bot.slack.blocks.replies import request_line
+from bot.slack.text import badge
+
+
+def home_view(roles: frozenset[Role], mine: list[MemberRequest],
+              waiting: list[MemberRequest], recent: list[MemberRequest],
+              environment: str) -> dict[str, Any]:
+    env = badge(environment)
+    blocks: list[Block] = [header("Community Bot")]
+    if env:
+        blocks.append(context(env))
+    blocks.append(section("Your roles: " + (", ".join(sorted(roles)) if roles else
+                                            "none yet — ask an admin.")))
+    if Role.MANAGER in roles:
+        blocks += _list("Waiting for your approval", waiting, with_buttons=True)
+    if Role.HR in roles:
+        blocks += _list("Your open requests", [r for r in mine if r.status.is_open],
+                        with_buttons=False)
+    blocks += _list("Recent outcomes", recent, with_buttons=False)
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def _list(title: str, requests: list[MemberRequest], *, with_buttons: bool) -> list[Block]:
+    blocks: list[Block] = [header(title)]
+    if not requests:
+        return blocks + [context("Nothing here.")]
+    for request in requests[:10]:
+        blocks += request_line(request, with_buttons=with_buttons)
+    return blocks

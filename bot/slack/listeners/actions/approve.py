@@ -1,0 +1,28 @@
+"""Approve: a manager's click, checked on the server at the moment of the click."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.domain.roles import Role
+from bot.slack.blocks.replies import refusal
+from bot.slack.listeners.actions.feedback import after_click
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
+
+def handle_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                   client: WebClient, services: Services) -> None:
+    ack()
+    user_id = body["user"]["id"]
+    if not services.roles.has(user_id, Role.MANAGER):
+        respond(refusal("approve requests", {Role.MANAGER}))
+        return
+    decision = services.requests.approve(action["value"], user_id,
+                                         services.users.email_of(user_id))
+    after_click(decision, body, respond, client, services,
+                f"You approved `{action['value']}`.")

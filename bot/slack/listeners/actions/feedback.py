@@ -1,0 +1,60 @@
+"""What a clicker is told, and refreshing the surface a click came from."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
+from bot.domain.approvals import Decision
+from bot.domain.requests import Status
+from bot.slack.blocks.replies import error_reply
+from bot.slack.listeners.events.app_home_opened import publish_home
+from bot.slack.text import mentions, when
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
+_STATUS_WORDS = {
+    Status.APPROVED: "approved", Status.EXECUTING: "approved", Status.DONE: "approved",
+    Status.FAILED: "approved", Status.REJECTED: "rejected", Status.CANCELLED: "cancelled",
+    Status.EXPIRED: "expired",
+}
+
+
+def explain_refusal(decision: Decision) -> str:
+    """Why a click did nothing, in words, naming who decided."""
+    request = decision.request
+    if decision.reason == "missing" or request is None:
+        return "That request no longer exists."
+    if decision.reason == "own":
+        return "You filed this request, so someone else has to decide on it."
+    if decision.reason == "employee":
+        return "This request is about you, so someone else has to approve it."
+    if decision.reason == "duplicate":
+        return "You already approved this request; it needs another manager."
+    if decision.reason == "not_requester":
+        return "Only the requester can cancel a request."
+    if request.status is Status.EXPIRED:
+        return f"Request `{request.id}` expired at {when(request.decided_at)}."
+    if request.status is Status.PENDING:
+        return f"Request `{request.id}` is still waiting for approval."
+    word = _STATUS_WORDS.get(request.status, request.status.value)
+    return (f"Request `{request.id}` was already {word} by {mentions(request.decided_by)} "
+            f"at {when(request.decided_at)}.")
+
+
+def after_click(decision: Decision, body: dict[str, Any], respond: Respond,
+                client: WebClient, services: Services, done_text: str) -> None:
+    user_id = body["user"]["id"]
+    if not decision.ok:
+        respond(error_reply(explain_refusal(decision)))
+    elif body.get("container", {}).get("type") != "message" or _is_ephemeral(body):
+        respond({"response_type": "ephemeral", "replace_original": False, "text": done_text})
+    if body.get("view", {}).get("type") == "home":
+        publish_home(client, services, user_id)
+
+
+def _is_ephemeral(body: dict[str, Any]) -> bool:
+    return bool(body.get("container", {}).get("is_ephemeral"))

@@ -1,0 +1,27 @@
+"""Retry a failed request (managers). The worker checks before it creates again."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.domain.roles import Role
+from bot.slack.blocks.replies import refusal
+from bot.slack.listeners.actions.feedback import after_click
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
+
+def handle_retry(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                 client: WebClient, services: Services) -> None:
+    ack()
+    user_id = body["user"]["id"]
+    if not services.roles.has(user_id, Role.MANAGER):
+        respond(refusal("retry requests", {Role.MANAGER}))
+        return
+    decision = services.requests.retry(action["value"], user_id)
+    after_click(decision, body, respond, client, services,
+                f"Retrying `{action['value']}`.")

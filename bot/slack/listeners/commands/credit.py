@@ -1,0 +1,45 @@
+"""/community credit <email> [community-id]: the remaining credit, privately."""
+
+from __future__ import annotations
+
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from bot.communities.errors import CommunitiesError, NotFound
+from bot.domain.roles import Role
+from bot.slack.blocks.replies import credit_reply, error_reply
+from bot.slack.listeners.commands.invocation import Invocation
+from bot.slack.text import escape
+
+_EMAIL = TypeAdapter(EmailStr)
+
+
+def show_remaining_credit(call: Invocation) -> None:
+    if not call.require("look up credit", Role.SUPPORT, Role.HR, Role.MANAGER):
+        return
+    words = call.args.split()
+    try:
+        email = _EMAIL.validate_python(words[0] if words else "").lower()
+    except ValidationError:
+        call.respond(error_reply("Usage: `/community credit jane.doe@example.com` "
+                                 "(a valid e-mail address)."))
+        return
+    api = call.services.api
+    try:
+        communities = ([api.ensure_community(words[1])] if len(words) > 1
+                       else list(api.list_communities().communities))
+        for community in communities:
+            try:
+                credit = api.get_remaining_credit(community.id, email)
+            except NotFound:
+                continue
+            call.respond(credit_reply(credit, community, call.services.environment))
+            return
+    except CommunitiesError as exc:
+        call.respond(error_reply(exc.message + _correlation(exc)))
+        return
+    call.respond(error_reply(f"{escape(email)} is not a member of any community this "
+                             "integration manages."))
+
+
+def _correlation(exc: CommunitiesError) -> str:
+    return f" (correlation ID `{escape(exc.correlation_id)}`)" if exc.correlation_id else ""

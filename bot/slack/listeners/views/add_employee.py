@@ -1,0 +1,29 @@
+"""The Add employee modal was submitted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack
+
+from bot.domain.forms import AddEmployeeForm, parse_add_form
+from bot.slack.blocks.modals import field_values
+from bot.slack.listeners.views.request_submission import submit_request
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
+
+def handle_add_employee_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                                   services: Services) -> None:
+    user_id = body["user"]["id"]
+    raw = field_values(view)
+
+    def file(communities: dict[str, str]):  # noqa: ANN202
+        form = parse_add_form(raw, max_credit=services.policy.max_credit,
+                              communities=set(communities))
+        if not isinstance(form, AddEmployeeForm):
+            return form
+        return services.requests.file_add(form, communities[form.community_id], user_id)
+
+    submit_request(ack, user_id, services, file)

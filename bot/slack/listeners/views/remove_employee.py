@@ -1,0 +1,28 @@
+"""The Remove employee modal was submitted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack
+
+from bot.domain.forms import RemoveEmployeeForm, parse_remove_form
+from bot.slack.blocks.modals import field_values
+from bot.slack.listeners.views.request_submission import submit_request
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
+
+def handle_remove_employee_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                                      services: Services) -> None:
+    user_id = body["user"]["id"]
+    raw = field_values(view)
+
+    def file(communities: dict[str, str]):  # noqa: ANN202
+        form = parse_remove_form(raw, communities=set(communities))
+        if not isinstance(form, RemoveEmployeeForm):
+            return form
+        return services.requests.file_remove(form, communities[form.community_id], user_id)
+
+    submit_request(ack, user_id, services, file)
