@@ -1,1 +1,44 @@
 """The Coolblue Communities API client. Knows nothing of Slack."""
+
+from bot.communities.client import CommunitiesClient
+from bot.communities.errors import (
+    AlreadyMember,
+    AmbiguousCreate,
+    AuthenticationFailed,
+    CommunitiesError,
+    CommunityNotAvailable,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+    Timeout,
+)
+from bot.communities.models import (
+    Community,
+    CommunityList,
+    NewMember,
+    RemainingCredit,
+    RevokedCredit,
+)
+from bot.communities.tokens import IssuedToken, TokenCache
+
+__all__ = [
+    "AlreadyMember",
+    "AmbiguousCreate",
+    "AuthenticationFailed",
+    "CommunitiesClient",
+    "CommunitiesError",
+    "Community",
+    "CommunityList",
+    "CommunityNotAvailable",
+    "InvalidRequest",
+    "IssuedToken",
+    "NewMember",
+    "NotFound",
+    "RateLimited",
+    "RemainingCredit",
+    "RevokedCredit",
+    "ServiceUnavailable",
+    "Timeout",
+    "TokenCache",
+]
