@@ -1,0 +1,467 @@
+"""The driver plays Slack towards the bot: it sends the signed HTTP requests Slack would send
+when a person types a slash command, clicks a button, submits a modal or opens App Home, and
+applies the bot's HTTP answers to the stand-in the way the Slack client would.
+
+Payloads follow Slack's documented shapes (slash commands form-encoded; interactions as
+`payload=<json>`; events as JSON), each signed with `v0=HMAC-SHA256(v0:{ts}:{body})`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from bot.slack_standin.blocks import (
+    build_state_values,
+    client_side_problems,
+    find_button,
+    text_of,
+)
+from bot.slack_standin.server import SlackStandIn
+from bot.slack_standin.state import (
+    APP_ID,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    VERIFICATION_TOKEN,
+    SlackError,
+    StandInUser,
+)
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+@dataclass
+class DriverResult:
+    """The bot's HTTP answer to one request, and what the driver made of it."""
+
+    status_code: int
+    elapsed: float  # seconds until the bot answered (Slack gives up after 3)
+    body: str
+    json: Any | None
+    errors: dict[str, str] | None = None  # view submission: field errors by block_id
+    view: dict[str, Any] | None = None  # view submission: the modal now on top, if any
+    sent: bool = True  # False when the Slack client itself refused (client_checks)
+    error: str | None = None  # a response_action Slack would refuse (e.g. a bad view)
+    trigger_id: str | None = None
+    response_url: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.sent and self.status_code == 200
+
+
+class SlackDriver:
+    def __init__(
+        self,
+        standin: SlackStandIn,
+        bot_url: str,
+        signing_secret: str,
+        team_id: str = TEAM_ID,
+        timeout: float = 10.0,
+    ) -> None:
+        self.standin = standin
+        self.bot_url = bot_url
+        self.team_id = team_id
+        self._verifier = SignatureVerifier(signing_secret)
+        self._http = httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SlackDriver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -----------------------------------------------------------------------------------------
+    # What a person does
+
+    def command(
+        self,
+        user_id: str,
+        text: str = "",
+        command: str = "/community",
+        channel_id: str | None = None,
+    ) -> DriverResult:
+        """Type `/command text` in a channel (default: the user's DM with the app). A reply in
+        the ack shows up like Slack shows it: ephemeral, or in the channel for in_channel."""
+        user = self._user(user_id)
+        channel = channel_id or self.standin.dm_channel(user_id)
+        response_url = self.standin.issue_response_url(user_id, channel)
+        trigger_id = self.standin.issue_trigger(user_id)
+        form = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "team_domain": TEAM_DOMAIN,
+            "channel_id": channel,
+            "channel_name": self.standin.channel_name(channel),
+            "user_id": user.id,
+            "user_name": user.name,
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+        result = self.send(urlencode(form).encode(), FORM)
+        result.trigger_id, result.response_url = trigger_id, response_url
+        self._show_command_ack(result, response_url)
+        return result
+
+    def click(
+        self,
+        user_id: str,
+        label: str,
+        channel: str,
+        ts: str,
+        value: str | None = None,
+        block_id: str | None = None,
+    ) -> DriverResult:
+        """Click the button labelled `label` (or with that action_id) in the message's current
+        blocks, so a click on a button that an update removed fails like it would on screen."""
+        message = self.standin.message(channel, ts)
+        if message is None:
+            raise LookupError(f"no message {ts} in {channel}")
+        block, button = find_button(message.blocks, label, value=value, block_id=block_id)
+        trigger_id = self.standin.issue_trigger(user_id)
+        response_url = self.standin.issue_response_url(user_id, message.channel, message_ts=ts)
+        payload = {
+            **self._interaction("block_actions", user_id, trigger_id),
+            "container": {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
+            "channel": {"id": message.channel, "name": self.standin.channel_name(message.channel)},
+            "message": message.to_slack(),
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [self._action(block, button)],
+        }
+        result = self._send_payload(payload)
+        result.trigger_id, result.response_url = trigger_id, response_url
+        return result
+
+    def click_ephemeral(
+        self,
+        user_id: str,
+        label: str,
+        ts: str | None = None,
+        value: str | None = None,
+        block_id: str | None = None,
+    ) -> DriverResult:
+        """Click a button in an ephemeral message shown to the user (default: the latest one).
+        Slack sends no `message` for these; replies go through the response_url."""
+        shown = self.standin.ephemerals(user_id)
+        chosen = [e for e in shown if e["ts"] == ts] if ts else shown[-1:]
+        if not chosen:
+            raise LookupError(f"no ephemeral message {ts or ''} for {user_id}")
+        ephemeral = chosen[0]
+        block, button = find_button(ephemeral["blocks"], label, value=value, block_id=block_id)
+        trigger_id = self.standin.issue_trigger(user_id)
+        response_url = self.standin.issue_response_url(
+            user_id, ephemeral["channel"], message_ts=ephemeral["ts"], ephemeral=True
+        )
+        channel = ephemeral["channel"]
+        payload = {
+            **self._interaction("block_actions", user_id, trigger_id),
+            "container": {
+                "type": "message",
+                "message_ts": ephemeral["ts"],
+                "channel_id": channel,
+                "is_ephemeral": True,
+            },
+            "channel": {"id": channel, "name": self.standin.channel_name(channel)},
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [self._action(block, button)],
+        }
+        result = self._send_payload(payload)
+        result.trigger_id, result.response_url = trigger_id, response_url
+        return result
+
+    def click_in_view(
+        self,
+        user_id: str,
+        label: str,
+        view_id: str,
+        value: str | None = None,
+        block_id: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> DriverResult:
+        """Click a button in App Home or an open modal. `values` fills the view's inputs first,
+        so the click carries them in `view.state` as it would on screen. Slack sends no
+        response_url for clicks in views."""
+        view = self._visible_view(user_id, view_id)
+        if values:
+            view["state"] = {"values": self._state_for(user_id, view, values)}
+            self.standin.set_view_state(view_id, view["state"]["values"])
+        block, button = find_button(view["blocks"], label, value=value, block_id=block_id)
+        trigger_id = self.standin.issue_trigger(user_id)
+        payload = {
+            **self._interaction("block_actions", user_id, trigger_id),
+            "container": {"type": "view", "view_id": view_id},
+            "view": view,
+            "actions": [self._action(block, button)],
+        }
+        result = self._send_payload(payload)
+        result.trigger_id = trigger_id
+        return result
+
+    def fill_and_submit(
+        self,
+        user_id: str,
+        view_id: str | None,
+        values: Mapping[str, Any],
+        client_checks: bool = False,
+    ) -> DriverResult:
+        """Fill the open modal (keys: action_id or block_id) and press its submit button.
+
+        Inputs left out keep their initial value, or are empty (None). With `client_checks`,
+        empty required fields and malformed e-mails/numbers are refused before sending, as the
+        Slack client does; the default sends anything, to test the bot's own validation.
+        """
+        top = self.standin.open_view(user_id)
+        if top is None or (view_id is not None and top["id"] != view_id):
+            raise LookupError(f"{user_id} is not looking at view {view_id}; top: {_vid(top)}")
+        view_id = top["id"]
+        state = self._state_for(user_id, top, values)
+        self.standin.set_view_state(view_id, state)
+        if client_checks and (problems := client_side_problems(top["blocks"], state)):
+            return DriverResult(0, 0.0, "", None, errors=problems, view=top, sent=False)
+        trigger_id = self.standin.issue_trigger(user_id)
+        payload = {
+            **self._interaction("view_submission", user_id, trigger_id),
+            "view": {**top, "state": {"values": state}},
+            "response_urls": [],
+        }
+        result = self._send_payload(payload)
+        result.trigger_id = trigger_id
+        self._apply_submission_answer(user_id, view_id, result)
+        return result
+
+    def close_view(self, user_id: str) -> DriverResult | None:
+        """Press Cancel on the open modal; Slack tells the bot only if notify_on_close."""
+        top = self.standin.open_view(user_id)
+        if top is None:
+            raise LookupError(f"{user_id} has no open modal")
+        self.standin.close_top_view(user_id)
+        if not top.get("notify_on_close"):
+            return None
+        payload = {
+            **self._interaction("view_closed", user_id, None),
+            "view": top,
+            "is_cleared": False,
+        }
+        return self._send_payload(payload)
+
+    def open_home(self, user_id: str) -> DriverResult:
+        """Open the app's Home tab: an `app_home_opened` event (JSON, like all events)."""
+        self._user(user_id)
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": self.standin.dm_channel(user_id),
+            "tab": "home",
+            "event_ts": self.standin.next_ts(),
+        }
+        home = self.standin.home(user_id)
+        if home is not None:
+            event["view"] = home
+        number = self.standin.next_number("event")
+        envelope = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "api_app_id": APP_ID,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{number:08d}",
+            "event_time": int(float(event["event_ts"])),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": BOT_USER_ID,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return self.send(json.dumps(envelope).encode(), JSON)
+
+    def last_view(self, user_id: str) -> dict[str, Any] | None:
+        """The modal the user is looking at (top of the stack)."""
+        return self.standin.open_view(user_id)
+
+    # -----------------------------------------------------------------------------------------
+    # The wire
+
+    def send(
+        self,
+        body: bytes,
+        content_type: str,
+        timestamp: str | int | None = None,
+        signature: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> DriverResult:
+        """POST a raw body to the bot. Signed correctly unless `signature` is given; an old
+        `timestamp` (still correctly signed) tests replay protection."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        sent_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature or self.sign(body, stamp),
+            **(headers or {}),
+        }
+        started = time.perf_counter()
+        response = self._http.post(self.bot_url, content=body, headers=sent_headers)
+        elapsed = time.perf_counter() - started
+        return DriverResult(response.status_code, elapsed, response.text, _parse_json(response))
+
+    def sign(self, body: bytes, timestamp: str) -> str:
+        signature = self._verifier.generate_signature(timestamp=timestamp, body=body)
+        assert signature is not None  # only None without a signing secret
+        return signature
+
+    def _send_payload(self, payload: Mapping[str, Any]) -> DriverResult:
+        return self.send(urlencode({"payload": json.dumps(payload)}).encode(), FORM)
+
+    # -----------------------------------------------------------------------------------------
+    # Payload pieces
+
+    def _user(self, user_id: str) -> StandInUser:
+        user = self.standin.user(user_id)
+        if user is None:
+            raise LookupError(f"unknown user {user_id}; add it to the stand-in first")
+        return user
+
+    def _interaction(self, kind: str, user_id: str, trigger_id: str | None) -> dict[str, Any]:
+        """Fields every interaction payload carries."""
+        user = self._user(user_id)
+        fields: dict[str, Any] = {
+            "type": kind,
+            "user": {
+                "id": user.id,
+                "username": user.name,
+                "name": user.name,
+                "team_id": self.team_id,
+            },
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "team": {"id": self.team_id, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if trigger_id:
+            fields["trigger_id"] = trigger_id
+        return fields
+
+    def _action(self, block: Mapping[str, Any], button: Mapping[str, Any]) -> dict[str, Any]:
+        action = {
+            "action_id": button["action_id"],
+            "block_id": block["block_id"],
+            "text": button.get("text") or {"type": "plain_text", "text": ""},
+            "type": "button",
+            "action_ts": self.standin.next_ts(),
+        }
+        for optional in ("value", "style", "url"):
+            if optional in button:
+                action[optional] = button[optional]
+        return action
+
+    def _visible_view(self, user_id: str, view_id: str) -> dict[str, Any]:
+        view = self.standin.view(view_id)
+        if view is None or self.standin.view_owner(view_id) != user_id:
+            raise LookupError(f"{user_id} has no view {view_id}")
+        if not self.standin.is_view_open(view_id):
+            raise LookupError(f"view {view_id} ({text_of(view.get('title'))}) is closed")
+        return view
+
+    def _state_for(
+        self, user_id: str, view: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return build_state_values(
+            view["blocks"], values, upload=lambda given: self._attach(user_id, given)
+        )
+
+    def _attach(self, user_id: str, given: Any) -> list[dict[str, Any]]:
+        """Files a person picks in a file_input: `bytes`, `(filename, bytes)`, a
+        `{"filename", "content"}` dict, or a list of these. They are stored in the stand-in,
+        so the bot can fetch `url_private` with its token as it would from Slack."""
+        items = given if isinstance(given, list) else [given]
+        files = []
+        for item in items:
+            filename, content = _file_parts(item)
+            file_id = self.standin.add_file(user_id, filename, content)
+            shared = self.standin.file(file_id)
+            assert shared is not None
+            files.append(shared.to_slack())
+        return files
+
+    # -----------------------------------------------------------------------------------------
+    # Applying the bot's answers
+
+    def _show_command_ack(self, result: DriverResult, response_url: str) -> None:
+        """A slash command's ack may carry a reply; Slack shows it like a response_url reply."""
+        if result.status_code != 200 or not result.body.strip():
+            return
+        payload = result.json if isinstance(result.json, dict) else {"text": result.body}
+        if payload.get("text") or payload.get("blocks"):
+            url_id = response_url.rsplit("/", 1)[-1]
+            self.standin.record_response(url_id, payload, via="ack")
+
+    def _apply_submission_answer(self, user_id: str, view_id: str, result: DriverResult) -> None:
+        """Slack keeps the modal open when the bot fails or is slow; otherwise it follows the
+        response_action, and an empty 200 closes the modal."""
+        if result.status_code == 200:
+            answer = result.json if isinstance(result.json, dict) else {}
+            try:
+                result.errors = self.standin.apply_response_action(user_id, view_id, answer)
+            except SlackError as error:
+                result.error = error.error
+        result.view = self.standin.open_view(user_id)
+
+
+def _parse_json(response: httpx.Response) -> Any | None:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _file_parts(item: Any) -> tuple[str, bytes]:
+    if isinstance(item, bytes):
+        return "upload.csv", item
+    if isinstance(item, tuple):
+        name, content = item
+        return str(name), content if isinstance(content, bytes) else str(content).encode()
+    if isinstance(item, Mapping):
+        content = item.get("content", b"")
+        data = content if isinstance(content, bytes) else str(content).encode()
+        return str(item.get("filename", "upload.csv")), data
+    raise TypeError(f"a file is bytes, (filename, bytes) or a dict, not {type(item).__name__}")
+
+
+def _vid(view: Mapping[str, Any] | None) -> str:
+    return "none" if view is None else str(view["id"])
