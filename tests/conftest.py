@@ -59,7 +59,7 @@ def team() -> list:
               (CAROL, "carol", "Carol Support"), (DAVE, "dave", "Dave Admin"),
               (ERIN, "erin", "Erin Groupmanager"), (FRANK, "frank", "Frank Norole"),
               (GRACE, "grace", "Grace Manager")]
-    return [StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.test")
+    return [StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.nl")
             for uid, name, real in people]
 
 

@@ -73,16 +73,17 @@ class RequestService:
         )
 
     def _file(self, request: MemberRequest) -> MemberRequest:
-        # The message goes out first, so the stored request already knows where it is;
-        # if Redis then fails, nothing approved exists and the user is told.
-        request.channel, request.message_ts = self.notifier.post_approval_message(request)
+        """Store the request (the caller acknowledges Slack only after this succeeds, so a
+        failure keeps the user's input), then `publish_filed` tells people."""
         detail = "" if request.approvals_required else "no approval required by policy"
         self.store.create(request, audit.entry(request, "filed", request.requester_id,
                                                detail=detail) + ["status", request.status],
                           enqueue=request.status is Status.APPROVED)
         log.info("request %s filed (%s)", request.id, request.operation)
-        self._tell(request, Event.FILED)
         return request
+
+    def publish_filed(self, request: MemberRequest) -> None:
+        self._safely(self.notifier.publish_filed, request)
 
     # Decisions ---------------------------------------------------------------
 

@@ -21,8 +21,8 @@ class Event(StrEnum):
 
 
 class Notifier(Protocol):
-    def post_approval_message(self, request: MemberRequest) -> tuple[str, str]:
-        """Post the request for approvers; return (channel, ts) of the message."""
+    def publish_filed(self, request: MemberRequest) -> None:
+        """Post the request for approvers and tell the requester it was filed."""
 
     def request_changed(self, request: MemberRequest, event: Event) -> None:
         """Update the approval message in place and tell the requester."""

@@ -1,4 +1,9 @@
-"""Tells people in Slack: the approval message (updated in place) and the requester's DMs."""
+"""Tells people in Slack: the approval message (updated in place) and the requester's DMs.
+
+Clicks and workers in several processes change a request concurrently. Notifications for
+one request are serialised by a short Redis lock and always render the request as it is
+now, so the message shows the latest state and DMs never arrive out of order.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import logging
 from slack_sdk import WebClient
 
 from bot.domain.notifier import Event
-from bot.domain.requests import MemberRequest
+from bot.domain.requests import MemberRequest, Status
 from bot.domain.roles import Role, RoleDirectory
 from bot.domain.store import RequestStore
 from bot.slack.blocks.requests import approval_message, reminder, requester_dm
@@ -15,8 +20,20 @@ from bot.slack.text import mentions
 
 log = logging.getLogger("bot.slack")
 
-# DMs for these only; a partial approval is shown on the message, not pushed to the requester.
-_DM_EVENTS = set(Event) - {Event.APPROVAL_RECORDED}
+LOCK_KEY = "cb:notify-lock:{}"
+
+# A DM for an event is only sent while the request is still in a state that event
+# describes; if it moved on, the later event's DM tells the requester instead.
+_CURRENT_FOR = {
+    Event.FILED: {Status.PENDING, Status.APPROVED, Status.EXECUTING},
+    Event.APPROVED: {Status.APPROVED, Status.EXECUTING},
+    Event.RETRIED: {Status.APPROVED, Status.EXECUTING},
+    Event.REJECTED: {Status.REJECTED},
+    Event.EXPIRED: {Status.EXPIRED},
+    Event.CANCELLED: {Status.CANCELLED},
+    Event.DONE: {Status.DONE},
+    Event.FAILED: {Status.FAILED},
+}
 
 
 class SlackNotifier:
@@ -27,25 +44,18 @@ class SlackNotifier:
         self.channel = approvals_channel
         self.roles = roles
 
-    def post_approval_message(self, request: MemberRequest) -> tuple[str, str]:
-        reply = self.client.chat_postMessage(channel=self.channel, **approval_message(request))
-        return str(reply["channel"]), str(reply["ts"])
-
     def publish_filed(self, request: MemberRequest) -> None:
         """Post the approval message for a request just stored, then DM the requester."""
-        channel, ts = self.post_approval_message(request)
-        self.store.set_fields(request.id, channel=channel, message_ts=ts)
-        # The worker may have finished a no-approval request meanwhile: show the latest.
-        self._refresh_message(request.id)
-        self.request_changed(request, Event.FILED, update_message=False)
+        with self._lock(request.id):
+            reply = self.client.chat_postMessage(channel=self.channel,
+                                                 **approval_message(request))
+            self.store.set_fields(request.id, channel=str(reply["channel"]),
+                                  message_ts=str(reply["ts"]))
+            self._render(request.id, Event.FILED)
 
-    def request_changed(self, request: MemberRequest, event: Event, *,
-                        update_message: bool = True) -> None:
-        if update_message:
-            self._refresh_message(request.id)
-        if event in _DM_EVENTS:
-            self.client.chat_postMessage(channel=request.requester_id,
-                                         **requester_dm(request, event))
+    def request_changed(self, request: MemberRequest, event: Event) -> None:
+        with self._lock(request.id):
+            self._render(request.id, event)
 
     def remind(self, request: MemberRequest) -> None:
         if not request.message_ts:
@@ -57,19 +67,18 @@ class SlackNotifier:
         self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts,
                                      **text)
 
-    def _refresh_message(self, request_id: str) -> None:
-        # Processes may update the same message concurrently; each re-reads after its
-        # update and renders again if the request moved on, so the last state wins.
-        for _ in range(3):
-            request = self.store.get(request_id)
-            if request is None or not request.message_ts:
-                return
+    def _render(self, request_id: str, event: Event) -> None:
+        request = self.store.get(request_id)
+        if request is None:
+            return
+        if request.message_ts:
             self.client.chat_update(channel=request.channel, ts=request.message_ts,
                                     **approval_message(request))
-            if self._unchanged(request):
-                return
+        if request.status in _CURRENT_FOR.get(event, set()):
+            self.client.chat_postMessage(channel=request.requester_id,
+                                         **requester_dm(request, event))
 
-    def _unchanged(self, request: MemberRequest) -> bool:
-        latest = self.store.get(request.id)
-        return latest is None or (latest.status, latest.updated_at) == (
-            request.status, request.updated_at)
+    def _lock(self, request_id: str):  # noqa: ANN202 - a redis-py Lock
+        # Held only for a couple of Slack calls; the timeout frees it if a process dies.
+        return self.store.redis.lock(LOCK_KEY.format(request_id), timeout=15,
+                                     blocking_timeout=20)

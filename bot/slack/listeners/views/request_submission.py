@@ -44,4 +44,4 @@ def submit_request(ack: Ack, user_id: str, services: Services,
         ack(response_action="errors", errors=outcome)
         return
     ack()
-    services.notifier.publish_filed(outcome)
+    services.requests.publish_filed(outcome)

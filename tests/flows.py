@@ -1,0 +1,82 @@
+"""Steps people take in Slack, driven over signed HTTP against a LocalStack."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from bot.domain.requests import MemberRequest, Status
+from bot.runtime.local import APPROVALS_CHANNEL, LocalStack
+from bot.slack_standin import Message
+
+T = TypeVar("T")
+
+JANE = {"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com",
+        "credit": "750.00"}
+
+
+def eventually(predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
+    """Poll until truthy; for state outside the stand-in (Redis, the sandbox)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not met within {timeout}s: {what or predicate}")
+        time.sleep(0.01)
+
+
+def open_modal(stack: LocalStack, user: str, text: str) -> dict[str, Any]:
+    before = stack.standin.open_view(user)
+    result = stack.driver.command(user, text)
+    assert result.status_code == 200
+    return stack.standin.wait_for(
+        lambda: (view := stack.standin.open_view(user)) is not None and view != before and view,
+        description=f"modal for {text!r}")
+
+
+def file_request(stack: LocalStack, user: str, values: dict[str, str],
+                 subcommand: str = "add") -> MemberRequest:
+    """Open the modal, submit it, and return the stored request."""
+    known = set(stack.services.store.recent_ids(500))
+    view = open_modal(stack, user, subcommand)
+    result = stack.driver.fill_and_submit(user, view["id"], values)
+    assert result.errors is None, result.errors
+    new = eventually(lambda: set(stack.services.store.recent_ids(500)) - known,
+                     what="request stored")
+    (request_id,) = new
+    request = eventually(lambda: (r := stack.services.store.get(request_id)) and
+                         r.message_ts and r, what="approval message posted")
+    return request
+
+
+def approval_message(stack: LocalStack, request: MemberRequest) -> Message:
+    message = stack.standin.message(APPROVALS_CHANNEL, request.message_ts)
+    assert message is not None
+    return message
+
+
+def click(stack: LocalStack, user: str, label: str, request: MemberRequest):  # noqa: ANN201
+    return stack.driver.click(user, label, channel=APPROVALS_CHANNEL, ts=request.message_ts)
+
+
+def wait_status(stack: LocalStack, request_id: str, *statuses: Status,
+                timeout: float = 10.0) -> MemberRequest:
+    return eventually(lambda: (r := stack.services.store.get(request_id)) and
+                      r.status in statuses and r, timeout, f"{request_id} in {statuses}")
+
+
+def last_ephemeral_text(stack: LocalStack, user: str) -> str:
+    shown = stack.standin.wait_for(lambda: stack.standin.ephemerals(user),
+                                   description=f"ephemeral for {user}")
+    last = shown[-1]
+    return last["text"] + " " + str(last.get("blocks") or "")
+
+
+def ephemeral_after(stack: LocalStack, user: str, count_before: int) -> str:
+    shown = stack.standin.wait_for(
+        lambda: len(e := stack.standin.ephemerals(user)) > count_before and e,
+        description=f"new ephemeral for {user}")
+    return " ".join(e["text"] + " " + str(e.get("blocks") or "") for e in shown[count_before:])
