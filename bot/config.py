@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     # Policy
     approvals_required_add: int = Field(default=1, ge=0, le=2)
     approvals_required_remove: int = Field(default=1, ge=0, le=2)
-    max_credit_eur: Decimal = Field(default=Decimal("2500.00"), gt=0, max_digits=9, decimal_places=2)
+    max_credit_eur: Decimal = Field(default=Decimal("2500.00"), gt=0, max_digits=9,
+                                    decimal_places=2)
     request_expiry_hours: float = Field(default=72, gt=0)
     reminder_after_hours: float = Field(default=24, gt=0)
 
@@ -86,6 +87,7 @@ class Settings(BaseSettings):
     # Sandbox (used when COMMUNITIES_API_URL is unset, and by `python -m bot sandbox`)
     sandbox_communities: str = DEFAULT_SANDBOX_COMMUNITIES
     sandbox_latency_ms: int = Field(default=0, ge=0, le=60_000)
+    sandbox_token_lifetime: int = Field(default=3600, ge=1)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
