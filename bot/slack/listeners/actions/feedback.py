@@ -45,15 +45,28 @@ def explain_refusal(decision: Decision) -> str:
             f"at {when(request.decided_at)}.")
 
 
-def after_click(decision: Decision, body: dict[str, Any], respond: Respond,
+def after_click(decision: Decision, body: dict[str, Any], respond: Respond | None,
                 client: WebClient, services: Services, done_text: str) -> None:
+    """Tell the clicker what happened where they clicked. The approval message itself was
+    already updated in place by the notifier."""
     user_id = body["user"]["id"]
+    in_home = body.get("view", {}).get("type") == "home"
     if not decision.ok:
-        respond(error_reply(explain_refusal(decision)))
-    elif body.get("container", {}).get("type") != "message" or _is_ephemeral(body):
+        tell_clicker(body, respond, client, error_reply(explain_refusal(decision)))
+    elif _is_ephemeral(body) and respond is not None:
         respond({"response_type": "ephemeral", "replace_original": False, "text": done_text})
-    if body.get("view", {}).get("type") == "home":
+    if in_home:
         publish_home(client, services, user_id)
+
+
+def tell_clicker(body: dict[str, Any], respond: Respond | None, client: WebClient,
+                 reply: dict[str, Any]) -> None:
+    """An only-you-can-see-this reply where the click happened."""
+    if respond is not None and body.get("response_url"):
+        respond(reply)
+    else:  # clicks in App Home and modals come without a response_url
+        user_id = body["user"]["id"]
+        client.chat_postEphemeral(channel=user_id, user=user_id, text=reply["text"])
 
 
 def _is_ephemeral(body: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from bot.domain.roles import Role
 from bot.slack.blocks.modals import reject_modal
 from bot.slack.blocks.replies import error_reply, refusal
 from bot.slack.blocks.requests import summary
-from bot.slack.listeners.actions.feedback import explain_refusal
+from bot.slack.listeners.actions.feedback import explain_refusal, tell_clicker
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -24,14 +24,16 @@ def handle_reject(ack: Ack, body: dict[str, Any], action: dict[str, Any], respon
     ack()
     user_id = body["user"]["id"]
     if not services.roles.has(user_id, Role.MANAGER):
-        respond(refusal("reject requests", {Role.MANAGER}))
+        tell_clicker(body, respond, client, refusal("reject requests", {Role.MANAGER}))
         return
     request = services.store.get(action["value"])
     if request is None or request.status is not Status.PENDING:
-        respond(error_reply(explain_refusal(Decision(False, request, "conflict"))))
+        refused = Decision(False, request, "conflict")
+        tell_clicker(body, respond, client, error_reply(explain_refusal(refused)))
         return
     if request.requester_id == user_id:
-        respond(error_reply(explain_refusal(Decision(False, request, "own"))))
+        refused = Decision(False, request, "own")
+        tell_clicker(body, respond, client, error_reply(explain_refusal(refused)))
         return
     origin = {"home": "1"} if body.get("view", {}).get("type") == "home" else {}
     client.views_open(trigger_id=body["trigger_id"],

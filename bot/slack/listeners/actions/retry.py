@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.domain.roles import Role
 from bot.slack.blocks.replies import refusal
-from bot.slack.listeners.actions.feedback import after_click
+from bot.slack.listeners.actions.feedback import after_click, tell_clicker
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -20,7 +20,7 @@ def handle_retry(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond
     ack()
     user_id = body["user"]["id"]
     if not services.roles.has(user_id, Role.MANAGER):
-        respond(refusal("retry requests", {Role.MANAGER}))
+        tell_clicker(body, respond, client, refusal("retry requests", {Role.MANAGER}))
         return
     decision = services.requests.retry(action["value"], user_id)
     after_click(decision, body, respond, client, services,
