@@ -14,6 +14,7 @@ from tests.flows import (
     JANE,
     approval_message,
     click,
+    click_as_shown,
     ephemeral_after,
     eventually,
     file_request,
@@ -128,8 +129,7 @@ def test_twenty_concurrent_approvals_make_one_api_call(make_stack):
     managers = [BOB, GRACE, ERIN] * 7
     with ThreadPoolExecutor(20) as pool:
         results = list(pool.map(
-            lambda user: stack.driver.click(user, "Approve", channel=APPROVALS_CHANNEL,
-                                            ts=message.ts), managers[:20]))
+            lambda user: click_as_shown(stack, user, message.to_slack()), managers[:20]))
     assert all(r.status_code == 200 for r in results)
     wait_status(stack, request.id, Status.DONE)
     assert stack.runtime.sandbox.state.operation_counts["createMember"] == 1
@@ -151,22 +151,7 @@ def test_click_on_decided_request_says_who_decided(stack):
     click(stack, BOB, "Approve", request)
     wait_status(stack, request.id, Status.DONE)
     before = len(stack.standin.ephemerals(GRACE))
-    # Grace clicks the Approve button of the stale copy: send its payload directly.
-    payload = {
-        "type": "block_actions", "user": {"id": GRACE, "name": "grace", "team_id": "T0001"},
-        "team": {"id": "T0001"}, "api_app_id": "A0BOT", "token": "x",
-        "trigger_id": stack.standin.issue_trigger(GRACE),
-        "container": {"type": "message", "message_ts": message.ts,
-                      "channel_id": APPROVALS_CHANNEL, "is_ephemeral": False},
-        "channel": {"id": APPROVALS_CHANNEL}, "message": stale,
-        "response_url": stack.standin.issue_response_url(GRACE, APPROVALS_CHANNEL,
-                                                         message_ts=message.ts),
-        "actions": [{**stale["blocks"][-1]["elements"][0], "block_id":
-                     stale["blocks"][-1]["block_id"], "action_ts": "1"}],
-    }
-    from urllib.parse import urlencode
-    result = stack.driver.send(urlencode({"payload": json.dumps(payload)}).encode(),
-                               "application/x-www-form-urlencoded")
+    result = click_as_shown(stack, GRACE, stale)
     assert result.status_code == 200
     assert "already approved by <@U0BOB>" in ephemeral_after(stack, GRACE, before)
     assert stack.runtime.sandbox.state.operation_counts["createMember"] == 1
