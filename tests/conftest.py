@@ -84,7 +84,8 @@ def make_stack(redis_url: str):
     started: list[LocalStack] = []
 
     def make(workers: int = 1, **overrides: object) -> LocalStack:
-        stack = LocalStack(stack_settings(redis_url, **overrides), team(),
+        url = str(overrides.pop("redis_url", redis_url))
+        stack = LocalStack(stack_settings(url, **overrides), team(),
                            {MANAGERS_GROUP: [ERIN]}, workers=workers).start()
         started.append(stack)
         return stack

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import redis
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -44,16 +45,27 @@ def build_app(services: Services, client: WebClient) -> App:
     return app
 
 
-def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
-    """Last resort: log the details, tell the user something short and true."""
+def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:
+    """Last resort: log the details, tell the user something short and true, where they
+    are: in the modal (it stays open with their input) or as a private reply."""
     reference = uuid.uuid4().hex[:8]
     log.error("unhandled error (reference %s): %r", reference, error, exc_info=error)
-    if respond is None or not body.get("response_url"):
-        return
+    text = f"{_words_for(error)} Reference: {reference}."
+    if body.get("type") == "view_submission":
+        inputs = [b["block_id"] for b in body.get("view", {}).get("blocks", [])
+                  if b.get("type") == "input"]
+        if inputs:  # Bolt sends this instead of a 500
+            errors = {"response_action": "errors", "errors": {inputs[0]: text}}
+            return BoltResponse(status=200, body=json.dumps(errors),
+                                headers={"content-type": "application/json;charset=utf-8"})
+    if respond is not None and body.get("response_url"):
+        respond(error_reply(text))
+    return None
+
+
+def _words_for(error: Exception) -> str:
     if isinstance(error, redis.RedisError):
-        text = "Our storage is unavailable right now, so nothing was changed. Try again shortly."
-    elif isinstance(error, SlackApiError):
-        text = f"Slack refused part of this ({error.response.get('error', 'error')})."
-    else:
-        text = "Something went wrong on our side; nothing was changed."
-    respond(error_reply(f"{text} Reference: `{reference}`."))
+        return "Our storage is unavailable right now, so nothing was changed. Try again shortly."
+    if isinstance(error, SlackApiError):
+        return f"Slack refused part of this ({error.response.get('error', 'error')})."
+    return "Something went wrong on our side; nothing was changed."

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import redis
 from slack_bolt import Ack
 
 from bot.communities.errors import CommunitiesError
@@ -23,8 +22,8 @@ log = logging.getLogger("bot.slack")
 def submit_request(ack: Ack, user_id: str, services: Services,
                    file: Callable[[dict[str, str]], MemberRequest | dict[str, str]]) -> None:
     """`file` validates and stores; it gets {community id: name} and returns the stored
-    request or field errors. The request is stored BEFORE the ack, so a failure keeps the
-    modal open with everything the user typed."""
+    request or field errors. The request is stored BEFORE the ack, so a failure (Redis
+    down: bot.slack.app.handle_error answers in the modal) keeps what the user typed."""
     if not services.roles.has(user_id, Role.HR):
         ack(response_action="errors",
             errors={"community_id": "Only HR may file requests. Ask an admin for the role."})
@@ -34,11 +33,6 @@ def submit_request(ack: Ack, user_id: str, services: Services,
         outcome = file({c.id: c.name for c in listed})
     except CommunitiesError as exc:
         ack(response_action="errors", errors={"community_id": escape(exc.message)})
-        return
-    except redis.RedisError:
-        log.exception("storage unavailable while filing a request")
-        ack(response_action="errors", errors={"community_id": (
-            "Our storage is unavailable, so nothing was saved. Try again in a minute.")})
         return
     if isinstance(outcome, dict):
         ack(response_action="errors", errors=outcome)
