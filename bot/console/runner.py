@@ -1,0 +1,151 @@
+"""Starting the console: the whole bot on loopback, then a terminal or a script.
+
+Script format (`python -m bot console --script FILE`):
+
+    # a comment; shown in the transcript as it is
+    as alice
+    /community add jane@example.com
+      first name: Jane          <- indented lines answer the modal the line above opens,
+      last name: Doe               `field: value`, the field named by its label (any case)
+      credit: 750.00               or its block ID; unnamed fields keep their default or
+    as bob                         stay empty. A field the bot refuses is asked again and
+    click Approve                  takes the next answer given for it.
+
+Each command is echoed after a `user> ` prompt, and what varies between runs (request IDs,
+times, correlation IDs) is masked, so the same script prints the same transcript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings
+from bot.console.demo import workspace_for
+from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
+from bot.console.mask import Masker
+from bot.console.session import ConsoleSession
+from bot.runtime.local import LocalStack
+
+
+@dataclass
+class Step:
+    line_no: int
+    text: str
+    answers: list[str] = field(default_factory=list)
+
+    @property
+    def is_comment(self) -> bool:
+        return self.text.startswith("#")
+
+
+def run_console(settings: Settings, script: str | None = None) -> int:
+    """`python -m bot console [--script FILE]`; the exit status."""
+    _quiet_logging()
+    if script is None:
+        with _started(settings) as stack:
+            return run_interactive(stack)
+    try:
+        lines = Path(script).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        print(f"Cannot read the script: {exc}", file=sys.stderr)
+        return 2
+    # A fresh data folder per run: the same script gives the same transcript.
+    with tempfile.TemporaryDirectory(prefix="community-bot-console-") as data_dir, \
+            _started(settings.model_copy(update={"data_dir": data_dir})) as stack:
+        return run_script(stack, lines, print)
+
+
+@contextlib.contextmanager
+def _started(settings: Settings) -> Iterator[LocalStack]:
+    try:
+        stack = console_stack(settings)
+    except (OSError, RuntimeError) as exc:  # e.g. no redis-server, a busy port
+        raise SystemExit(f"The console could not start: {exc}") from None
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def console_stack(settings: Settings) -> LocalStack:
+    """A started LocalStack with the console's workspace (the caller stops it)."""
+    workspace = workspace_for(settings)
+    return LocalStack(workspace.settings, workspace.users, workspace.usergroups).start()
+
+
+def parse_script(lines: list[str]) -> list[Step]:
+    steps: list[Step] = []
+    for number, raw in enumerate(lines, 1):
+        text = raw.strip()
+        if not text or (text.startswith("#") and raw[:1].isspace()):
+            continue
+        if raw[:1].isspace():
+            if not steps or steps[-1].is_comment:
+                raise ConsoleError(f"line {number}: an indented answer with no command above")
+            steps[-1].answers.append(text)
+        else:
+            steps.append(Step(number, text))
+    return steps
+
+
+def run_script(stack: LocalStack, lines: list[str], write: Callable[[str], None]) -> int:
+    """Run script lines against a started stack, writing the transcript; the exit status."""
+    session = ConsoleSession(stack, write, Masker(enabled=True))
+    session.banner()
+    try:
+        steps = parse_script(lines)
+    except ConsoleError as exc:
+        write(f"! {exc}")
+        return 2
+    previous: Step | None = None
+    for step in steps:
+        if not (step.is_comment and previous is not None and previous.is_comment):
+            write("")  # a blank line before each command or block of comments
+        previous = step
+        if step.is_comment:
+            write(step.text)
+            continue
+        session.say(session.prompt() + step.text)
+        try:
+            if not session.execute(step.text, ScriptAnswers(step.answers, session.say)):
+                break
+        except ConsoleError as exc:
+            session.say(f"! line {step.line_no}: {exc}")
+            return 1
+    return 0
+
+
+def run_interactive(stack: LocalStack) -> int:
+    styled = sys.stdout.isatty()
+    session = ConsoleSession(stack, print, Masker(enabled=False),
+                             bold=(lambda text: f"\033[1m{text}\033[0m") if styled else str)
+    session.banner()
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401 - line editing and history for input()
+    while True:
+        try:
+            line = input(session.prompt()).strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not line or line.startswith("#"):
+            continue
+        try:
+            if not session.execute(line, KeyboardAnswers()):
+                return 0
+        except ConsoleError as exc:
+            print(f"! {exc}")
+
+
+def _quiet_logging() -> None:
+    """Warnings and errors only, on stderr, so the transcript on stdout stays readable."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    # Bolt warns that the token is unused because the app gets a ready WebClient; it is.
+    logging.getLogger("bot.slack.bolt").setLevel(logging.ERROR)

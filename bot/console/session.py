@@ -1,0 +1,421 @@
+"""The console's interpreter: each line becomes the signed requests Slack would send, and
+afterwards the console shows what the person at the keyboard would now see in Slack.
+
+The bot answers asynchronously (it acknowledges first, works after), so every action is
+followed by `settle`: wait for the first effect, then until the stand-in has been quiet for
+a moment and the worker has finished what was approved, all bounded by a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.console.form import (
+    Answers,
+    ConsoleError,
+    Field,
+    ModalCancelled,
+    ScriptAnswers,
+    fields_of,
+)
+from bot.console.mask import Masker
+from bot.console.render import Names, mrkdwn, render_blocks, render_view_header
+from bot.domain.roles import Role
+from bot.runtime.local import LocalStack
+from bot.slack_standin import DriverResult, StandInUser
+from bot.slack_standin.blocks import iter_elements, text_of
+
+APPROVALS = "approvals"
+QUIET_SECONDS = 0.25  # no Web API call or response_url reply for this long: the bot is done
+FIRST_EFFECT_SECONDS = 3.0  # Slack's own patience; an action showing nothing waits this long
+SETTLE_LIMIT_SECONDS = 10.0  # including the worker carrying out an approval
+_WORKING = {"approved", "executing"}
+
+HELP = """\
+Commands:
+  as <user>           act as this person ({users})
+  /community <text>   type the slash command, e.g. /community add jane@example.com
+  click <button>      press a button on the latest message, reply or view that has it
+                      (several requests listed? name one: click Approve R2)
+  dm                  read the direct messages the bot sent you since you last looked
+  home                open the bot's App Home tab
+  help                this list
+  quit                leave (Ctrl-D works too)
+In a modal, answer field by field: Enter keeps the [default] or leaves an optional field
+empty; a choice is its number. Ctrl-D at a field cancels the modal."""
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Something on screen that may carry buttons: a message (channel or DM), an ephemeral
+    reply, or a view. `owner` None means everyone in the approvals channel sees it."""
+
+    kind: str  # "message" | "ephemeral" | "view"
+    key: str  # message ts, or view ID
+    channel: str = ""
+    owner: str | None = None
+
+
+class ConsoleSession:
+    def __init__(self, stack: LocalStack, write: Callable[[str], None], mask: Masker,
+                 bold: Callable[[str], str] = str) -> None:
+        self.stack = stack
+        self.standin = stack.standin
+        self.driver = stack.driver
+        self.channel = stack.settings.approvals_channel or ""
+        self.people = self.standin.users
+        self.names = Names({u.id: u.name for u in self.people}, {self.channel: APPROVALS})
+        self.write = write
+        self.mask = mask
+        self.bold = bold
+        self.user: StandInUser = self.people[0]
+        self.shown: list[Surface] = []
+        self.seen_ephemerals: dict[str, dict[str, str]] = {}
+        self.seen_messages: dict[str, str] = {}
+        self.seen_modal: dict[str, str] = {}
+        self.seen_home: dict[str, str] = {}
+        self.dms_read: dict[str, int] = {}
+        self.dms_hinted: dict[str, int] = {}
+
+    # ----------------------------------------------------------------------------------
+    # Output
+
+    def say(self, line: str = "") -> None:
+        self.write(self.mask(line).rstrip())  # no trailing blanks: transcripts get pasted
+
+    def _box(self, title: str, lines: list[str]) -> None:
+        self.say(f"┌ {title}")
+        for line in lines or ["(empty)"]:
+            self.say(f"│ {line}")
+
+    def prompt(self) -> str:
+        return f"{self.user.name}> "
+
+    def banner(self) -> None:
+        settings = self.stack.settings
+        redis = "embedded Redis" if settings.uses_embedded_redis else "Redis at REDIS_URL"
+        api = ("the SANDBOX Communities API" if settings.uses_sandbox else
+               f"the Coolblue {settings.environment_label} Communities API")
+        self.say(f"Community Bot local console: a Slack stand-in, {api}, {redis}.")
+        people = ", ".join(f"{u.name} ({self._roles_text(u.id)})" for u in self.people)
+        self.say(f"Users: {people}.")
+        self.say("Type help for the commands.")
+
+    def _roles_text(self, user_id: str) -> str:
+        roles = self.stack.services.roles.roles_of(user_id)
+        if Role.ADMIN in roles:
+            return "admin"
+        return ", ".join(sorted(roles)) or "no role"
+
+    # ----------------------------------------------------------------------------------
+    # Commands
+
+    def execute(self, line: str, answers: Answers) -> bool:
+        """Carry out one line; False when the person asked to quit."""
+        word, _, rest = line.strip().partition(" ")
+        command = word.lower()
+        try:
+            if command in ("quit", "exit"):
+                return False
+            if command == "help":
+                self.write(HELP.format(users=", ".join(u.name for u in self.people)))
+            elif command == "as":
+                self.act_as(rest.strip())
+            elif command == "/community":
+                self.slash_command(rest.strip(), answers)
+            elif command == "click":
+                self.click(rest.strip(), answers)
+            elif command == "dm":
+                self.show_dms()
+            elif command == "home":
+                self.open_home(answers)
+            else:
+                raise ConsoleError(f"unknown command {word!r}; type help")
+        except (LookupError, TimeoutError) as exc:
+            raise ConsoleError(str(exc)) from None
+        if isinstance(answers, ScriptAnswers) and answers.unused():
+            raise ConsoleError(f"no modal asked for {answers.unused()[0]!r}")
+        return True
+
+    def act_as(self, who: str) -> None:
+        wanted = who.lstrip("@").casefold()
+        found = [u for u in self.people if wanted in (u.name.casefold(), u.id.casefold())]
+        if not found:
+            names = ", ".join(u.name for u in self.people)
+            raise ConsoleError(f"unknown user {who!r}; users: {names}")
+        self.user = found[0]
+        self.say(f"You are now @{self.user.name} ({self._roles_text(self.user.id)}).")
+
+    def slash_command(self, text: str, answers: Answers) -> None:
+        self._act(lambda: self.driver.command(self.user.id, text), answers)
+
+    def click(self, words: str, answers: Answers) -> None:
+        surface, block, button = self._find_button(words)
+        label, value = text_of(button.get("text")), button.get("value")
+        user, block_id = self.user.id, block["block_id"]
+
+        def press() -> DriverResult:
+            if surface.kind == "ephemeral":
+                return self.driver.click_ephemeral(user, label, surface.key, value, block_id)
+            if surface.kind == "view":
+                return self.driver.click_in_view(user, label, surface.key, value, block_id)
+            return self.driver.click(user, label, surface.channel, surface.key, value,
+                                     block_id)
+
+        self._act(press, answers)
+
+    def show_dms(self) -> None:
+        user = self.user.id
+        dms = self.standin.dms(user)
+        new = dms[self.dms_read.get(user, 0):]
+        self.dms_read[user] = self.dms_hinted[user] = len(dms)
+        if not new:
+            self.say("No new direct messages.")
+        for message in new:
+            lines = self._message_lines(message.text, message.blocks) + self._file_lines(
+                message.files)
+            self._box("DM from Community Bot", lines)
+            self._remember(Surface("message", message.ts, message.channel, user))
+
+    def open_home(self, answers: Answers) -> None:
+        self.seen_home.setdefault(self.user.id, "")  # from now on, show its updates too
+        self._act(lambda: self.driver.open_home(self.user.id), answers)
+
+    def _act(self, action: Callable[[], DriverResult], answers: Answers) -> None:
+        """Send what Slack would send, wait for the bot, show what changed."""
+        before = self._activity()
+        self._check_answer(action())
+        self.settle(before)
+        self.report(answers)
+
+    # ----------------------------------------------------------------------------------
+    # Waiting for the bot
+
+    def settle(self, before: tuple[int, int]) -> None:
+        """Wait for the bot's asynchronous effects (`before`: `_activity()` before the
+        action); see the module docstring."""
+        start = time.monotonic()
+        marker = before
+        while self._activity() == marker and time.monotonic() - start < FIRST_EFFECT_SECONDS:
+            time.sleep(0.01)
+        quiet_since, marker = time.monotonic(), self._activity()
+        while time.monotonic() - start < SETTLE_LIMIT_SECONDS:
+            time.sleep(0.025)
+            now, current = time.monotonic(), self._activity()
+            if current != marker:
+                quiet_since, marker = now, current
+            elif now - quiet_since >= QUIET_SECONDS and not self._worker_busy():
+                return
+
+    def _activity(self) -> tuple[int, int]:
+        return len(self.standin.calls), len(self.standin.responses)
+
+    def _worker_busy(self) -> bool:
+        """An approved request not yet carried out, as its message metadata says."""
+        for message in self.standin.messages(self.channel):
+            payload = (message.metadata or {}).get("event_payload") or {}
+            if payload.get("status") in _WORKING:
+                return True
+        return False
+
+    def _check_answer(self, result: DriverResult) -> None:
+        if result.status_code != 200:
+            raise ConsoleError(f"the bot answered HTTP {result.status_code}: {result.body[:200]}")
+        if result.error:
+            raise ConsoleError(f"Slack refused the bot's answer: {result.error}")
+
+    # ----------------------------------------------------------------------------------
+    # What changed for the person at the keyboard
+
+    def report(self, answers: Answers) -> None:
+        self._report_ephemerals()
+        self._report_channel()
+        self._report_home()
+        self._report_dms()
+        self._report_modal(answers)
+
+    def _report_ephemerals(self) -> None:
+        seen = self.seen_ephemerals.setdefault(self.user.id, {})
+        for shown in self.standin.ephemerals(self.user.id):
+            fingerprint = _fingerprint(shown["text"], shown["blocks"])
+            if seen.get(shown["ts"]) == fingerprint:
+                continue
+            updated = shown["ts"] in seen
+            seen[shown["ts"]] = fingerprint
+            title = "only visible to you" + (" (updated)" if updated else "")
+            self._box(title, self._message_lines(shown["text"], shown["blocks"]))
+            self._remember(Surface("ephemeral", shown["ts"], shown["channel"], self.user.id))
+
+    def _report_channel(self) -> None:
+        for message in self.standin.messages(self.channel):
+            fingerprint = _fingerprint(message.text, message.blocks)
+            if self.seen_messages.get(message.ts) == fingerprint:
+                continue
+            what = "message updated" if message.ts in self.seen_messages else "new message"
+            self.seen_messages[message.ts] = fingerprint
+            self._box(f"#{APPROVALS} · {what}", self._message_lines(message.text, message.blocks))
+            self._remember(Surface("message", message.ts, message.channel))
+
+    def _report_home(self) -> None:
+        user = self.user.id
+        home = self.standin.home(user)
+        if home is None or user not in self.seen_home or self.seen_home[user] == home["hash"]:
+            return
+        updated = " (updated)" if self.seen_home[user] else ""
+        self.seen_home[user] = home["hash"]
+        self._box(f"App Home of @{self.user.name}{updated}", self._lines(home["blocks"]))
+        self._remember(Surface("view", home["id"], owner=user))
+
+    def _report_dms(self) -> None:
+        for person in self.people:
+            count = len(self.standin.dms(person.id))
+            new = count - self.dms_hinted.get(person.id, 0)
+            if new <= 0:
+                continue
+            self.dms_hinted[person.id] = count
+            plural = "s" if new > 1 else ""
+            if person.id == self.user.id:
+                self.say(f"✉ You got {new} new DM{plural} from Community Bot (type dm).")
+            else:
+                self.say(f"✉ @{person.name} got {new} new DM{plural} from Community Bot.")
+
+    def _report_modal(self, answers: Answers) -> None:
+        user = self.user.id
+        top = self.standin.open_view(user)
+        key = f"{top['id']}:{top['hash']}" if top else ""
+        if key == self.seen_modal.get(user, ""):
+            return
+        self.seen_modal[user] = key
+        if top is not None:
+            self.fill_modal(top, answers)
+
+    def _remember(self, surface: Surface) -> None:
+        if surface in self.shown:
+            self.shown.remove(surface)
+        self.shown.append(surface)
+
+    # ----------------------------------------------------------------------------------
+    # Modals
+
+    def fill_modal(self, view: dict[str, Any], answers: Answers) -> None:
+        fields = fields_of(view)
+        if isinstance(answers, ScriptAnswers):
+            answers.check_fields(fields)
+        body = [b for b in view.get("blocks", []) if b.get("type") != "input"]
+        self._box(f"modal · {render_view_header(view)}", self._lines(body))
+        self._remember(Surface("view", view["id"], owner=self.user.id))
+        values: dict[str, str | None] = {}
+        asking, again = fields, False
+        while True:
+            try:
+                for field in asking:
+                    values[field.action_id] = self._ask(field, answers, again)
+            except ModalCancelled:
+                self.driver.close_view(self.user.id)
+                self.seen_modal[self.user.id] = ""
+                self.say("└ cancelled")
+                return
+            before = self._activity()
+            result = self.driver.fill_and_submit(self.user.id, view["id"], values,
+                                                 client_checks=True)
+            if not result.errors:
+                break
+            asking, again = self._show_errors(fields, result.errors), True
+        self._check_answer(result)
+        self.say(f"└ [{text_of(view.get('submit')) or 'Submit'}] sent")
+        self.seen_modal[self.user.id] = ""
+        self.settle(before)
+        self.report(answers)
+
+    def _ask(self, field: Field, answers: Answers, again: bool) -> str | None:
+        if field.choices:
+            self.say(f"│ {field.label}, one of:")
+        for number, (text, _) in enumerate(field.choices, 1):
+            self.say(f"│   {number}) {text}")
+        while True:
+            given = answers.answer(field, f"│ {field.prompt()}", again)
+            try:
+                return field.value_for(given)
+            except ValueError as exc:
+                if isinstance(answers, ScriptAnswers):
+                    raise ConsoleError(f"{field.label}: {given!r} is not a choice") from None
+                self.say(f"│ ✗ {exc}")
+
+    def _show_errors(self, fields: list[Field], errors: dict[str, str]) -> list[Field]:
+        """Show each error on its field; the fields to ask again."""
+        by_block = {f.block_id: f for f in fields}
+        for block_id, error in errors.items():
+            label = by_block[block_id].label if block_id in by_block else block_id
+            self.say(f"│ ✗ {label}: {mrkdwn(error, self.names)}")
+        asking = [f for f in fields if f.block_id in errors]
+        if not asking:
+            raise ConsoleError(f"the modal was refused: {errors}")
+        return asking
+
+    # ----------------------------------------------------------------------------------
+    # Buttons
+
+    def _find_button(self, words: str) -> tuple[Surface, dict[str, Any], dict[str, Any]]:
+        """The newest surface shown to this user with that button. "Approve R2" also reads
+        as the Approve button of request R2, for lists with one Approve per request."""
+        if not words:
+            raise ConsoleError("click what? e.g. click Approve")
+        label, _, last = words.rpartition(" ")
+        tries = [(words, None)] + ([(label, self.mask.unmask(last))] if label else [])
+        for wanted, value in tries:
+            for surface in reversed(self.shown):
+                matches = self._buttons_on(surface, wanted, value)
+                if len(matches) == 1:
+                    return surface, *matches[0]
+                if matches:
+                    choices = ", ".join(str(e.get("value")) for _, e in matches)
+                    raise ConsoleError(f"{len(matches)} buttons [{wanted}] here ({choices}); "
+                                       f"say which, e.g. click {wanted} <request ID>")
+        raise ConsoleError(f"no button [{words}] on anything shown to @{self.user.name}")
+
+    def _buttons_on(self, surface: Surface, label: str,
+                    value: str | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        if surface.owner not in (None, self.user.id):
+            return []
+        blocks = self._current_blocks(surface) or []
+        return [(b, e) for b, e in iter_elements(blocks) if e.get("type") == "button"
+                and text_of(e.get("text")).casefold() == label.casefold()
+                and (value is None or e.get("value") == value)]
+
+    def _current_blocks(self, surface: Surface) -> list[dict[str, Any]] | None:
+        """The blocks as they are now: a click on a button an update removed must fail."""
+        if surface.kind == "ephemeral":
+            shown = self.standin.ephemeral(self.user.id, surface.key)
+            return None if shown is None or shown["deleted"] else shown["blocks"]
+        if surface.kind == "view":
+            view = self.standin.view(surface.key)
+            return view["blocks"] if view and self.standin.is_view_open(surface.key) else None
+        message = self.standin.message(surface.channel, surface.key)
+        return None if message is None else message.blocks
+
+    # ----------------------------------------------------------------------------------
+    # Rendering helpers
+
+    def _lines(self, blocks: list[dict[str, Any]]) -> list[str]:
+        return render_blocks(blocks, self.names, self.bold)
+
+    def _message_lines(self, text: str, blocks: list[dict[str, Any]]) -> list[str]:
+        # Slack shows the blocks when there are any; `text` is then only the notification.
+        return self._lines(blocks) if blocks else mrkdwn(text, self.names, self.bold).splitlines()
+
+    def _file_lines(self, file_ids: list[str]) -> list[str]:
+        lines = []
+        for file_id in file_ids:
+            shared = self.standin.file(file_id)
+            if shared is not None:
+                rows = max(len(shared.content.decode(errors="replace").splitlines()) - 1, 0)
+                lines.append(f"📎 {shared.filename} · {shared.title} · {rows} rows")
+        return lines
+
+
+def _fingerprint(text: str, blocks: list[dict[str, Any]]) -> str:
+    return json.dumps([text, blocks], sort_keys=True)
