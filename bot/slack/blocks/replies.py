@@ -27,7 +27,8 @@ USAGE: list[tuple[str, str, set[Role]]] = [
 
 
 def help_reply(roles: frozenset[Role], environment: str, *, unknown: str = "") -> Reply:
-    lines = [f"`{usage}` — {what}" for usage, what, who in USAGE if not who or roles & who]
+    lines = [f"`{escape(usage)}` — {what}" for usage, what, who in USAGE
+             if not who or roles & who]
     intro = (f"I don't know `{escape(unknown)}`. " if unknown else "") + (
         f"Your roles: {', '.join(sorted(roles))}." if roles else
         "You have no Community Bot role yet; ask an admin to add you (or your Slack user "

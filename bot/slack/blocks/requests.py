@@ -24,9 +24,9 @@ def summary(request: MemberRequest) -> str:
     """One line for lists and notifications, all user text escaped."""
     verb = "Onboard" if request.operation is Operation.ADD else "Offboard"
     amount = f" with {euros(request.credit)}" if request.operation is Operation.ADD else ""
-    who = escape(request.employee_name or request.email)
-    return (f"`{request.id}` {verb} *{who}* ({escape(request.email)}){amount} "
-            f"— {escape(request.community_name)}")
+    who = (f"*{escape(request.employee_name)}* ({escape(request.email)})"
+           if request.employee_name else f"*{escape(request.email)}*")
+    return f"`{request.id}` {verb} {who}{amount} — {escape(request.community_name)}"
 
 
 def status_line(request: MemberRequest) -> str:
