@@ -560,6 +560,9 @@ def _multipart_file(content_type: str, body: bytes) -> bytes | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so every reply carries Content-Length
+    # Headers and body are two writes: with Nagle on, the body would wait for the client's
+    # delayed ACK (~40 ms a reply on a kept-alive connection).
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server looks for
         self._dispatch()
