@@ -210,3 +210,15 @@ def test_expiry_and_reminder(stack):
         b for b in approval_message(stack, request).blocks if b["type"] == "actions"] else None
     assert stack.services.store.get(request.id).status is Status.EXPIRED
     assert len(stack.standin.ephemerals(BOB)) >= before
+
+
+def test_slack_rate_limit_on_update_is_retried(stack):
+    request = file_request(stack, ALICE, JANE)
+    stack.standin.fail_next("chat.update", "ratelimited", count=1, retry_after=1)
+    click(stack, BOB, "Approve", request)
+    wait_status(stack, request.id, Status.DONE)
+    final = stack.standin.wait_for(
+        lambda: (m := approval_message(stack, request)).metadata["event_payload"]["status"]
+        == "done" and m, timeout=10)
+    assert not [b for b in final.blocks if b["type"] == "actions"]
+    assert any(not c.ok for c in stack.standin.calls_to("chat.update"))

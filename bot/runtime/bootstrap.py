@@ -10,6 +10,7 @@ from pathlib import Path
 import redis
 from pydantic import SecretStr
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.communities import CommunitiesClient
 from bot.config import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
@@ -51,6 +52,13 @@ def connect_redis(url: str) -> redis.Redis:
                                 retry_on_timeout=False)
 
 
+def slack_client(token: str | None, base_url: str) -> WebClient:
+    """slack_sdk's WebClient, also retrying Slack's 429s (honouring Retry-After)."""
+    client = WebClient(token=token, base_url=base_url)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
 def start_runtime(settings: Settings, *, slack: WebClient | None = None) -> Runtime:
     redis_server = None
     if settings.redis_url is None:
@@ -78,7 +86,7 @@ def start_runtime(settings: Settings, *, slack: WebClient | None = None) -> Runt
 
     if slack is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        slack = WebClient(token=token, base_url=settings.slack_api_url)
+        slack = slack_client(token, settings.slack_api_url)
     services = build_services(settings, client, api, slack)
     return Runtime(services, slack, redis_server, sandbox)
 

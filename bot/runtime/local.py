@@ -9,11 +9,10 @@ import threading
 from dataclasses import dataclass, field
 
 from pydantic import SecretStr
-from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.domain.execution import Worker
-from bot.runtime.bootstrap import Runtime, start_runtime
+from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
 from bot.runtime.web import HttpServer, create_wsgi_app
 from bot.runtime.worker import build_worker
 from bot.slack.app import build_app
@@ -50,7 +49,7 @@ class LocalStack:
             "slack_api_url": self.standin.api_url,
             "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
         })
-        slack = WebClient(token=STANDIN_TOKEN, base_url=self.standin.api_url)
+        slack = slack_client(STANDIN_TOKEN, self.standin.api_url)
         self.runtime = start_runtime(self.settings, slack=slack)
         app = build_app(self.runtime.services, slack)
         self.server = HttpServer(create_wsgi_app(app, self.runtime.services.redis),
