@@ -1,0 +1,116 @@
+"""`python -m bench [--quick | --smoke]`: run every figure, print a table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bench import ack, approve, redis_trips, throughput, tokens
+from bench.report import render, verdicts
+from bench.stack import BenchStack, StackOptions
+from bot.storage import RedisServer
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    concurrencies: tuple[int, ...]
+    ack_samples: int
+    approve_latencies: tuple[int, ...]
+    approve_samples: int
+    redis_samples: int
+    quiet_seconds: float
+    throughput_requests: int
+    throughput_latency_ms: int
+    workers: int
+    token_lifetime: int
+    token_seconds: float
+
+
+PROFILES = {
+    "smoke": Profile("smoke", (1, 4), 8, (0, 100), 2, 1, 1.0, 16, 50, 2, 2, 5.0),
+    "quick": Profile("quick", (1, 20, 100), 200, (0, 100), 40, 5, 3.0, 200, 50, 4, 10, 40.0),
+    "full": Profile("full", (1, 20, 100), 1000, (0, 100), 200, 20, 5.0, 1000, 50, 4, 60, 180.0),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="a run under two minutes")
+    size.add_argument("--smoke", action="store_true", help="the smallest run (for the tests)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    signal.signal(signal.SIGTERM, _interrupt)  # so every `finally` stops what we started
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as scratch:
+        server = RedisServer(Path(scratch) / "redis")
+        server.start()
+        try:
+            figures = run_all(profile, server.url)
+        finally:
+            server.stop()
+    report = {"profile": asdict(profile), "machine": machine(),
+              "seconds": round(time.monotonic() - started, 1), **figures}
+    report["targets"] = verdicts(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(render(report))
+    print(f"\nJSON: {args.out}")
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    options = StackOptions(workers=profile.workers)
+    with BenchStack(redis_url, options) as stack:
+        _say(f"stack up: web + {profile.workers} workers + sandbox")
+        figures["ack_latency"] = ack.run(stack, list(profile.concurrencies), profile.ack_samples)
+        _say("ack latency done")
+        figures["approve_to_done"] = approve.run(stack, list(profile.approve_latencies),
+                                                 profile.approve_samples)
+        _say("approve -> done done")
+        figures["redis_per_lifecycle"] = redis_trips.run(stack, profile.redis_samples,
+                                                         profile.quiet_seconds)
+        _say("redis round trips done")
+        figures["throughput"] = throughput.run(stack, profile.throughput_requests,
+                                               profile.throughput_latency_ms)
+        _say("throughput done")
+    with BenchStack(redis_url, tokens.options(profile.workers, profile.token_lifetime)) as stack:
+        figures["token_economy"] = tokens.run(stack, profile.token_seconds)
+        _say("token economy done")
+    return figures
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def _say(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)

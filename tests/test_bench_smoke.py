@@ -1,0 +1,47 @@
+"""`python -m bench --smoke` runs end to end and writes every figure; speed is not judged."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+@pytest.mark.timeout(120)
+def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "latest.json"
+    done = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(out.read_text())
+
+    assert {"ack_latency", "approve_to_done", "redis_per_lifecycle", "token_economy",
+            "throughput", "targets", "machine"} <= report.keys()
+    commands = {cell["command"].split()[1] for cell in report["ack_latency"].values()}
+    assert commands == {"help", "credit", "add"}
+    for cell in report["ack_latency"].values():
+        assert cell["n"] > 0 and cell["failures"] == 0
+        assert _number(cell["p50_ms"]) and _number(cell["p99_ms"])
+    for cell in report["approve_to_done"].values():
+        assert _number(cell["click_to_member"]["p99_ms"])
+        assert isinstance(cell["overhead"]["p99_ms"], int | float)
+    redis_figures = report["redis_per_lifecycle"]
+    assert set(redis_figures["stages"]) == {"filed", "approved", "done"}
+    assert redis_figures["commands_total"] > 0 and _number(redis_figures["round_trips_total"])
+    assert all(isinstance(count, int) for stage in redis_figures["stages"].values()
+               for count in stage["per_command"].values())
+    tokens = report["token_economy"]
+    assert tokens["api_calls"] > 0 and tokens["token_requests"] >= 1
+    assert _number(tokens["token_requests_per_1000_calls"])
+    throughput = report["throughput"]
+    assert throughput["requests"] > 0 and _number(throughput["ratio_to_ideal"])
+    assert all(isinstance(v["met"], bool) for v in report["targets"].values())
