@@ -102,7 +102,8 @@ class RequestService:
         event = Event.APPROVED if result.outcome == "approved" else Event.APPROVAL_RECORDED
         return self.announce(request_id, event, result)
 
-    def reject(self, request_id: str, user_id: str, reason: str) -> Decision:
+    def reject(self, request_id: str, user_id: str, reason: str, *,
+               announce: bool = True) -> Decision:
         request = self.store.get(request_id)
         if request is None:
             return Decision(False, None, "missing")
@@ -113,6 +114,8 @@ class RequestService:
             updates={"decided_by": user_id, "decided_at": repr(time.time()),
                      "decision_reason": reason},
             audit_entry=audit.entry(request, "rejected", user_id, detail=reason))
+        if not announce and result.ok:
+            return Decision(True, self.store.get(request_id), result=result)
         return self._after(request_id, Event.REJECTED, result)
 
     def cancel(self, request_id: str, user_id: str) -> Decision:
@@ -142,7 +145,10 @@ class RequestService:
             return Decision(False, self.store.get(request_id), result.outcome, result)
         return self.announce(request_id, event, result)
 
-    def announce(self, request_id: str, event: Event, result: TransitionResult) -> Decision:
+    def announce(self, request_id: str, event: Event,
+                 result: TransitionResult | None = None) -> Decision:
+        """Tell people about a change already made (the notifier renders the request as it
+        is now)."""
         request = self.store.get(request_id)
         if request is not None:
             self._tell(request, event)

@@ -28,6 +28,11 @@ class Services:
     api: CommunitiesClient
     policy: Policy
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Services:
+        # Bolt deep-copies the request context for lazy listeners; the services are shared,
+        # thread-safe and must stay one instance (connection pools, caches).
+        return self
+
     @property
     def environment(self) -> str:
         return self.settings.environment_label

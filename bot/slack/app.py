@@ -1,18 +1,20 @@
-"""The Bolt app: listeners, the services they share, and one error handler."""
+"""The Bolt app: listeners, the services they share, and one error handler.
+
+Every listener is split the way Bolt recommends for HTTP mode: a quick `ack` function that
+answers Slack at once (`process_before_response=True`, so no polling for the ack), and
+`lazy` functions that do the slow work afterwards on the listener executor.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
-import redis
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.slack.blocks.replies import error_reply
+from bot.slack.errors import handle_error
 from bot.slack.listeners import register_listeners
 
 if TYPE_CHECKING:
@@ -22,16 +24,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.slack")
 
+LAZY_THREADS = 32  # post-ack work (API calls, Slack calls) waits on I/O, not CPU
+
 
 def build_app(services: Services, client: WebClient) -> App:
     settings = services.settings
     secret = settings.slack_signing_secret
     app = App(
         client=client,
-        token=client.token,
         signing_secret=secret.get_secret_value() if secret else None,
-        # The token is checked at start-up by the runtime; don't call auth.test per process twice.
+        # The token is checked once at start-up by the runtime (auth.test).
         token_verification_enabled=False,
+        process_before_response=True,
+        listener_executor=ThreadPoolExecutor(LAZY_THREADS, thread_name_prefix="lazy"),
         logger=logging.getLogger("bot.slack.bolt"),
     )
 
@@ -43,29 +48,3 @@ def build_app(services: Services, client: WebClient) -> App:
     app.error(handle_error)
     register_listeners(app)
     return app
-
-
-def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:
-    """Last resort: log the details, tell the user something short and true, where they
-    are: in the modal (it stays open with their input) or as a private reply."""
-    reference = uuid.uuid4().hex[:8]
-    log.error("unhandled error (reference %s): %r", reference, error, exc_info=error)
-    text = f"{_words_for(error)} Reference: {reference}."
-    if body.get("type") == "view_submission":
-        inputs = [b["block_id"] for b in body.get("view", {}).get("blocks", [])
-                  if b.get("type") == "input"]
-        if inputs:  # Bolt sends this instead of a 500
-            errors = {"response_action": "errors", "errors": {inputs[0]: text}}
-            return BoltResponse(status=200, body=json.dumps(errors),
-                                headers={"content-type": "application/json;charset=utf-8"})
-    if respond is not None and body.get("response_url"):
-        respond(error_reply(text))
-    return None
-
-
-def _words_for(error: Exception) -> str:
-    if isinstance(error, redis.RedisError):
-        return "Our storage is unavailable right now, so nothing was changed. Try again shortly."
-    if isinstance(error, SlackApiError):
-        return f"Slack refused part of this ({error.response.get('error', 'error')})."
-    return "Something went wrong on our side; nothing was changed."

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import after_click
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
 
 
-def handle_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+@reports_errors
+def handle_cancel(body: dict[str, Any], action: dict[str, Any], respond: Respond,
                   client: WebClient, services: Services) -> None:
-    ack()
     decision = services.requests.cancel(action["value"], body["user"]["id"])
     after_click(decision, body, respond, client, services,
                 f"You cancelled `{action['value']}`.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, Respond
+from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.domain.approvals import Decision
@@ -13,15 +13,16 @@ from bot.domain.roles import Role
 from bot.slack.blocks.modals import reject_modal
 from bot.slack.blocks.replies import error_reply, refusal
 from bot.slack.blocks.requests import summary
+from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import explain_refusal, tell_clicker
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
 
 
-def handle_reject(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+@reports_errors
+def handle_reject(body: dict[str, Any], action: dict[str, Any], respond: Respond,
                   client: WebClient, services: Services) -> None:
-    ack()
     user_id = body["user"]["id"]
     if not services.roles.has(user_id, Role.MANAGER):
         tell_clicker(body, respond, client, refusal("reject requests", {Role.MANAGER}))

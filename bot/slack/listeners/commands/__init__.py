@@ -1,7 +1,10 @@
 from slack_bolt import App
 
-from bot.slack.listeners.commands.community import handle_community_command
+from bot.slack.listeners.commands.community import (
+    ack_community_command,
+    run_community_command,
+)
 
 
 def register(app: App) -> None:
-    app.command("/community")(handle_community_command)
+    app.command("/community")(ack=ack_community_command, lazy=[run_community_command])

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from bot.communities.errors import CommunitiesError
-from bot.domain.roles import Role
 from bot.slack.blocks.replies import communities_reply, error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 
 
 def list_communities(call: Invocation) -> None:
-    if not call.require("list communities", *Role):
-        return
     try:
         listed = list(call.services.api.list_communities().communities)
     except CommunitiesError as exc:

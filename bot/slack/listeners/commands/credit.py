@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from bot.communities.errors import CommunitiesError, NotFound
-from bot.domain.roles import Role
 from bot.slack.blocks.replies import credit_reply, error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 from bot.slack.text import escape
@@ -14,8 +13,6 @@ _EMAIL = TypeAdapter(EmailStr)
 
 
 def show_remaining_credit(call: Invocation) -> None:
-    if not call.require("look up credit", Role.SUPPORT, Role.HR, Role.MANAGER):
-        return
     words = call.args.split()
     try:
         email = _EMAIL.validate_python(words[0] if words else "").lower()

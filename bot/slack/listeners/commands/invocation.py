@@ -1,4 +1,4 @@
-"""What a /community subcommand gets to work with."""
+"""What a /community subcommand gets to work with, after the ack."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.domain.roles import Role
-from bot.slack.blocks.replies import refusal
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -19,18 +18,8 @@ if TYPE_CHECKING:
 class Invocation:
     user_id: str
     args: str
+    roles: frozenset[Role]  # checked in the ack, at the moment of the command
     trigger_id: str
     respond: Respond
     client: WebClient
     services: Services
-
-    @property
-    def roles(self) -> frozenset[Role]:
-        return self.services.roles.roles_of(self.user_id)
-
-    def require(self, action: str, *allowed: Role) -> bool:
-        """Checked on the server at the moment of the command; tells the user when not."""
-        if self.roles & set(allowed):
-            return True
-        self.respond(refusal(action, set(allowed)))
-        return False

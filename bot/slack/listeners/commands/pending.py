@@ -8,8 +8,6 @@ from bot.slack.listeners.commands.invocation import Invocation
 
 
 def list_pending(call: Invocation) -> None:
-    if not call.require("see pending requests", Role.MANAGER, Role.HR):
-        return
     store = call.services.store
     requests = store.get_many(store.pending_ids())
     is_manager = Role.MANAGER in call.roles

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from bot.communities.errors import CommunitiesError
-from bot.domain.roles import Role
 from bot.slack.blocks.modals import add_employee_modal, remove_employee_modal
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 
 
 def open_add_employee(call: Invocation) -> None:
-    if not call.require("request onboarding", Role.HR):
-        return
     communities = _communities(call)
     if communities is not None:
         view = add_employee_modal(communities, call.services.environment,
@@ -21,8 +18,6 @@ def open_add_employee(call: Invocation) -> None:
 
 
 def open_remove_employee(call: Invocation) -> None:
-    if not call.require("request offboarding", Role.HR):
-        return
     communities = _communities(call)
     if communities is not None:
         view = remove_employee_modal(communities, call.services.environment,

@@ -8,11 +8,13 @@ from slack_sdk import WebClient
 
 from bot.domain.roles import Role
 from bot.slack.blocks.home import home_view
+from bot.slack.errors import reports_errors
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
 
 
+@reports_errors
 def handle_app_home_opened(event: dict[str, Any], client: WebClient,
                            services: Services) -> None:
     if event.get("tab", "home") == "home":

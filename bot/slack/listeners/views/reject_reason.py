@@ -1,15 +1,18 @@
-"""The Reject modal was submitted: the role is checked again, at this moment."""
+"""The Reject modal was submitted: the role is checked again, at this moment; the
+decision is made in the ack (so a refusal shows in the modal), the telling is lazy."""
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
+from bot.domain.notifier import Event
 from bot.domain.roles import Role
 from bot.slack.blocks.modals import field_values
+from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import explain_refusal
 from bot.slack.listeners.events.app_home_opened import publish_home
 
@@ -18,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def handle_reject_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                             client: WebClient, services: Services) -> None:
+                             context: BoltContext, services: Services) -> None:
     user_id = body["user"]["id"]
     metadata = json.loads(view.get("private_metadata") or "{}")
     reason = (field_values(view).get("reason") or "").strip()
@@ -28,10 +31,20 @@ def handle_reject_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any
     if not reason:
         ack(response_action="errors", errors={"reason": "Say why, for the requester."})
         return
-    decision = services.requests.reject(metadata.get("request_id", ""), user_id, reason[:1000])
+    decision = services.requests.reject(metadata.get("request_id", ""), user_id,
+                                        reason[:1000], announce=False)
     if not decision.ok:
         ack(response_action="errors", errors={"reason": explain_refusal(decision)})
         return
+    context["rejected_request_id"] = decision.request.id if decision.request else None
     ack()
-    if metadata.get("home"):
-        publish_home(client, services, user_id)
+
+
+@reports_errors
+def announce_rejection(body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                       services: Services, rejected_request_id: str | None) -> None:
+    if rejected_request_id is None:
+        return
+    services.requests.announce(rejected_request_id, Event.REJECTED)
+    if json.loads(view.get("private_metadata") or "{}").get("home"):
+        publish_home(client, services, body["user"]["id"])

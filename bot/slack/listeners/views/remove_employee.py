@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 
 from bot.domain.forms import RemoveEmployeeForm, parse_remove_form
 from bot.slack.blocks.modals import field_values
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def handle_remove_employee_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                                      services: Services) -> None:
+                                      context: BoltContext, services: Services) -> None:
     user_id = body["user"]["id"]
     raw = field_values(view)
 
@@ -25,4 +25,4 @@ def handle_remove_employee_submission(ack: Ack, body: dict[str, Any], view: dict
             return form
         return services.requests.file_remove(form, communities[form.community_id], user_id)
 
-    submit_request(ack, user_id, services, file)
+    submit_request(ack, context, user_id, services, file)

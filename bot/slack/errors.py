@@ -1,0 +1,59 @@
+"""The last resort for errors in listeners: log the details, tell the user something
+short and true where they are, never a stack trace or a secret."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from slack_bolt import BoltResponse
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.blocks.replies import error_reply
+
+log = logging.getLogger("bot.slack")
+
+
+def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:
+    """Bolt's @app.error handler; also called for lazy listeners (see `reports_errors`).
+    A failed modal submission is answered in the modal, which keeps what the user typed."""
+    reference = uuid.uuid4().hex[:8]
+    log.error("unhandled error (reference %s): %r", reference, error, exc_info=error)
+    text = f"{_words_for(error)} Reference: {reference}."
+    if body.get("type") == "view_submission":
+        inputs = [b["block_id"] for b in body.get("view", {}).get("blocks", [])
+                  if b.get("type") == "input"]
+        if inputs:  # Bolt sends this instead of a 500
+            errors = {"response_action": "errors", "errors": {inputs[0]: text}}
+            return BoltResponse(status=200, body=json.dumps(errors),
+                                headers={"content-type": "application/json;charset=utf-8"})
+    if respond is not None and body.get("response_url"):
+        respond(error_reply(text))
+    return None
+
+
+def reports_errors(listener: Callable[..., None]) -> Callable[..., None]:
+    """Bolt only logs a lazy listener's exception (without a traceback) and tells nobody;
+    route it through handle_error like any other."""
+
+    @functools.wraps(listener)
+    def run(**kwargs: Any) -> None:
+        try:
+            listener(**kwargs)
+        except Exception as error:
+            handle_error(error, kwargs.get("body") or {}, kwargs.get("respond"))
+
+    return run
+
+
+def _words_for(error: Exception) -> str:
+    if isinstance(error, redis.RedisError):
+        return "Our storage is unavailable right now, so nothing was changed. Try again shortly."
+    if isinstance(error, SlackApiError):
+        return f"Slack refused part of this ({error.response.get('error', 'error')})."
+    return "Something went wrong on our side; nothing was changed."
