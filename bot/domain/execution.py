@@ -96,6 +96,13 @@ def _remove(request: MemberRequest, client: CommunitiesClient, check_first: bool
     return Outcome(True, "Member removed.", removed.correlation_id, removed.revoked_credit)
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A request this worker is through with; `event` is what people must still be told."""
+
+    event: Event | None
+
+
 class Worker:
     def __init__(self, client: redis.Redis, store: RequestStore, service: RequestService,
                  api: CommunitiesClient, *, concurrency: int = 8, claim_idle: float = 60.0,
@@ -112,7 +119,8 @@ class Worker:
         self._slots = threading.Semaphore(concurrency)
         self._busy: dict[str, str] = {}  # stream entry id -> request id
         self._busy_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="worker")
+        # Twice the slots: a finished job still tells people while its slot takes new work.
+        self._pool = ThreadPoolExecutor(2 * concurrency, thread_name_prefix="worker")
 
     def ensure_group(self) -> None:
         try:
@@ -192,18 +200,24 @@ class Worker:
 
     def _run_entry(self, entry_id: str, request_id: str) -> None:
         try:
-            if self.execute(request_id):
-                pipe = self.redis.pipeline(transaction=True)
-                pipe.xack(WORK_STREAM, WORK_GROUP, entry_id)
-                pipe.xdel(WORK_STREAM, entry_id)
-                pipe.execute()
+            finished = self.execute(request_id)
         except Exception:
             # Left unacknowledged on purpose: another worker claims it after claim_idle.
             log.exception("worker %s: entry %s for request %s failed", self.name,
                           entry_id, request_id)
+            finished = None
         finally:
+            # The API work is over: the slot takes new work while this thread tells people.
             with self._busy_lock:
                 self._busy.pop(entry_id, None)
+        if finished is None:
+            return
+        if finished.event is not None:
+            self.service.announce(request_id, finished.event)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.xack(WORK_STREAM, WORK_GROUP, entry_id)
+        pipe.xdel(WORK_STREAM, entry_id)
+        pipe.execute()
 
     def _sweep(self) -> None:
         if self.redis.set(SWEEP_LOCK, self.name, nx=True, ex=max(1, int(self.sweep_every))):
@@ -211,32 +225,37 @@ class Worker:
 
     # One request -----------------------------------------------------------------
 
-    def execute(self, request_id: str) -> bool:
-        """Carry out one request. True when its stream entry may be acknowledged."""
+    def execute(self, request_id: str) -> Finished | None:
+        """Carry out one request. None while another live worker holds it (leave the
+        entry); otherwise the entry may be acknowledged once people are told."""
         lease = LEASE_KEY.format(request_id)
         if not self.redis.set(lease, self.name, nx=True, px=self.claim_idle_ms):
-            return False  # a live worker has it
+            return None
         try:
             return self._execute_leased(request_id)
         finally:
             self._release(lease)
 
-    def _execute_leased(self, request_id: str) -> bool:
+    def _execute_leased(self, request_id: str) -> Finished:
         request = self.store.get(request_id)
-        if request is None or request.status not in {Status.APPROVED, Status.EXECUTING}:
-            return True  # already carried out, or gone: nothing to do
+        if request is None:
+            return Finished(None)
+        if request.status in {Status.DONE, Status.FAILED}:
+            # A worker died after recording the outcome but before telling anyone.
+            return Finished(Event.DONE if request.status is Status.DONE else Event.FAILED)
+        if request.status not in {Status.APPROVED, Status.EXECUTING}:
+            return Finished(None)
         started = self.store.transition(
             request_id, allowed={Status.APPROVED, Status.EXECUTING}, to=Status.EXECUTING,
             count_attempt=True, audit_entry=audit.entry(request, "execution_started",
                                                          self.name))
         if not started.ok:
-            return True
+            return Finished(None)
         # A second attempt (crash, claim, Retry) must not create twice: check first.
         outcome = perform(request, self.api, check_first=started.attempts > 1)
-        self._finish(request, outcome)
-        return True
+        return self._finish(request, outcome)
 
-    def _finish(self, request: MemberRequest, outcome: Outcome) -> None:
+    def _finish(self, request: MemberRequest, outcome: Outcome) -> Finished:
         to = Status.DONE if outcome.done else Status.FAILED
         updates = {"outcome": outcome.message, "correlation_id": outcome.correlation_id,
                    "result_credit": str(outcome.credit) if outcome.credit is not None else ""}
@@ -245,9 +264,9 @@ class Worker:
             audit_entry=audit.entry(request, to.value, self.name, detail=outcome.message,
                                     correlation_id=outcome.correlation_id))
         log.info("request %s %s (correlation %s)", request.id, to, outcome.correlation_id)
-        if result.ok:
-            self.service.announce(request.id, Event.DONE if outcome.done else Event.FAILED,
-                                  result)
+        if not result.ok:
+            return Finished(None)
+        return Finished(Event.DONE if outcome.done else Event.FAILED)
 
     def _release(self, lease: str) -> None:
         # Only drop the lease if it is still ours.
