@@ -25,7 +25,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
 
     assert {"ack_latency", "approve_to_done", "redis_per_lifecycle", "token_economy",
-            "throughput", "targets", "machine"} <= report.keys()
+            "throughput", "throughput_sized", "targets", "machine"} <= report.keys()
     commands = {cell["command"].split()[1] for cell in report["ack_latency"].values()}
     assert commands == {"help", "credit", "add"}
     for cell in report["ack_latency"].values():

@@ -55,6 +55,7 @@ logger = logging.getLogger("bot.communities")
 
 COMMUNITIES_CACHE_PREFIX = "communities:list:"
 COMMUNITIES_CACHE_SECONDS = 300
+LOCAL_CACHE_SECONDS = 5.0
 # An unknown ID triggers at most one fresh GET /communities per this many seconds, so a
 # community Coolblue just added shows up without letting typos hammer the API.
 MISS_REFRESH_SECONDS = 30
@@ -155,6 +156,7 @@ class CommunitiesClient:
         self._communities_key = COMMUNITIES_CACHE_PREFIX + cache_namespace(
             self._base_url, client_id
         )
+        self._local_communities: tuple[float, CommunityList | None] = (0.0, None)
         # The renewing process may take all its attempts; waiters must outlast that.
         lock_ttl = self._max_attempts * (timeout + backoff_cap) + 1.0
         self.tokens = TokenCache(
@@ -216,6 +218,7 @@ class CommunitiesClient:
             listed = self._fetch_communities()
             self._redis.set(self._communities_key, _dump_communities(listed),
                             ex=COMMUNITIES_CACHE_SECONDS)
+            self._local_communities = (time.monotonic() + LOCAL_CACHE_SECONDS, listed)
         return self._narrow(listed)
 
     def ensure_community(self, community_id: str) -> Community:
@@ -291,8 +294,15 @@ class CommunitiesClient:
         return CommunityList(tuple(communities), reply.correlation_id)
 
     def _cached_communities(self) -> CommunityList | None:
+        # A few seconds in this process on top of the shared Redis copy: every command and
+        # every member call asks, and the list changes only when Coolblue changes it.
+        held_until, held = self._local_communities
+        if held is not None and time.monotonic() < held_until:
+            return held
         raw = self._redis.get(self._communities_key)
-        return _load_communities(raw) if raw is not None else None
+        listed = _load_communities(raw) if raw is not None else None
+        self._local_communities = (time.monotonic() + LOCAL_CACHE_SECONDS, listed)
+        return listed
 
     def _narrow(self, listed: CommunityList) -> CommunityList:
         if not self._allowed:

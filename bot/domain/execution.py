@@ -119,6 +119,7 @@ class Worker:
         self._slots = threading.Semaphore(concurrency)
         self._busy: dict[str, str] = {}  # stream entry id -> request id
         self._busy_lock = threading.Lock()
+        self._slot_freed = threading.Event()
         # Twice the slots: a finished job still tells people while its slot takes new work.
         self._pool = ThreadPoolExecutor(2 * concurrency, thread_name_prefix="worker")
 
@@ -159,9 +160,10 @@ class Worker:
         return self.concurrency - len(self._busy)
 
     def _read_new(self) -> None:
+        self._slot_freed.clear()
         count = self._free_slots()
         if count <= 0:
-            self.stopping.wait(0.01)
+            self._slot_freed.wait(0.5)  # set the moment a job's API work is over
             return
         replies = self.redis.xreadgroup(WORK_GROUP, self.name, {WORK_STREAM: ">"},
                                         count=count, block=500)
@@ -210,6 +212,7 @@ class Worker:
             # The API work is over: the slot takes new work while this thread tells people.
             with self._busy_lock:
                 self._busy.pop(entry_id, None)
+            self._slot_freed.set()
         if finished is None:
             return
         if finished.event is not None:

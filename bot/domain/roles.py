@@ -8,6 +8,7 @@ and every process sees the same answer.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ class Role(StrEnum):
 
 GroupResolver = Callable[[str], list[str]]
 GROUP_KEY = "cb:roles:group:{}"
+LOCAL_SECONDS = 5.0
 
 
 class RoleDirectory:
@@ -32,6 +34,7 @@ class RoleDirectory:
         self.redis = client
         self.resolve_group = resolve_group
         self.cache_seconds = cache_seconds
+        self._local: dict[str, tuple[float, frozenset[str]]] = {}
 
     def roles_of(self, user_id: str) -> frozenset[Role]:
         roles = {role for role, ids in self.grants.items() if self._grants_user(ids, user_id)}
@@ -48,14 +51,23 @@ class RoleDirectory:
         return any(user_id in self.group_members(group) for group in ids if group[0] == "S")
 
     def group_members(self, group_id: str) -> frozenset[str]:
+        # Every command and click asks; a few seconds in this process spares Redis a round
+        # trip on the ack path, the shared Redis copy spares Slack's API.
+        held_until, held = self._local.get(group_id, (0.0, frozenset()))
+        if time.monotonic() < held_until:
+            return held
         key = GROUP_KEY.format(group_id)
         cached = self.redis.get(key)
         if cached is not None:
-            return frozenset(json.loads(cached))
-        members = self.resolve_group(group_id)
+            members = frozenset(json.loads(cached))
+        else:
+            members = frozenset(self.resolve_group(group_id))
+            if self.cache_seconds:
+                self.redis.set(key, json.dumps(sorted(members)), ex=self.cache_seconds)
         if self.cache_seconds:
-            self.redis.set(key, json.dumps(sorted(members)), ex=self.cache_seconds)
-        return frozenset(members)
+            self._local[group_id] = (time.monotonic() + min(LOCAL_SECONDS, self.cache_seconds),
+                                     members)
+        return members
 
     def users_with(self, role: Role) -> set[str]:
         """Every user holding `role` directly or through a group (for reminders)."""

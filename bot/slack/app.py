@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.slack")
 
-LAZY_THREADS = 32  # post-ack work (API calls, Slack calls) waits on I/O, not CPU
+LAZY_THREADS = 8  # post-ack work; more threads only fight acks for the GIL
 
 
 def build_app(services: Services, client: WebClient) -> App:

@@ -32,7 +32,7 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltRe
             errors = {"response_action": "errors", "errors": {inputs[0]: text}}
             return BoltResponse(status=200, body=json.dumps(errors),
                                 headers={"content-type": "application/json;charset=utf-8"})
-    if respond is not None and body.get("response_url"):
+    if respond is not None and getattr(respond, "response_url", None):
         respond(error_reply(text))
     return None
 

@@ -62,7 +62,7 @@ def after_click(decision: Decision, body: dict[str, Any], respond: Respond | Non
 def tell_clicker(body: dict[str, Any], respond: Respond | None, client: WebClient,
                  reply: dict[str, Any]) -> None:
     """An only-you-can-see-this reply where the click happened."""
-    if respond is not None and body.get("response_url"):
+    if respond is not None and getattr(respond, "response_url", None):
         respond(reply)
     else:  # clicks in App Home and modals come without a response_url
         user_id = body["user"]["id"]
