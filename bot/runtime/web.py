@@ -50,7 +50,9 @@ class HttpServer:
                  threads: int = 16) -> None:
         self.server: BaseWSGIServer = create_server(  # type: ignore[assignment]
             wsgi, host=host, port=port, threads=threads, ident="community-bot",
-            clear_untrusted_proxy_headers=True)
+            # waitress stops accepting at 100 open connections by default; a proxy or Slack
+            # keeping connections alive would hang there.
+            connection_limit=1000, clear_untrusted_proxy_headers=True)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
