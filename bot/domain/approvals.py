@@ -147,12 +147,10 @@ class RequestService:
 
     def announce(self, request_id: str, event: Event,
                  result: TransitionResult | None = None) -> Decision:
-        """Tell people about a change already made (the notifier renders the request as it
-        is now)."""
-        request = self.store.get(request_id)
-        if request is not None:
-            self._tell(request, event)
-        return Decision(True, request, result=result)
+        """Tell people about a change already made. The notifier reads the request itself,
+        under its lock, so it renders the latest state."""
+        self._safely(self.notifier.request_changed, request_id, event)
+        return Decision(True, None, result=result)
 
     # Time passing ------------------------------------------------------------
 
@@ -176,14 +174,12 @@ class RequestService:
                 self._safely(self.notifier.remind, request)
         return expired, reminded
 
-    def _tell(self, request: MemberRequest, event: Event) -> None:
-        self._safely(self.notifier.request_changed, request, event)
-
     @staticmethod
-    def _safely(call, *args) -> None:  # noqa: ANN001
+    def _safely(call, subject: MemberRequest | str, *args: object) -> None:  # noqa: ANN001
         # The state change is done and durable; a failed notification must not undo
         # it or hide it from the caller. It is logged for the on-call engineer.
         try:
-            call(*args)
+            call(subject, *args)
         except Exception:
-            log.exception("notification failed for request %s", args[0].id)
+            request_id = subject if isinstance(subject, str) else subject.id
+            log.exception("notification failed for request %s", request_id)

@@ -24,7 +24,7 @@ class Notifier(Protocol):
     def publish_filed(self, request: MemberRequest) -> None:
         """Post the request for approvers and tell the requester it was filed."""
 
-    def request_changed(self, request: MemberRequest, event: Event) -> None:
+    def request_changed(self, request_id: str, event: Event) -> None:
         """Update the approval message in place and tell the requester."""
 
     def remind(self, request: MemberRequest) -> None:

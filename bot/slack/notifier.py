@@ -53,9 +53,9 @@ class SlackNotifier:
                                   message_ts=str(reply["ts"]))
             self._render(request.id, Event.FILED)
 
-    def request_changed(self, request: MemberRequest, event: Event) -> None:
-        with self._lock(request.id):
-            self._render(request.id, event)
+    def request_changed(self, request_id: str, event: Event) -> None:
+        with self._lock(request_id):
+            self._render(request_id, event)
 
     def remind(self, request: MemberRequest) -> None:
         if not request.message_ts:
