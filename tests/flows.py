@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from bot.domain.requests import MemberRequest, Status
 from bot.runtime.local import APPROVALS_CHANNEL, LocalStack
@@ -88,18 +86,4 @@ def click_as_shown(stack: LocalStack, user: str, shown: dict[str, Any],
                    label: str = "Approve") -> Any:
     """Click a button on a copy of a message as a client showed it earlier (a stale screen,
     or many people clicking at once), whatever the message looks like now."""
-    actions = next(b for b in shown["blocks"] if b["type"] == "actions")
-    button = next(e for e in actions["elements"] if e["text"]["text"] == label)
-    payload = {
-        "type": "block_actions", "team": {"id": "T0001"}, "api_app_id": "A0BOT",
-        "user": {"id": user, "name": user.lower(), "team_id": "T0001"},
-        "trigger_id": stack.standin.issue_trigger(user),
-        "container": {"type": "message", "message_ts": shown["ts"],
-                      "channel_id": APPROVALS_CHANNEL, "is_ephemeral": False},
-        "channel": {"id": APPROVALS_CHANNEL}, "message": shown,
-        "response_url": stack.standin.issue_response_url(user, APPROVALS_CHANNEL,
-                                                         message_ts=shown["ts"]),
-        "actions": [{**button, "block_id": actions["block_id"], "action_ts": shown["ts"]}],
-    }
-    body = urlencode({"payload": json.dumps(payload)}).encode()
-    return stack.driver.send(body, "application/x-www-form-urlencoded")
+    return stack.driver.click_as_shown(user, label, APPROVALS_CHANNEL, shown)

@@ -139,26 +139,23 @@ class SlackDriver:
         message = self.standin.message(channel, ts)
         if message is None:
             raise LookupError(f"no message {ts} in {channel}")
-        block, button = find_button(message.blocks, label, value=value, block_id=block_id)
-        trigger_id = self.standin.issue_trigger(user_id)
-        response_url = self.standin.issue_response_url(user_id, message.channel, message_ts=ts)
-        payload = {
-            **self._interaction("block_actions", user_id, trigger_id),
-            "container": {
-                "type": "message",
-                "message_ts": ts,
-                "channel_id": message.channel,
-                "is_ephemeral": False,
-            },
-            "channel": {"id": message.channel, "name": self.standin.channel_name(message.channel)},
-            "message": message.to_slack(),
-            "state": {"values": {}},
-            "response_url": response_url,
-            "actions": [self._action(block, button)],
-        }
-        result = self._send_payload(payload)
-        result.trigger_id, result.response_url = trigger_id, response_url
-        return result
+        return self.click_as_shown(user_id, label, message.channel, message.to_slack(),
+                                   value=value, block_id=block_id)
+
+    def click_as_shown(
+        self,
+        user_id: str,
+        label: str,
+        channel: str,
+        shown: Mapping[str, Any],
+        value: str | None = None,
+        block_id: str | None = None,
+    ) -> DriverResult:
+        """Click a button on a message as a client showed it (`Message.to_slack()` taken
+        earlier): a stale screen, or many people clicking the same message at once."""
+        block, button = find_button(shown["blocks"], label, value=value, block_id=block_id)
+        return self._message_click(user_id, channel, shown["ts"], block, button,
+                                   message=dict(shown))
 
     def click_ephemeral(
         self,
@@ -176,24 +173,37 @@ class SlackDriver:
             raise LookupError(f"no ephemeral message {ts or ''} for {user_id}")
         ephemeral = chosen[0]
         block, button = find_button(ephemeral["blocks"], label, value=value, block_id=block_id)
+        return self._message_click(user_id, ephemeral["channel"], ephemeral["ts"], block, button)
+
+    def _message_click(
+        self,
+        user_id: str,
+        channel: str,
+        ts: str,
+        block: Mapping[str, Any],
+        button: Mapping[str, Any],
+        message: dict[str, Any] | None = None,
+    ) -> DriverResult:
+        """block_actions for a message button; `message` is None for an ephemeral one."""
         trigger_id = self.standin.issue_trigger(user_id)
         response_url = self.standin.issue_response_url(
-            user_id, ephemeral["channel"], message_ts=ephemeral["ts"], ephemeral=True
+            user_id, channel, message_ts=ts, ephemeral=message is None
         )
-        channel = ephemeral["channel"]
         payload = {
             **self._interaction("block_actions", user_id, trigger_id),
             "container": {
                 "type": "message",
-                "message_ts": ephemeral["ts"],
+                "message_ts": ts,
                 "channel_id": channel,
-                "is_ephemeral": True,
+                "is_ephemeral": message is None,
             },
             "channel": {"id": channel, "name": self.standin.channel_name(channel)},
             "state": {"values": {}},
             "response_url": response_url,
             "actions": [self._action(block, button)],
         }
+        if message is not None:
+            payload["message"] = message
         result = self._send_payload(payload)
         result.trigger_id, result.response_url = trigger_id, response_url
         return result
