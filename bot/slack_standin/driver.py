@@ -60,6 +60,15 @@ class DriverResult:
         return self.sent and self.status_code == 200
 
 
+@dataclass(frozen=True)
+class PreparedCommand:
+    body: bytes
+    headers: dict[str, str]
+    timestamp: str
+    trigger_id: str
+    response_url: str
+
+
 class SlackDriver:
     def __init__(
         self,
@@ -101,6 +110,20 @@ class SlackDriver:
     ) -> DriverResult:
         """Type `/command text` in a channel (default: the user's DM with the app). A reply in
         the ack shows up like Slack shows it: ephemeral, or in the channel for in_channel."""
+        prepared = self.prepare_command(user_id, text, command, channel_id)
+        result = self.send(prepared.body, FORM, timestamp=prepared.timestamp,
+                           signature=prepared.headers["X-Slack-Signature"])
+        return self.command_answered(prepared, result)
+
+    def prepare_command(
+        self,
+        user_id: str,
+        text: str = "",
+        command: str = "/community",
+        channel_id: str | None = None,
+    ) -> PreparedCommand:
+        """The signed slash-command request, ready for any HTTP client to send (the
+        benchmarks send it from other processes); `command_answered` records the answer."""
         user = self._user(user_id)
         channel = channel_id or self.standin.dm_channel(user_id)
         response_url = self.standin.issue_response_url(user_id, channel)
@@ -120,9 +143,15 @@ class SlackDriver:
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
-        result = self.send(urlencode(form).encode(), FORM)
-        result.trigger_id, result.response_url = trigger_id, response_url
-        self._show_command_ack(result, response_url)
+        body = urlencode(form).encode()
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": FORM, "X-Slack-Request-Timestamp": stamp,
+                   "X-Slack-Signature": self.sign(body, stamp)}
+        return PreparedCommand(body, headers, stamp, trigger_id, response_url)
+
+    def command_answered(self, prepared: PreparedCommand, result: DriverResult) -> DriverResult:
+        result.trigger_id, result.response_url = prepared.trigger_id, prepared.response_url
+        self._show_command_ack(result, prepared.response_url)
         return result
 
     def click(
