@@ -69,6 +69,7 @@ class RequestService:
             approvals_required=required, environment=self.environment,
             status=Status.PENDING if required else Status.APPROVED,
             decided_by=SYSTEM if not required else "", decided_at=now if not required else 0,
+            rounds=0 if required else 1,
             **details,  # type: ignore[arg-type]
         )
 
@@ -136,7 +137,8 @@ class RequestService:
             return Decision(False, None, "missing")
         result = self.store.transition(
             request_id, allowed={Status.FAILED}, to=Status.APPROVED, enqueue=True,
-            updates={"outcome": "", "decided_by": request.decided_by or user_id},
+            updates={"outcome": "", "decided_by": request.decided_by or user_id,
+                     "rounds": str(request.rounds + 1)},
             audit_entry=audit.entry(request, "retried", user_id))
         return self._after(request_id, Event.RETRIED, result)
 
@@ -151,6 +153,15 @@ class RequestService:
         under its lock, so it renders the latest state."""
         self._safely(self.notifier.request_changed, request_id, event)
         return Decision(True, None, result=result)
+
+    def announce_outcome(self, request_id: str, event: Event, *, wait: float = 3.0) -> None:
+        """Done or failed: told after this round's approval (or Retry) was, so the requester
+        hears the steps in order. A worker can finish before the click that approved has
+        told anyone; it waits for that, at most `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while not self.store.round_announced(request_id) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.announce(request_id, event)
 
     # Time passing ------------------------------------------------------------
 

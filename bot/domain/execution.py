@@ -216,7 +216,7 @@ class Worker:
         if finished is None:
             return
         if finished.event is not None:
-            self.service.announce(request_id, finished.event)
+            self.service.announce_outcome(request_id, finished.event)
         pipe = self.redis.pipeline(transaction=True)
         pipe.xack(WORK_STREAM, WORK_GROUP, entry_id)
         pipe.xdel(WORK_STREAM, entry_id)

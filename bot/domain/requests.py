@@ -70,6 +70,8 @@ class MemberRequest:
     channel: str = ""
     message_ts: str = ""
     attempts: int = 0
+    rounds: int = 0  # 1 once approved, +1 per Retry
+    announced_round: int = 0  # the last round whose approval people were told about
     correlation_id: str = ""
     outcome: str = ""
     result_credit: Decimal | None = None
@@ -129,6 +131,8 @@ class MemberRequest:
             channel=data.get("channel", ""),
             message_ts=data.get("message_ts", ""),
             attempts=int(data.get("attempts") or 0),
+            rounds=int(data.get("rounds") or 0),
+            announced_round=int(data.get("announced_round") or 0),
             correlation_id=data.get("correlation_id", ""),
             outcome=data.get("outcome", ""),
             result_credit=_decimal(data.get("result_credit")),

@@ -106,7 +106,7 @@ if #approvals >= required then
   local names = {}
   for _, a in ipairs(approvals) do table.insert(names, a['user_id']) end
   redis.call('HSET', KEYS[1], 'status', 'approved', 'decided_by', table.concat(names, ','),
-             'decided_at', ARGV[2])
+             'decided_at', ARGV[2], 'rounds', 1)
   index(KEYS[1], id, 'approved', ARGV[2])
   redis.call('XADD', KEYS[4], '*', 'request_id', id)
   table.insert(entry, 'status'); table.insert(entry, 'approved')
@@ -198,6 +198,15 @@ class RequestStore:
             args=[approver_id, repr(time.time()), AUDIT_MAXLEN, json.dumps(audit_entry)],
         )
         return _result(reply)
+
+    def mark_round_announced(self, request_id: str, round_number: int) -> None:
+        self.redis.hset(request_key(request_id), "announced_round", str(round_number))
+
+    def round_announced(self, request_id: str) -> bool:
+        """Were people told about this round's approval (or Retry) yet?"""
+        rounds, announced = self.redis.hmget(request_key(request_id), "rounds",
+                                             "announced_round")
+        return int(announced or 0) >= int(rounds or 0)
 
     def pending_ids(self, limit: int = 50) -> list[str]:
         return list(self.redis.zrange(PENDING, 0, limit - 1))

@@ -23,17 +23,24 @@ log = logging.getLogger("bot.slack")
 LOCK_KEY = "cb:notify-lock:{}"
 
 # A DM for an event is only sent while the request is still in a state that event
-# describes; if it moved on, the later event's DM tells the requester instead.
+# describes; if it moved on, the later event's DM tells the requester instead. The outcome
+# of a round (done, failed) is only told after its approval was (the worker waits for
+# that), so an approval is still news while its round is being carried out or finished.
+_ROUND = {Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED}
 _CURRENT_FOR = {
-    Event.FILED: {Status.PENDING, Status.APPROVED, Status.EXECUTING},
-    Event.APPROVED: {Status.APPROVED, Status.EXECUTING},
-    Event.RETRIED: {Status.APPROVED, Status.EXECUTING},
+    Event.FILED: {Status.PENDING} | _ROUND,
+    Event.APPROVED: _ROUND,
+    Event.RETRIED: _ROUND,
     Event.REJECTED: {Status.REJECTED},
     Event.EXPIRED: {Status.EXPIRED},
     Event.CANCELLED: {Status.CANCELLED},
     Event.DONE: {Status.DONE},
     Event.FAILED: {Status.FAILED},
 }
+
+
+# Events that tell people a round of work was approved (the worker waits for them).
+_ROUND_EVENTS = {Event.FILED, Event.APPROVED, Event.RETRIED}
 
 
 class SlackNotifier:
@@ -77,6 +84,8 @@ class SlackNotifier:
         if request.status in _CURRENT_FOR.get(event, set()):
             self.client.chat_postMessage(channel=request.requester_id,
                                          **requester_dm(request, event))
+        if event in _ROUND_EVENTS and request.rounds > request.announced_round:
+            self.store.mark_round_announced(request_id, request.rounds)
 
     def _lock(self, request_id: str):  # noqa: ANN202 - a redis-py Lock
         # Held only for a couple of Slack calls; the timeout frees it if a process dies.

@@ -114,7 +114,7 @@ def request_buttons(request: MemberRequest) -> list[Block]:
 _DM_OPENERS = {
     Event.FILED: "Your request was filed and is waiting for approval.",
     Event.APPROVAL_RECORDED: "Your request got an approval; it needs more.",
-    Event.APPROVED: "Your request was approved and is being carried out.",
+    Event.APPROVED: "Your request was approved.",
     Event.RETRIED: "Your request is being retried.",
     Event.REJECTED: "Your request was rejected.",
     Event.EXPIRED: "Your request expired without a decision.",
@@ -126,8 +126,8 @@ _DM_OPENERS = {
 
 def requester_dm(request: MemberRequest, event: Event) -> dict[str, Any]:
     opener = _DM_OPENERS[event]
-    if event is Event.FILED and request.status is Status.APPROVED:
-        opener = "Your request was filed; no approval is needed, so it is being carried out."
+    if event is Event.FILED and request.status is not Status.PENDING:
+        opener = "Your request was filed; no approval is needed, so it is carried out at once."
     env = badge(request.environment)
     blocks: list[Block] = [section(f"{opener}\n{summary(request)}")]
     blocks.append(context(status_line(request) + (f"   {env}" if env else "")))
