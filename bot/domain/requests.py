@@ -31,10 +31,6 @@ class Status(StrEnum):
     def is_open(self) -> bool:
         return self is Status.PENDING
 
-    @property
-    def is_final(self) -> bool:
-        return self in {Status.DONE, Status.REJECTED, Status.EXPIRED, Status.CANCELLED}
-
 
 @dataclass(frozen=True)
 class Approval:

@@ -4,7 +4,7 @@ a real redis-server (no REDIS_URL) and the sandbox API (no COMMUNITIES_API_URL).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -35,7 +35,6 @@ class Runtime:
     slack: WebClient
     redis_server: RedisServer | None = None
     sandbox: SandboxServer | None = None
-    extras: list[object] = field(default_factory=list)
 
     def close(self) -> None:
         self.services.api.close()

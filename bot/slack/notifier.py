@@ -58,7 +58,9 @@ class SlackNotifier:
                                                  **approval_message(request))
             self.store.set_fields(request.id, channel=str(reply["channel"]),
                                   message_ts=str(reply["ts"]))
-            self._render(request.id, Event.FILED)
+            # The message already shows `request`; update it only if the request moved on
+            # meanwhile (a no-approval request the worker already carried out).
+            self._render(request.id, Event.FILED, shown=request)
 
     def request_changed(self, request_id: str, event: Event) -> None:
         with self._lock(request_id):
@@ -74,11 +76,14 @@ class SlackNotifier:
         self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts,
                                      **text)
 
-    def _render(self, request_id: str, event: Event) -> None:
+    def _render(self, request_id: str, event: Event,
+                shown: MemberRequest | None = None) -> None:
         request = self.store.get(request_id)
         if request is None:
             return
-        if request.message_ts:
+        unchanged = shown is not None and (shown.status, shown.updated_at) == (
+            request.status, request.updated_at)
+        if request.message_ts and not unchanged:
             self.client.chat_update(channel=request.channel, ts=request.message_ts,
                                     **approval_message(request))
         if request.status in _CURRENT_FOR.get(event, set()):
