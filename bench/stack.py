@@ -17,7 +17,7 @@ import httpx
 import redis
 
 from bench.procs import REPO_ROOT, BotProcess, wait_until
-from bot.config import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
+from bot.runtime.settings import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 from bot.storage.redis_server import free_port
 

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.runtime.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("bot")
 

@@ -64,7 +64,7 @@ def team() -> list:
 
 
 def stack_settings(redis_url: str, **overrides: object):
-    from bot.config import Settings
+    from bot.runtime.settings import Settings
 
     values: dict[str, object] = {
         "redis_url": redis_url, "roles_hr": f"{ALICE}", "roles_manager":

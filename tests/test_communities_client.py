@@ -32,7 +32,7 @@ from bot.communities import (
     Timeout,
     contract,
 )
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]

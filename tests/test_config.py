@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.runtime.settings import ConfigError, load_settings
 
 ROOT = Path(__file__).parents[1]
 

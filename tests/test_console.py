@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.console import console_stack, parse_script, run_script
 from bot.console.form import ConsoleError
 from bot.console.render import Names, mrkdwn

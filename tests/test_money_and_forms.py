@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from bot.domain.forms import AddEmployeeForm, parse_add_form, parse_remove_form
-from bot.money import InvalidAmount, format_euros, parse_euros
+from bot.domain.money import InvalidAmount, format_euros, parse_euros
 
 MAX = Decimal("2500.00")
 

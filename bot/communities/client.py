@@ -43,13 +43,13 @@ from bot.communities.models import (
     RevokedCredit,
 )
 from bot.communities.tokens import IssuedToken, TokenCache, cache_namespace
-from bot.config import (
+from bot.runtime.settings import (
     DEFAULT_SANDBOX_CLIENT_ID,
     DEFAULT_SANDBOX_CLIENT_SECRET,
     ConfigError,
     Settings,
 )
-from bot.money import to_cents
+from bot.domain.money import to_cents
 
 logger = logging.getLogger("bot.communities")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.slack_standin import StandInUser
 
 MANAGERS_GROUP = "S0MANAGERS"

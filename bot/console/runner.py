@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.console.demo import workspace_for
 from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
 from bot.console.mask import Masker

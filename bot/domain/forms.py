@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, EmailStr, ValidationError
 
-from bot.money import InvalidAmount, parse_euros
+from bot.domain.money import InvalidAmount, parse_euros
 
 
 def _printable(text: str) -> str:

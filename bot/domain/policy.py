@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.domain.requests import Operation
 
 

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.communities import CommunitiesClient
-from bot.config import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
+from bot.runtime.settings import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
 from bot.domain.approvals import RequestService
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.domain.execution import Worker
 from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
 from bot.runtime.web import HttpServer, create_wsgi_app

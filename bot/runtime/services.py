@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.communities import CommunitiesClient
-from bot.config import Settings
+from bot.runtime.settings import Settings
 from bot.domain.approvals import RequestService
 from bot.domain.policy import Policy
 from bot.domain.roles import RoleDirectory

@@ -13,7 +13,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from bot.config import (
+from bot.runtime.settings import (
     DEFAULT_SANDBOX_CLIENT_ID,
     DEFAULT_SANDBOX_CLIENT_SECRET,
     ConfigError,

@@ -28,13 +28,13 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.communities import contract as c
-from bot.config import (
+from bot.runtime.settings import (
     DEFAULT_SANDBOX_CLIENT_ID,
     DEFAULT_SANDBOX_CLIENT_SECRET,
     DEFAULT_SANDBOX_COMMUNITIES,
     Settings,
 )
-from bot.money import to_cents
+from bot.domain.money import to_cents
 from bot.sandbox.state import (
     OPERATIONS,
     TOKEN_OPERATION,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bot.money import to_cents
+from bot.domain.money import to_cents
 
 OPERATIONS = ("getToken", "listCommunities", "createMember", "deleteMember",
               "getRemainingCredit")

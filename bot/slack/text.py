@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.money import format_euros
+from bot.domain.money import format_euros
 
 
 def escape(text: str) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.communities import Community
-from bot.money import format_euros
+from bot.domain.money import format_euros
 from bot.slack.blocks.kit import Block, context, section
 from bot.slack.text import badge, plain
 
