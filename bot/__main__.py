@@ -97,7 +97,10 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
 
 
 def _configure_logging(level: str) -> None:
+    from bot.communities import install_log_filter
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_log_filter()  # httpx logs member URLs, and those carry e-mail addresses
 
 
 if __name__ == "__main__":

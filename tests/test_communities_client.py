@@ -31,6 +31,7 @@ from bot.communities import (
     ServiceUnavailable,
     Timeout,
     contract,
+    install_log_filter,
 )
 from bot.runtime.settings import Settings
 from bot.sandbox import SandboxServer
@@ -549,9 +550,22 @@ def test_cold_cache_four_processes_of_25_threads_fetch_one_token(
 # Secrets and personal data -----------------------------------------------------------
 
 
+@pytest.fixture
+def redacted_httpx_logs() -> Iterator[None]:
+    """The filter the entry point installs (bot.__main__), removed again unless it was
+    already there: it is process-wide."""
+    httpx_logger = logging.getLogger("httpx")
+    before = list(httpx_logger.filters)
+    installed = install_log_filter()
+    yield
+    if installed not in before:
+        httpx_logger.removeFilter(installed)
+
+
 def test_no_secrets_or_addresses_in_repr_or_logs(make_client: MakeClient,
                                                  sandbox: SandboxServer,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+                                                 caplog: pytest.LogCaptureFixture,
+                                                 redacted_httpx_logs: None) -> None:
     caplog.set_level(logging.DEBUG)
     client = make_client()
     address = "jane+test@example.com"

@@ -1,4 +1,7 @@
-"""The Coolblue Communities API client. Knows nothing of Slack."""
+"""The Coolblue Communities API client. Knows nothing of Slack or of the bot's settings.
+
+Start at client.py: its docstring says which module holds what.
+"""
 
 from bot.communities.client import CommunitiesClient
 from bot.communities.errors import (
@@ -20,6 +23,7 @@ from bot.communities.models import (
     RemainingCredit,
     RevokedCredit,
 )
+from bot.communities.redaction import RedactAddresses, install_log_filter
 from bot.communities.tokens import IssuedToken, TokenCache
 
 __all__ = [
@@ -36,9 +40,11 @@ __all__ = [
     "NewMember",
     "NotFound",
     "RateLimited",
+    "RedactAddresses",
     "RemainingCredit",
     "RevokedCredit",
     "ServiceUnavailable",
     "Timeout",
     "TokenCache",
+    "install_log_filter",
 ]

@@ -77,8 +77,14 @@ class RateLimited(CommunitiesError):
 
     default_message = "Coolblue is rate-limiting us (429). Try again in a minute."
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None,
-                 correlation_id: str | None = None, status: int | None = 429) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        correlation_id: str | None = None,
+        status: int | None = 429,
+    ) -> None:
         self.retry_after = retry_after
         super().__init__(message, correlation_id=correlation_id, status=status)
 
