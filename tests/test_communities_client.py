@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import subprocess
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -33,6 +35,7 @@ from bot.communities import (
     contract,
     install_log_filter,
 )
+from bot.runtime.communities import communities_client
 from bot.runtime.settings import Settings
 from bot.sandbox import SandboxServer
 
@@ -601,12 +604,64 @@ def test_token_cache_key_names_neither_client_nor_secret(client: CommunitiesClie
 # Construction ------------------------------------------------------------------------
 
 
-def test_from_settings_with_sandbox_overrides(sandbox: SandboxServer,
+def test_client_from_settings_with_sandbox_overrides(sandbox: SandboxServer,
                                               redis_client: redis.Redis) -> None:
     settings = Settings(_env_file=None, communities_client_secret=SecretStr(SECRET),  # type: ignore[call-arg]
                         community_ids=COMMUNITY)
-    with CommunitiesClient.from_settings(settings, redis_client, base_url=sandbox.base_url,
-                                         token_url=sandbox.token_url) as client:
+    with communities_client(settings, redis_client, base_url=sandbox.base_url,
+                            token_url=sandbox.token_url) as client:
         listed = client.list_communities()
         assert [c.id for c in listed.communities] == [COMMUNITY]
         assert client.user_agent.startswith(contract.USER_AGENT_PREFIX)
+
+
+# Client authentication at the token endpoint -----------------------------------------
+# The sandbox takes the credentials in the form body only (for now), so "basic" is
+# checked on the request the client builds, not over the wire.
+
+
+def test_client_credentials_in_the_form_body_by_default(client: CommunitiesClient,
+                                                        sandbox: SandboxServer) -> None:
+    request = client.token_endpoint.build_request("token-1")
+    assert request.method == "POST" and str(request.url) == sandbox.token_url
+    assert parse_qs(request.content.decode()) == {
+        contract.TOKEN_FIELD_GRANT_TYPE: [contract.TOKEN_GRANT_TYPE],
+        contract.TOKEN_FIELD_CLIENT_ID: [CLIENT_ID],
+        contract.TOKEN_FIELD_CLIENT_SECRET: [SECRET],
+    }
+    assert "Authorization" not in request.headers
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.headers["User-Agent"] == "Coolblue-Acme"
+    assert request.headers[contract.CORRELATION_HEADER] == "token-1"
+
+
+def test_client_credentials_as_http_basic(make_client: MakeClient,
+                                          sandbox: SandboxServer) -> None:
+    client = make_client(client_id="id:with space", client_secret=SecretStr("p@ss/wörd+"),
+                         client_auth="basic")
+    request = client.token_endpoint.build_request("token-2")
+    scheme, _, encoded = request.headers["Authorization"].partition(" ")
+    assert scheme == "Basic"
+    # RFC 6749 2.3.1: each part form-urlencoded, then "id:secret", then base64.
+    assert base64.b64decode(encoded).decode() == "id%3Awith+space:p%40ss%2Fw%C3%B6rd%2B"
+    assert parse_qs(request.content.decode()) == {
+        contract.TOKEN_FIELD_GRANT_TYPE: [contract.TOKEN_GRANT_TYPE]}
+    assert str(request.url) == sandbox.token_url
+    assert request.headers[contract.CORRELATION_HEADER] == "token-2"
+    assert "p@ss" not in repr(client.token_endpoint) and "p@ss" not in repr(client)
+
+
+def test_unknown_client_auth_is_refused(make_client: MakeClient) -> None:
+    with pytest.raises(ValueError, match="client_auth"):
+        make_client(client_auth="header")
+
+
+def test_client_auth_setting_reaches_the_token_request(sandbox: SandboxServer,
+                                                       redis_client: redis.Redis) -> None:
+    settings = Settings(_env_file=None, communities_client_secret=SecretStr(SECRET),  # type: ignore[call-arg]
+                        communities_client_auth="basic")
+    with communities_client(settings, redis_client, base_url=sandbox.base_url,
+                            token_url=sandbox.token_url) as client:
+        request = client.token_endpoint.build_request("token-3")
+        assert request.headers["Authorization"].startswith("Basic ")
+        assert contract.TOKEN_FIELD_CLIENT_SECRET not in parse_qs(request.content.decode())

@@ -50,12 +50,6 @@ from bot.communities.models import (
 )
 from bot.communities.retry import Reply, RetryPolicy
 from bot.communities.tokens import TokenCache, cache_namespace
-from bot.runtime.settings import (
-    DEFAULT_SANDBOX_CLIENT_ID,
-    DEFAULT_SANDBOX_CLIENT_SECRET,
-    ConfigError,
-    Settings,
-)
 
 __all__ = ["CommunitiesClient"]
 
@@ -136,38 +130,6 @@ class CommunitiesClient:
             lock_ttl=lock_ttl,
         )
         self._auth = BearerAuth(self.tokens)
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        redis: Redis,
-        *,
-        base_url: str | None = None,
-        token_url: str | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> CommunitiesClient:
-        """Build from Settings; `base_url`/`token_url` point at the in-process sandbox."""
-        api_url = base_url or settings.communities_api_url
-        tok_url = token_url or settings.communities_token_url
-        sandbox = settings.uses_sandbox
-        client_id = settings.communities_client_id or (
-            DEFAULT_SANDBOX_CLIENT_ID if sandbox else None)
-        secret = settings.communities_client_secret or (
-            SecretStr(DEFAULT_SANDBOX_CLIENT_SECRET) if sandbox else None)
-        company = settings.communities_company or ("CommunityBot" if sandbox else None)
-        missing = [name for name, value in (
-            ("COMMUNITIES_API_URL", api_url), ("COMMUNITIES_TOKEN_URL", tok_url),
-            ("COMMUNITIES_CLIENT_ID", client_id), ("COMMUNITIES_CLIENT_SECRET", secret),
-            ("COMMUNITIES_COMPANY", company)) if value is None]
-        if missing:
-            raise ConfigError([f"{name}: required for the Communities API" for name in missing])
-        assert api_url and tok_url and client_id and secret and company  # narrowed above
-        return cls(
-            base_url=api_url, token_url=tok_url, client_id=client_id, client_secret=secret,
-            company=company, redis=redis, allowed_community_ids=settings.community_ids,
-            timeout=settings.communities_timeout_seconds, transport=transport,
-        )
 
     def __repr__(self) -> str:
         return f"CommunitiesClient(base_url={self._base_url!r}, company={self._company!r})"

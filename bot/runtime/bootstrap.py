@@ -18,6 +18,7 @@ from bot.domain.approvals import RequestService
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory
 from bot.domain.store import RequestStore
+from bot.runtime.communities import communities_client
 from bot.runtime.services import Services
 from bot.sandbox import SandboxServer
 from bot.slack.notifier import SlackNotifier
@@ -78,10 +79,10 @@ def start_runtime(settings: Settings, *, slack: WebClient | None = None) -> Runt
             latency_ms=settings.sandbox_latency_ms)
         sandbox.start()
         log.info("SANDBOX Communities API on %s", sandbox.base_url)
-        api = CommunitiesClient.from_settings(settings, client, base_url=sandbox.base_url,
-                                              token_url=sandbox.token_url)
+        api = communities_client(settings, client, base_url=sandbox.base_url,
+                                 token_url=sandbox.token_url)
     else:
-        api = CommunitiesClient.from_settings(settings, client)
+        api = communities_client(settings, client)
 
     if slack is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None

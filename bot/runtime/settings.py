@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     communities_company: str | None = None
     community_ids: CommaList = ()
     communities_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    communities_client_auth: Literal["body", "basic"] = "body"
 
     # Roles: Slack user IDs (U…/W…) and user-group IDs (S…)
     roles_hr: CommaList = ()
