@@ -64,9 +64,12 @@ class RecordingTransport(httpx.HTTPTransport):
 
 
 def start_sandbox(**options: object) -> SandboxServer:
-    server = SandboxServer(communities=[(COMMUNITY, "Acme Employees"),
-                                        (OTHER_COMMUNITY, "Acme Interns")],
-                           client_id=CLIENT_ID, client_secret=SECRET, **options)  # type: ignore[arg-type]
+    server = SandboxServer(
+        communities=[(COMMUNITY, "Acme Employees"), (OTHER_COMMUNITY, "Acme Interns")],
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        **options,  # type: ignore[arg-type]
+    )
     return server.start()
 
 
@@ -84,9 +87,15 @@ def make_client(sandbox: SandboxServer, redis_client: redis.Redis) -> Iterator[M
     def make(server: SandboxServer | None = None, **overrides: object) -> CommunitiesClient:
         target = server or sandbox
         options: dict[str, object] = {
-            "base_url": target.base_url, "token_url": target.token_url,
-            "client_id": CLIENT_ID, "client_secret": SecretStr(SECRET), "company": "Acme",
-            "redis": redis_client, "timeout": 5.0, "backoff_base": 0.01, "backoff_cap": 0.05,
+            "base_url": target.base_url,
+            "token_url": target.token_url,
+            "client_id": CLIENT_ID,
+            "client_secret": SecretStr(SECRET),
+            "company": "Acme",
+            "redis": redis_client,
+            "timeout": 5.0,
+            "backoff_base": 0.01,
+            "backoff_cap": 0.05,
         }
         options.update(overrides)
         client = CommunitiesClient(**options)  # type: ignore[arg-type]
@@ -104,8 +113,9 @@ def client(make_client: MakeClient) -> CommunitiesClient:
 
 
 def jane(email: str = EMAIL, credit: Decimal = Decimal("750.00")) -> NewMember:
-    return NewMember(email=email, first_name="Jane", last_name="Doe", credit=credit,
-                     external_reference="HR-1")
+    return NewMember(
+        email=email, first_name="Jane", last_name="Doe", credit=credit, external_reference="HR-1"
+    )
 
 
 def member_calls(server: SandboxServer) -> int:
@@ -137,8 +147,9 @@ def test_create_get_delete_round_trip(client: CommunitiesClient, sandbox: Sandbo
     assert sandbox.state.member(COMMUNITY, EMAIL) is None
 
 
-def test_list_communities_is_cached_and_shared(make_client: MakeClient,
-                                               sandbox: SandboxServer) -> None:
+def test_list_communities_is_cached_and_shared(
+    make_client: MakeClient, sandbox: SandboxServer
+) -> None:
     first = make_client().list_communities()
     assert [c.id for c in first.communities] == [COMMUNITY, OTHER_COMMUNITY]
     assert first.communities[0].name == "Acme Employees"
@@ -159,10 +170,13 @@ def test_community_ids_narrow_the_list(make_client: MakeClient, sandbox: Sandbox
 
 
 def test_unlisted_community_is_refused_before_any_member_call(
-        client: CommunitiesClient, sandbox: SandboxServer) -> None:
-    for call in (lambda: client.create_member("prod-community", jane()),
-                 lambda: client.get_remaining_credit("prod-community", EMAIL),
-                 lambda: client.delete_member("prod-community", EMAIL)):
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
+    for call in (
+        lambda: client.create_member("prod-community", jane()),
+        lambda: client.get_remaining_credit("prod-community", EMAIL),
+        lambda: client.delete_member("prod-community", EMAIL),
+    ):
         with pytest.raises(CommunityNotAvailable) as caught:
             call()
         assert "prod-community" in caught.value.message
@@ -178,8 +192,9 @@ def test_ensure_community_returns_the_listed_community(client: CommunitiesClient
 # Money -------------------------------------------------------------------------------
 
 
-def test_credit_is_sent_and_received_as_exact_cents(make_client: MakeClient,
-                                                    sandbox: SandboxServer) -> None:
+def test_credit_is_sent_and_received_as_exact_cents(
+    make_client: MakeClient, sandbox: SandboxServer
+) -> None:
     transport = RecordingTransport()
     client = make_client(transport=transport)
     created = client.create_member(COMMUNITY, jane(credit=Decimal("0.10") + Decimal("0.20")))
@@ -200,7 +215,8 @@ def test_credit_is_sent_and_received_as_exact_cents(make_client: MakeClient,
 
 
 def test_credit_that_is_not_whole_cents_is_refused_locally(
-        client: CommunitiesClient, sandbox: SandboxServer) -> None:
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     with pytest.raises(InvalidRequest) as caught:
         client.create_member(COMMUNITY, jane(credit=Decimal("10.005")))
     assert caught.value.field_errors
@@ -211,21 +227,26 @@ def test_credit_that_is_not_whole_cents_is_refused_locally(
 
 
 def test_email_travels_as_one_percent_encoded_segment(
-        client: CommunitiesClient, sandbox: SandboxServer) -> None:
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     address = "jane+test@example.com"
     client.create_member(COMMUNITY, jane(email=address))
     assert client.get_remaining_credit(COMMUNITY, address).email == address
     client.delete_member(COMMUNITY, address)
-    paths = [r["path"] for r in sandbox.state.requests
-             if r["operation"] in ("getRemainingCredit", "deleteMember")]
-    assert paths == [f"/communities-api/v2/communities/{COMMUNITY}/members/"
-                     "jane%2Btest%40example.com/credit",
-                     f"/communities-api/v2/communities/{COMMUNITY}/members/"
-                     "jane%2Btest%40example.com"]
+    paths = [
+        r["path"]
+        for r in sandbox.state.requests
+        if r["operation"] in ("getRemainingCredit", "deleteMember")
+    ]
+    assert paths == [
+        f"/communities-api/v2/communities/{COMMUNITY}/members/jane%2Btest%40example.com/credit",
+        f"/communities-api/v2/communities/{COMMUNITY}/members/jane%2Btest%40example.com",
+    ]
 
 
 def test_user_agent_and_correlation_id_on_every_call(
-        client: CommunitiesClient, sandbox: SandboxServer) -> None:
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     client.create_member(COMMUNITY, jane())
     mine = str(uuid.uuid4())
     credit = client.get_remaining_credit(COMMUNITY, EMAIL, correlation_id=mine)
@@ -242,8 +263,7 @@ def test_user_agent_and_correlation_id_on_every_call(
         headers = {k.lower(): v for k, v in request["headers"].items()}
         assert headers["user-agent"] == "Coolblue-Acme"
         assert headers["x-correlation-id"]
-    ids = [{k.lower(): v for k, v in r["headers"].items()}["x-correlation-id"]
-           for r in api_calls]
+    ids = [{k.lower(): v for k, v in r["headers"].items()}["x-correlation-id"] for r in api_calls]
     assert mine in ids and "support-1234" in ids
     assert len(set(ids)) == len(ids)  # a fresh ID per call unless the caller gives one
 
@@ -270,8 +290,7 @@ def test_not_found(client: CommunitiesClient) -> None:
 
 
 def test_invalid_request_names_the_fields(client: CommunitiesClient) -> None:
-    bad = NewMember(email="not-an-address", first_name="", last_name="Doe",
-                    credit=Decimal("0.00"))
+    bad = NewMember(email="not-an-address", first_name="", last_name="Doe", credit=Decimal("0.00"))
     with pytest.raises(InvalidRequest) as caught:
         client.create_member(COMMUNITY, bad)
     error = caught.value
@@ -284,7 +303,8 @@ def test_invalid_request_names_the_fields(client: CommunitiesClient) -> None:
 
 
 def test_wrong_secret_is_authentication_failed_without_the_secret(
-        make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "Wr0ng-Secret-Value-99"
     client = make_client(client_secret=SecretStr(wrong))
@@ -295,8 +315,9 @@ def test_wrong_secret_is_authentication_failed_without_the_secret(
     assert wrong not in caught.value.message and wrong not in caplog.text
 
 
-def test_second_401_is_authentication_failed(client: CommunitiesClient,
-                                            sandbox: SandboxServer) -> None:
+def test_second_401_is_authentication_failed(
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     client.list_communities()
     set_faults(sandbox, fail_next=2, fail_status=401, operation="getRemainingCredit")
     with pytest.raises(AuthenticationFailed) as caught:
@@ -306,12 +327,10 @@ def test_second_401_is_authentication_failed(client: CommunitiesClient,
     assert sandbox.state.token_requests == 2  # the first 401 fetched one fresh token
 
 
-def test_rate_limited_after_all_attempts(make_client: MakeClient,
-                                         sandbox: SandboxServer) -> None:
+def test_rate_limited_after_all_attempts(make_client: MakeClient, sandbox: SandboxServer) -> None:
     client = make_client(max_attempts=2)
     client.list_communities()
-    set_faults(sandbox, rate_limit_next=5, retry_after_seconds=0,
-               operation="getRemainingCredit")
+    set_faults(sandbox, rate_limit_next=5, retry_after_seconds=0, operation="getRemainingCredit")
     with pytest.raises(RateLimited) as caught:
         client.get_remaining_credit(COMMUNITY, EMAIL)
     assert caught.value.status == 429
@@ -319,12 +338,12 @@ def test_rate_limited_after_all_attempts(make_client: MakeClient,
     assert sandbox.state.operation_counts["getRemainingCredit"] == 2
 
 
-def test_long_retry_after_is_not_waited_for(make_client: MakeClient,
-                                            sandbox: SandboxServer) -> None:
+def test_long_retry_after_is_not_waited_for(
+    make_client: MakeClient, sandbox: SandboxServer
+) -> None:
     client = make_client(retry_after_cap=2.0)
     client.list_communities()
-    set_faults(sandbox, rate_limit_next=1, retry_after_seconds=120,
-               operation="getRemainingCredit")
+    set_faults(sandbox, rate_limit_next=1, retry_after_seconds=120, operation="getRemainingCredit")
     started = time.monotonic()
     with pytest.raises(RateLimited) as caught:
         client.get_remaining_credit(COMMUNITY, EMAIL)
@@ -332,8 +351,9 @@ def test_long_retry_after_is_not_waited_for(make_client: MakeClient,
     assert caught.value.retry_after == 120
 
 
-def test_service_unavailable_after_all_attempts(make_client: MakeClient,
-                                                sandbox: SandboxServer) -> None:
+def test_service_unavailable_after_all_attempts(
+    make_client: MakeClient, sandbox: SandboxServer
+) -> None:
     client = make_client(max_attempts=3)
     client.list_communities()
     set_faults(sandbox, fail_next=10, fail_status=503, operation="getRemainingCredit")
@@ -355,8 +375,9 @@ def test_timeout_after_all_attempts(make_client: MakeClient, sandbox: SandboxSer
 
 def test_unreachable_api_is_service_unavailable(make_client: MakeClient) -> None:
     dead = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused
-    client = make_client(base_url=dead + "/communities-api", token_url=dead + "/oauth2/token",
-                         max_attempts=2)
+    client = make_client(
+        base_url=dead + "/communities-api", token_url=dead + "/oauth2/token", max_attempts=2
+    )
     with pytest.raises(ServiceUnavailable) as caught:
         client.list_communities()
     assert "unavailable" in caught.value.message
@@ -374,8 +395,7 @@ def test_503_on_get_is_retried(client: CommunitiesClient, sandbox: SandboxServer
 
 def test_429_honours_retry_after(client: CommunitiesClient, sandbox: SandboxServer) -> None:
     client.create_member(COMMUNITY, jane())
-    set_faults(sandbox, rate_limit_next=1, retry_after_seconds=1,
-               operation="getRemainingCredit")
+    set_faults(sandbox, rate_limit_next=1, retry_after_seconds=1, operation="getRemainingCredit")
     started = time.monotonic()
     assert client.get_remaining_credit(COMMUNITY, EMAIL).email == EMAIL
     elapsed = time.monotonic() - started
@@ -390,7 +410,8 @@ def test_429_on_create_is_retried(client: CommunitiesClient, sandbox: SandboxSer
 
 
 def test_dropped_connection_after_create_is_ambiguous_and_not_resent(
-        client: CommunitiesClient, sandbox: SandboxServer) -> None:
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     client.list_communities()
     set_faults(sandbox, drop_after_create_next=1)
     with pytest.raises(AmbiguousCreate) as caught:
@@ -402,8 +423,9 @@ def test_dropped_connection_after_create_is_ambiguous_and_not_resent(
     assert client.get_remaining_credit(COMMUNITY, EMAIL).remaining_credit == Decimal("750.00")
 
 
-def test_5xx_on_create_is_ambiguous_and_not_resent(client: CommunitiesClient,
-                                                   sandbox: SandboxServer) -> None:
+def test_5xx_on_create_is_ambiguous_and_not_resent(
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     set_faults(sandbox, fail_next=1, fail_status=502, operation="createMember")
     with pytest.raises(AmbiguousCreate) as caught:
         client.create_member(COMMUNITY, jane())
@@ -411,8 +433,9 @@ def test_5xx_on_create_is_ambiguous_and_not_resent(client: CommunitiesClient,
     assert sandbox.state.operation_counts["createMember"] == 1
 
 
-def test_create_timeout_is_ambiguous_and_not_resent(make_client: MakeClient,
-                                                    sandbox: SandboxServer) -> None:
+def test_create_timeout_is_ambiguous_and_not_resent(
+    make_client: MakeClient, sandbox: SandboxServer
+) -> None:
     client = make_client(timeout=0.3)
     client.list_communities()
     set_faults(sandbox, hang_next=1, hang_seconds=1.0, operation="createMember")
@@ -429,7 +452,8 @@ def test_delete_503_is_retried(client: CommunitiesClient, sandbox: SandboxServer
 
 
 def test_delete_404_after_ambiguous_attempt_counts_as_done(
-        make_client: MakeClient, sandbox: SandboxServer) -> None:
+    make_client: MakeClient, sandbox: SandboxServer
+) -> None:
     client = make_client(timeout=0.3)
     client.list_communities()
     # The member is already gone: what the timed-out first attempt did, as far as the
@@ -469,8 +493,9 @@ def test_token_renewed_once_near_expiry(make_client: MakeClient) -> None:
         server.stop()
 
 
-def test_revoked_token_one_401_one_new_token(client: CommunitiesClient,
-                                             sandbox: SandboxServer) -> None:
+def test_revoked_token_one_401_one_new_token(
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     client.create_member(COMMUNITY, jane())
     sandbox.state.revoke_tokens()
     assert client.get_remaining_credit(COMMUNITY, EMAIL).email == EMAIL
@@ -480,7 +505,8 @@ def test_revoked_token_one_401_one_new_token(client: CommunitiesClient,
 
 
 def test_401_does_not_drop_a_token_another_process_already_renewed(
-        client: CommunitiesClient, sandbox: SandboxServer) -> None:
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     client.list_communities()
     stale = client.tokens.get()
     sandbox.state.revoke_tokens()
@@ -526,13 +552,30 @@ WORKER = textwrap.dedent("""
 
 
 def test_cold_cache_four_processes_of_25_threads_fetch_one_token(
-        sandbox: SandboxServer, redis_url: str, redis_client: redis.Redis) -> None:
+    sandbox: SandboxServer, redis_url: str, redis_client: redis.Redis
+) -> None:
     sandbox.state.add_member(COMMUNITY, EMAIL, "Jane", "Doe", Decimal("99.99"))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_SECRET": SECRET}
-    workers = [subprocess.Popen(
-        [sys.executable, "-c", WORKER, sandbox.base_url, sandbox.token_url, redis_url,
-         COMMUNITY, EMAIL], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) for _ in range(4)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                sandbox.base_url,
+                sandbox.token_url,
+                redis_url,
+                COMMUNITY,
+                EMAIL,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     try:
         deadline = time.monotonic() + 30
         while int(redis_client.get("test:ready") or 0) < 4 and time.monotonic() < deadline:
@@ -565,10 +608,12 @@ def redacted_httpx_logs() -> Iterator[None]:
         httpx_logger.removeFilter(installed)
 
 
-def test_no_secrets_or_addresses_in_repr_or_logs(make_client: MakeClient,
-                                                 sandbox: SandboxServer,
-                                                 caplog: pytest.LogCaptureFixture,
-                                                 redacted_httpx_logs: None) -> None:
+def test_no_secrets_or_addresses_in_repr_or_logs(
+    make_client: MakeClient,
+    sandbox: SandboxServer,
+    caplog: pytest.LogCaptureFixture,
+    redacted_httpx_logs: None,
+) -> None:
     caplog.set_level(logging.DEBUG)
     client = make_client()
     address = "jane+test@example.com"
@@ -587,13 +632,17 @@ def test_no_secrets_or_addresses_in_repr_or_logs(make_client: MakeClient,
     for forbidden in (SECRET, token, address, "jane%2Btest%40example.com", "Jane", "Doe"):
         assert forbidden not in logged, forbidden
     ours = [r for r in caplog.records if r.name == "bot.communities"]
-    assert any("operation=getRemainingCredit" in r.getMessage()
-               and "status=404" in r.getMessage() and "correlation_id=" in r.getMessage()
-               for r in ours)
+    assert any(
+        "operation=getRemainingCredit" in r.getMessage()
+        and "status=404" in r.getMessage()
+        and "correlation_id=" in r.getMessage()
+        for r in ours
+    )
 
 
-def test_token_cache_key_names_neither_client_nor_secret(client: CommunitiesClient,
-                                                         redis_client: redis.Redis) -> None:
+def test_token_cache_key_names_neither_client_nor_secret(
+    client: CommunitiesClient, redis_client: redis.Redis
+) -> None:
     client.list_communities()
     keys = list(redis_client.scan_iter("communities:token:*"))
     assert keys == [client.tokens.key]
@@ -604,12 +653,17 @@ def test_token_cache_key_names_neither_client_nor_secret(client: CommunitiesClie
 # Construction ------------------------------------------------------------------------
 
 
-def test_client_from_settings_with_sandbox_overrides(sandbox: SandboxServer,
-                                              redis_client: redis.Redis) -> None:
-    settings = Settings(_env_file=None, communities_client_secret=SecretStr(SECRET),  # type: ignore[call-arg]
-                        community_ids=COMMUNITY)
-    with communities_client(settings, redis_client, base_url=sandbox.base_url,
-                            token_url=sandbox.token_url) as client:
+def test_client_from_settings_with_sandbox_overrides(
+    sandbox: SandboxServer, redis_client: redis.Redis
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        communities_client_secret=SecretStr(SECRET),
+        community_ids=COMMUNITY,
+    )
+    with communities_client(
+        settings, redis_client, base_url=sandbox.base_url, token_url=sandbox.token_url
+    ) as client:
         listed = client.list_communities()
         assert [c.id for c in listed.communities] == [COMMUNITY]
         assert client.user_agent.startswith(contract.USER_AGENT_PREFIX)
@@ -620,8 +674,9 @@ def test_client_from_settings_with_sandbox_overrides(sandbox: SandboxServer,
 # checked on the request the client builds, not over the wire.
 
 
-def test_client_credentials_in_the_form_body_by_default(client: CommunitiesClient,
-                                                        sandbox: SandboxServer) -> None:
+def test_client_credentials_in_the_form_body_by_default(
+    client: CommunitiesClient, sandbox: SandboxServer
+) -> None:
     request = client.token_endpoint.build_request("token-1")
     assert request.method == "POST" and str(request.url) == sandbox.token_url
     assert parse_qs(request.content.decode()) == {
@@ -635,17 +690,18 @@ def test_client_credentials_in_the_form_body_by_default(client: CommunitiesClien
     assert request.headers[contract.CORRELATION_HEADER] == "token-1"
 
 
-def test_client_credentials_as_http_basic(make_client: MakeClient,
-                                          sandbox: SandboxServer) -> None:
-    client = make_client(client_id="id:with space", client_secret=SecretStr("p@ss/wörd+"),
-                         client_auth="basic")
+def test_client_credentials_as_http_basic(make_client: MakeClient, sandbox: SandboxServer) -> None:
+    client = make_client(
+        client_id="id:with space", client_secret=SecretStr("p@ss/wörd+"), client_auth="basic"
+    )
     request = client.token_endpoint.build_request("token-2")
     scheme, _, encoded = request.headers["Authorization"].partition(" ")
     assert scheme == "Basic"
     # RFC 6749 2.3.1: each part form-urlencoded, then "id:secret", then base64.
     assert base64.b64decode(encoded).decode() == "id%3Awith+space:p%40ss%2Fw%C3%B6rd%2B"
     assert parse_qs(request.content.decode()) == {
-        contract.TOKEN_FIELD_GRANT_TYPE: [contract.TOKEN_GRANT_TYPE]}
+        contract.TOKEN_FIELD_GRANT_TYPE: [contract.TOKEN_GRANT_TYPE]
+    }
     assert str(request.url) == sandbox.token_url
     assert request.headers[contract.CORRELATION_HEADER] == "token-2"
     assert "p@ss" not in repr(client.token_endpoint) and "p@ss" not in repr(client)
@@ -656,12 +712,17 @@ def test_unknown_client_auth_is_refused(make_client: MakeClient) -> None:
         make_client(client_auth="header")
 
 
-def test_client_auth_setting_reaches_the_token_request(sandbox: SandboxServer,
-                                                       redis_client: redis.Redis) -> None:
-    settings = Settings(_env_file=None, communities_client_secret=SecretStr(SECRET),  # type: ignore[call-arg]
-                        communities_client_auth="basic")
-    with communities_client(settings, redis_client, base_url=sandbox.base_url,
-                            token_url=sandbox.token_url) as client:
+def test_client_auth_setting_reaches_the_token_request(
+    sandbox: SandboxServer, redis_client: redis.Redis
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        communities_client_secret=SecretStr(SECRET),
+        communities_client_auth="basic",
+    )
+    with communities_client(
+        settings, redis_client, base_url=sandbox.base_url, token_url=sandbox.token_url
+    ) as client:
         request = client.token_endpoint.build_request("token-3")
         assert request.headers["Authorization"].startswith("Basic ")
         assert contract.TOKEN_FIELD_CLIENT_SECRET not in parse_qs(request.content.decode())

@@ -51,7 +51,8 @@ def test_threads_on_a_cold_cache_share_one_fetch(redis_client: redis.Redis) -> N
 
 
 def test_nearly_expired_token_is_used_while_another_process_renews(
-        redis_client: redis.Redis) -> None:
+    redis_client: redis.Redis,
+) -> None:
     endpoint = Endpoint(lifetime=10)
     tokens = cache(redis_client, endpoint)
     assert tokens.get() == "token-1"
@@ -102,8 +103,12 @@ def test_lock_release_only_by_its_owner(redis_client: redis.Redis) -> None:
 def test_namespaces_differ_per_client_and_environment(redis_client: redis.Redis) -> None:
     endpoint = Endpoint()
     acceptance = cache(redis_client, endpoint)
-    other = TokenCache(redis_client, token_url="https://prod.example/oauth2/token",
-                       client_id="client", fetch=endpoint)
+    other = TokenCache(
+        redis_client,
+        token_url="https://prod.example/oauth2/token",
+        client_id="client",
+        fetch=endpoint,
+    )
     assert acceptance.key != other.key
     assert "client" not in acceptance.key.removeprefix("communities:token:")
     assert acceptance.get() != other.get()
