@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(settings: Settings, *, web: bool, worker: bool) -> int:
     from bot.runtime.bootstrap import start_runtime
-    from bot.runtime.web import HttpServer, create_wsgi_app
+    from bot.runtime.http_server import HttpServer
+    from bot.runtime.web import create_wsgi_app
     from bot.runtime.worker import build_worker
     from bot.slack.app import build_app
 

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from bot.runtime.settings import Settings
 from bot.domain.execution import Worker
 from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
-from bot.runtime.web import HttpServer, create_wsgi_app
+from bot.runtime.http_server import HttpServer
+from bot.runtime.web import create_wsgi_app
 from bot.runtime.worker import build_worker
 from bot.slack.app import build_app
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser

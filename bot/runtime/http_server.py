@@ -1,0 +1,147 @@
+"""One way to serve a WSGI app over HTTP: waitress, in a background thread, stoppable.
+
+The bot's web process (`python -m bot`), the local console and the tests serve the Bolt app
+with it; the local tools above this layer (the Communities API sandbox, the Slack stand-in)
+serve their own WSGI apps with it too, so all of them start, answer and stop alike.
+
+Replies on kept-alive connections are not delayed: waitress sets TCP_NODELAY on every
+accepted connection by default (`Adjustments.socket_options`, applied in
+`TcpWSGIServer.set_socket_options`), so nothing here sets it. Without it, Nagle's algorithm
+holds part of each reply until the client's delayed ACK, ~40 ms a reply (measured with
+waitress too; tests/test_sandbox.py guards it). Do not pass `socket_options` without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+from waitress import create_server
+from waitress.channel import ClientDisconnected, HTTPChannel
+from waitress.server import BaseWSGIServer
+from waitress.wasyncore import loop
+
+__all__ = ["DropConnection", "HttpServer", "WSGIApp"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class DropConnection(Exception):
+    """Raised by an app served by `HttpServer`: close the connection and send nothing at all,
+    not even a status line (the sandbox's faults: a reply lost on the way)."""
+
+
+class _WithoutPaths(logging.Filter):
+    """waitress names the request path when a request ends without a reply; paths can hold
+    e-mail addresses (the sandbox's member paths do), so that part is left out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and " while serving " in record.msg:
+            record.msg = record.msg.split(" while serving ", 1)[0]
+            record.args = ()
+        return True
+
+
+_channel_log = logging.getLogger("waitress.channel")
+_channel_log.addFilter(_WithoutPaths())
+
+
+class _Channel(HTTPChannel):
+    logger = _channel_log
+
+
+def _dropping(app: WSGIApp) -> WSGIApp:
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            return app(environ, start_response)
+        except DropConnection:
+            # waitress's own signal for "the client is gone": it closes the connection
+            # without writing a byte (nothing is written before the app returns).
+            raise ClientDisconnected from None
+
+    return wsgi
+
+
+class HttpServer:
+    """waitress in a background thread: `start()`, `url`, `stop()`, or a `with` block.
+
+    `serve_forever()` serves in the calling thread instead, until `stop()` from another.
+    """
+
+    def __init__(
+        self,
+        wsgi: WSGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 16,
+        name: str = "http",
+        ident: str = "community-bot",
+    ) -> None:
+        self.server: BaseWSGIServer = create_server(  # type: ignore[assignment]
+            _dropping(wsgi),
+            host=host,
+            port=port,
+            threads=threads,
+            ident=ident,
+            # waitress stops accepting at 100 open connections by default; a proxy or Slack
+            # keeping connections alive would hang there.
+            connection_limit=1000,
+            clear_untrusted_proxy_headers=True,
+        )
+        self.server.channel_class = _Channel  # type: ignore[misc]
+        self._stopping = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.socket.getsockname()[1])
+
+    def start(self) -> HttpServer:
+        """Serve from a daemon thread; the socket is already listening (bound in __init__)."""
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            loop(timeout=0.2, map=self.server._map, use_poll=True, count=1)
+
+    def stop(self) -> None:
+        """Stop accepting, end open connections, let running requests finish (5 s at most).
+        Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()
+        self.server.pull_trigger()  # wakes the loop now rather than at its next timeout
+        if self._thread.is_alive():
+            self._thread.join(5)
+        for channel in list(self.server._map.values()):
+            if isinstance(channel, HTTPChannel):
+                channel.handle_close()
+        # Requests still running write into closed channels (waitress drops that) and may
+        # pull the trigger, so the trigger and the listening socket are closed after them.
+        self.server.task_dispatcher.shutdown()
+        self.server.close()
+
+    def __enter__(self) -> HttpServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
