@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from bot.local import waiting as polling
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,11 +65,10 @@ class BotProcess:
 def wait_until(ready: Callable[[], bool], what: str, proc: BotProcess | None = None,
                timeout: float = 30.0, interval: float = 0.05) -> None:
     """Poll `ready` until true; fail early (with the log) when `proc` has died."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if proc is not None and not proc.alive():
-            raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n{proc.tail()}")
-        if time.monotonic() > deadline:
-            tail = f"\n{proc.tail()}" if proc is not None else ""
-            raise TimeoutError(f"{what} not ready within {timeout:.0f} s{tail}")
-        time.sleep(interval)
+
+    def died() -> str | None:
+        if proc is None or proc.alive():
+            return None
+        return f"{proc.name} exited with {proc.popen.returncode}:\n{proc.tail()}"
+
+    polling.wait_until(ready, timeout=timeout, what=what, interval=interval, abort=died)

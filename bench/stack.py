@@ -7,7 +7,6 @@ import itertools
 import os
 import secrets
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import httpx
 import redis
 
 from bench.procs import REPO_ROOT, BotProcess, wait_until
+from bot.local import waiting
 from bot.runtime.settings import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 from bot.storage.redis_server import free_port
@@ -229,11 +229,4 @@ class BenchStack:
 
 def poll(check: Callable[[], Any], timeout: float, interval: float, what: str) -> Any:
     """Call `check` every `interval` s until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
+    return waiting.wait_until(check, timeout=timeout, what=what, interval=interval)

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.stack import HR_USERS, BenchStack, poll
-from bot.domain.store import WORK_STREAM
+from bot.storage.keys import WORK_STREAM
 
 FILERS = 8
 CLICKERS = 16

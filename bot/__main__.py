@@ -59,41 +59,49 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(settings: Settings, *, web: bool, worker: bool) -> int:
+    from bot.local.embedded import sandbox_urls, start_sandbox
     from bot.runtime.bootstrap import start_runtime
     from bot.runtime.http_server import HttpServer
     from bot.runtime.web import create_wsgi_app
-    from bot.runtime.worker import build_worker
     from bot.slack.app import build_app
 
-    runtime = start_runtime(settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    runtime.slack.auth_test()  # bad token: stop here with Slack's error, not later
+    sandbox = start_sandbox(settings) if settings.uses_sandbox else None
     running: list[object] = []
-    if worker:
-        job = build_worker(runtime.services)
-        threading.Thread(target=job.run, name="worker", daemon=True).start()
-        running.append(job)
-    if web:
-        app = build_app(runtime.services, runtime.slack)
-        if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+    try:
+        runtime = start_runtime(settings, api_urls=sandbox_urls(sandbox) if sandbox else None)
+        try:
+            runtime.slack.auth_test()  # bad token: stop here with Slack's error, not later
+            if worker:
+                job = runtime.build_worker()
+                threading.Thread(target=job.run, name="worker", daemon=True).start()
+                running.append(job)
+            if web:
+                app = build_app(runtime.services, runtime.slack, settings.slack_signing_secret)
+                if settings.slack_app_token is not None:
+                    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-            handler.connect()
-            running.append(handler)
-            log.info("Socket Mode connected")
-        else:
-            server = HttpServer(create_wsgi_app(app, runtime.services.redis),
-                                host="0.0.0.0", port=settings.port).start()  # noqa: S104
-            running.append(server)
-            log.info("HTTP mode on port %d: POST /slack/events, GET /healthz", settings.port)
-    stop.wait()
-    log.info("stopping")
-    for part in reversed(running):
-        part.stop() if hasattr(part, "stop") else part.close()  # type: ignore[attr-defined]
-    runtime.close()
+                    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+                    handler.connect()
+                    running.append(handler)
+                    log.info("Socket Mode connected")
+                else:
+                    server = HttpServer(create_wsgi_app(app, runtime.redis),
+                                        host="0.0.0.0", port=settings.port).start()  # noqa: S104
+                    running.append(server)
+                    log.info("HTTP mode on port %d: POST /slack/events, GET /healthz",
+                             settings.port)
+            stop.wait()
+            log.info("stopping")
+        finally:
+            for part in reversed(running):
+                part.stop() if hasattr(part, "stop") else part.close()  # type: ignore[attr-defined]
+            runtime.close()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
     return 0
 
 

@@ -79,7 +79,7 @@ def stack_settings(redis_url: str, **overrides: object):
 @pytest.fixture
 def make_stack(redis_url: str):
     """Start a LocalStack with settings overrides; stopped after the test."""
-    from bot.runtime.local import LocalStack
+    from bot.local.stack import LocalStack
 
     started: list[LocalStack] = []
 

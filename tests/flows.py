@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bot.domain.requests import MemberRequest, Status
-from bot.runtime.local import APPROVALS_CHANNEL, LocalStack
+from bot.local.stack import APPROVALS_CHANNEL, LocalStack
+from bot.local.waiting import wait_until
 from bot.slack_standin import Message
 
 T = TypeVar("T")
@@ -18,14 +18,7 @@ JANE = {"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com",
 
 def eventually(predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
     """Poll until truthy; for state outside the stand-in (Redis, the sandbox)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not met within {timeout}s: {what or predicate}")
-        time.sleep(0.01)
+    return wait_until(predicate, timeout=timeout, what=what or str(predicate))
 
 
 def open_modal(stack: LocalStack, user: str, text: str) -> dict[str, Any]:
@@ -66,13 +59,6 @@ def wait_status(stack: LocalStack, request_id: str, *statuses: Status,
                 timeout: float = 10.0) -> MemberRequest:
     return eventually(lambda: (r := stack.services.store.get(request_id)) and
                       r.status in statuses and r, timeout, f"{request_id} in {statuses}")
-
-
-def last_ephemeral_text(stack: LocalStack, user: str) -> str:
-    shown = stack.standin.wait_for(lambda: stack.standin.ephemerals(user),
-                                   description=f"ephemeral for {user}")
-    last = shown[-1]
-    return last["text"] + " " + str(last.get("blocks") or "")
 
 
 def ephemeral_after(stack: LocalStack, user: str, count_before: int) -> str:

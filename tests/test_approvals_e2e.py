@@ -6,9 +6,9 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from bot.domain import audit
 from bot.domain.requests import Status
-from bot.runtime.local import APPROVALS_CHANNEL
+from bot.local.stack import APPROVALS_CHANNEL
+from bot.storage.audit_log import RedisAuditLog
 from tests.conftest import ALICE, BOB, COMMUNITY, ERIN, FRANK, GRACE
 from tests.flows import (
     JANE,
@@ -33,7 +33,7 @@ def test_add_approve_sends_exact_contract_body_and_updates_message(stack):
 
     assert click(stack, BOB, "Approve", request).status_code == 200
     done = wait_status(stack, request.id, Status.DONE)
-    creates = [r for r in stack.runtime.sandbox.state.requests
+    creates = [r for r in stack.sandbox.state.requests
                if r["method"] == "POST" and r["path"].endswith("/members")]
     assert len(creates) == 1
     assert creates[0]["body"] == {
@@ -57,7 +57,7 @@ def test_add_approve_sends_exact_contract_body_and_updates_message(stack):
 
 
 def test_remove_revokes_credit_and_member_is_gone(stack):
-    sandbox = stack.runtime.sandbox
+    sandbox = stack.sandbox
     sandbox.state.add_member(COMMUNITY, "leaver@example.com", "Lee", "Ver", Decimal("120.55"))
     request = file_request(stack, ALICE, {"email": "leaver@example.com",
                                           "reason": "Left the company"}, "remove")
@@ -83,7 +83,7 @@ def test_reject_asks_for_reason_and_tells_requester(stack):
         == "rejected" and m)
     text = json.dumps(message.blocks, ensure_ascii=False)
     assert "Budget &lt;!channel&gt; frozen" in text and "<!channel>" not in text
-    assert stack.runtime.sandbox.state.operation_counts.get("createMember", 0) == 0
+    assert stack.sandbox.state.operation_counts.get("createMember", 0) == 0
     stack.standin.wait_for(lambda: any("rejected" in m.text for m in stack.standin.dms(ALICE)))
 
 
@@ -131,8 +131,8 @@ def test_twenty_concurrent_approvals_make_one_api_call(make_stack):
             lambda user: click_as_shown(stack, user, message.to_slack()), managers[:20]))
     assert all(r.status_code == 200 for r in results)
     wait_status(stack, request.id, Status.DONE)
-    assert stack.runtime.sandbox.state.operation_counts["createMember"] == 1
-    approved = [e for e in audit.read_entries(stack.services.redis, request.id)
+    assert stack.sandbox.state.operation_counts["createMember"] == 1
+    approved = [e for e in RedisAuditLog(stack.redis).entries(request.id)
                 if e["action"] == "approved"]
     assert len(approved) == 1
     winner = stack.services.store.get(request.id).decided_by
@@ -153,7 +153,7 @@ def test_click_on_decided_request_says_who_decided(stack):
     result = click_as_shown(stack, GRACE, stale)
     assert result.status_code == 200
     assert "already approved by <@U0BOB>" in ephemeral_after(stack, GRACE, before)
-    assert stack.runtime.sandbox.state.operation_counts["createMember"] == 1
+    assert stack.sandbox.state.operation_counts["createMember"] == 1
 
 
 def test_two_approvals_policy_needs_two_different_managers(make_stack):

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.domain.requests import Status
-from bot.runtime.local import APPROVALS_CHANNEL
+from bot.local.stack import APPROVALS_CHANNEL
 from tests.conftest import ALICE, BOB, CAROL, COMMUNITY, DAVE, FRANK
 from tests.flows import (
     JANE,
@@ -47,7 +47,7 @@ def reply_to(stack, user: str, text: str) -> str:
 
 @pytest.mark.parametrize("subcommand", sorted(ALLOWED))
 def test_each_subcommand_for_each_role(stack, subcommand):
-    stack.runtime.sandbox.state.add_member(COMMUNITY, "member@example.com", "Mem", "Ber",
+    stack.sandbox.state.add_member(COMMUNITY, "member@example.com", "Mem", "Ber",
                                            Decimal("42.10"))
     for user in EVERYONE:
         if subcommand in ("add", "remove") and user in ALLOWED[subcommand]:
@@ -79,7 +79,7 @@ def test_help_shows_each_role_its_own_commands(stack):
 
 
 def test_credit_is_private_and_in_euros(stack):
-    stack.runtime.sandbox.state.add_member(COMMUNITY, "jane@example.com", "Jane", "Doe",
+    stack.sandbox.state.add_member(COMMUNITY, "jane@example.com", "Jane", "Doe",
                                            Decimal("0.30"))
     text = reply_to(stack, CAROL, "credit Jane@Example.com")
     assert "€0.30" in text and "Correlation ID" in text

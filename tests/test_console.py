@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime.settings import Settings
 from bot.console import console_stack, parse_script, run_script
 from bot.console.form import ConsoleError
 from bot.console.render import Names, mrkdwn
 from bot.domain.requests import Status
+from bot.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMUNITY = "acme-employees"
@@ -113,7 +113,7 @@ def run_lines(stack, script: str) -> tuple[int, str]:
 def test_the_flow_changes_the_sandbox_and_the_requests(console) -> None:
     code, out = run_lines(console, FLOW)
     assert code == 0, out
-    member = console.runtime.sandbox.state.member(COMMUNITY, "jane@example.com")
+    member = console.sandbox.state.member(COMMUNITY, "jane@example.com")
     assert member is not None and member["remaining_credit"] == Decimal("750.00")
     store = console.services.store
     requests = sorted(store.get_many(store.recent_ids()), key=lambda r: r.created_at)
@@ -157,8 +157,8 @@ def test_several_buttons_need_a_request_id(console) -> None:
     assert code == 1 and "no button [Approve R2]" in out  # this session was shown nothing
     code, out = run_lines(console, "as bob\n/community pending\nclick Approve R2\n")
     assert code == 0, out
-    member = console.runtime.sandbox.state.member(COMMUNITY, "p2@example.com")
-    assert member is not None and console.runtime.sandbox.state.member(
+    member = console.sandbox.state.member(COMMUNITY, "p2@example.com")
+    assert member is not None and console.sandbox.state.member(
         COMMUNITY, "p1@example.com") is None
 
 

@@ -6,7 +6,7 @@ from tests.conftest import ALICE, BOB, COMMUNITY
 
 
 def test_add_approve_creates_member(stack):
-    driver, standin, sandbox = stack.driver, stack.standin, stack.runtime.sandbox
+    driver, standin, sandbox = stack.driver, stack.standin, stack.sandbox
     result = driver.command(ALICE, "add jane@example.com")
     assert result.status_code == 200
     view = standin.wait_for(lambda: standin.open_view(ALICE))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.domain import audit
 from bot.domain.requests import Status
+from bot.storage.audit_log import RedisAuditLog
 from tests.conftest import ALICE, BOB, COMMUNITY
 from tests.flows import (
     JANE,
@@ -28,13 +28,13 @@ from tests.flows import (
 
 
 def creates(stack) -> int:
-    return stack.runtime.sandbox.state.operation_counts.get("createMember", 0)
+    return stack.sandbox.state.operation_counts.get("createMember", 0)
 
 
 def worker_process(stack, tmp_path: Path) -> subprocess.Popen[bytes]:
     """`python -m bot worker` as its own OS process, against the stack's Redis, sandbox
     and Slack stand-in."""
-    settings, sandbox = stack.settings, stack.runtime.sandbox
+    settings, sandbox = stack.settings, stack.sandbox
     env = {
         "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[1]),
         "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
@@ -52,7 +52,7 @@ def worker_process(stack, tmp_path: Path) -> subprocess.Popen[bytes]:
 
 def test_worker_killed_mid_job_another_finishes_with_one_api_call(make_stack, tmp_path):
     stack = make_stack(workers=0)
-    sandbox = stack.runtime.sandbox
+    sandbox = stack.sandbox
     request = file_request(stack, ALICE, JANE)
     # The create reaches Coolblue and is applied half a second later; the worker that sent
     # it is killed before it can record the outcome or acknowledge the stream entry.
@@ -73,7 +73,7 @@ def test_worker_killed_mid_job_another_finishes_with_one_api_call(make_stack, tm
     assert creates(stack) == 1
     assert len(sandbox.state.members(COMMUNITY)) == 1
     assert "earlier attempt" in done.outcome and done.attempts == 2
-    eventually(lambda: stack.services.redis.xpending("cb:work", "workers")["pending"] == 0,
+    eventually(lambda: stack.redis.xpending("cb:work", "workers")["pending"] == 0,
                what="the claimed entry was acknowledged")
 
 
@@ -89,7 +89,7 @@ def test_redis_restart_keeps_pending_requests(make_stack, own_redis_server):
 
 
 def test_ambiguous_create_ends_done_and_creates_once(stack):
-    sandbox = stack.runtime.sandbox
+    sandbox = stack.sandbox
     sandbox.faults.drop_after_create_next = 1  # applied, then the connection drops
     request = file_request(stack, ALICE, JANE)
     click(stack, BOB, "Approve", request)
@@ -100,7 +100,7 @@ def test_ambiguous_create_ends_done_and_creates_once(stack):
 
 
 def test_coolblue_down_fails_with_retry_then_retry_succeeds_once(stack):
-    sandbox = stack.runtime.sandbox
+    sandbox = stack.sandbox
     request = file_request(stack, ALICE, JANE)
     sandbox.faults.fail_next, sandbox.faults.fail_status = 1000, 503
     click(stack, BOB, "Approve", request)
@@ -120,13 +120,13 @@ def test_coolblue_down_fails_with_retry_then_retry_succeeds_once(stack):
     click(stack, BOB, "Retry", request)
     wait_status(stack, request.id, Status.DONE, timeout=20)
     assert len(sandbox.state.members(COMMUNITY)) == 1
-    actions = [e["action"] for e in audit.read_entries(stack.services.redis, request.id)]
+    actions = [e["action"] for e in RedisAuditLog(stack.redis).entries(request.id)]
     assert actions.count("retried") == 1 and actions[-1] == "done"
 
 
 def test_refused_credentials_fail_with_a_message_about_credentials(stack):
     request = file_request(stack, ALICE, JANE)
-    stack.runtime.sandbox.faults.fail_next, stack.runtime.sandbox.faults.fail_status = 50, 401
+    stack.sandbox.faults.fail_next, stack.sandbox.faults.fail_status = 50, 401
     click(stack, BOB, "Approve", request)
     failed = wait_status(stack, request.id, Status.FAILED, timeout=20)
     assert "credentials" in failed.outcome and "environment" in failed.outcome

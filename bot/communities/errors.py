@@ -3,27 +3,25 @@
 This is the one place that maps API failures to words for people. `message` is safe
 to show in Slack (no secrets, no stack traces); `correlation_id` is what Coolblue
 support asks for.
+
+Each subclasses the domain's error for the same situation (bot.domain.members), so the
+rules that decide what to do next read no HTTP.
 """
 
 from __future__ import annotations
 
+from bot.domain.members import (
+    AlreadyAMember,
+    CreateOutcomeUnknown,
+    MembersApiError,
+    NotAMember,
+)
 
-class CommunitiesError(Exception):
+
+class CommunitiesError(MembersApiError):
     """Base class. `status` is the HTTP status when there was one."""
 
     default_message = "The Coolblue Communities API call failed."
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        correlation_id: str | None = None,
-        status: int | None = None,
-    ) -> None:
-        self.message = message or self.default_message
-        self.correlation_id = correlation_id
-        self.status = status
-        super().__init__(self.message)
 
 
 class AuthenticationFailed(CommunitiesError):
@@ -36,7 +34,7 @@ class AuthenticationFailed(CommunitiesError):
     )
 
 
-class NotFound(CommunitiesError):
+class NotFound(CommunitiesError, NotAMember):
     """404: the community is unknown to this client, or the e-mail is not a member."""
 
     default_message = (
@@ -45,7 +43,7 @@ class NotFound(CommunitiesError):
     )
 
 
-class AlreadyMember(CommunitiesError):
+class AlreadyMember(CommunitiesError, AlreadyAMember):
     """409 on create."""
 
     default_message = "This e-mail address is already a member of that community."
@@ -101,7 +99,7 @@ class Timeout(CommunitiesError):
     default_message = "Coolblue's Communities API did not answer in time. Try again later."
 
 
-class AmbiguousCreate(CommunitiesError):
+class AmbiguousCreate(CommunitiesError, CreateOutcomeUnknown):
     """A create whose outcome is unknown (timeout, dropped connection, 5xx).
 
     Never re-send blindly: first check whether the member exists.

@@ -30,7 +30,7 @@ from bot.console.demo import workspace_for
 from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
 from bot.console.mask import Masker
 from bot.console.session import ConsoleSession
-from bot.runtime.local import LocalStack
+from bot.local.stack import LocalStack
 
 
 @dataclass

@@ -25,7 +25,7 @@ from bot.console.form import (
 from bot.console.mask import Masker
 from bot.console.render import Names, mrkdwn, render_blocks, render_view_header
 from bot.domain.roles import Role
-from bot.runtime.local import LocalStack
+from bot.local.stack import LocalStack
 from bot.slack_standin import DriverResult, StandInUser
 from bot.slack_standin.blocks import iter_elements, text_of
 

@@ -1,37 +1,55 @@
 """Filing, approving, rejecting, retrying, cancelling and expiring requests.
 
-The rules live here; Redis makes each change atomic (bot.domain.store) and the
-notifier tells people. Notifications follow the state change and never decide it.
+The rules live here; the request store makes each change atomic (bot.storage.requests
+on Redis) and the notifier tells people. Notifications follow the state change and never decide it.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from bot.domain import audit
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
 from bot.domain.notifier import Event, Notifier
 from bot.domain.policy import Policy
+from bot.domain.ports import RequestStore, TransitionResult
 from bot.domain.requests import MemberRequest, Operation, Status
-from bot.domain.store import RequestStore, TransitionResult, new_request_id
 
 log = logging.getLogger("bot.approvals")
 
 SYSTEM = "system"
 
 
+class Refusal(StrEnum):
+    """Why a click or command changed nothing."""
+
+    NONE = ""
+    MISSING = "missing"  # no such request
+    CONFLICT = "conflict"  # already decided, or not in a state this action applies to
+    OWN = "own"  # the requester may not decide their own request
+    EMPLOYEE = "employee"  # nor may the employee it is about
+    DUPLICATE = "duplicate"  # this approver already approved
+    NOT_REQUESTER = "not_requester"  # only the requester may cancel
+
+
 @dataclass(frozen=True)
 class Decision:
-    """What a click or command achieved. `reason` explains a refusal:
-    missing | conflict | own | employee | duplicate | not_requester."""
+    """What a click or command achieved; `reason` explains a refusal."""
 
     ok: bool
     request: MemberRequest | None
-    reason: str = ""
-    result: TransitionResult | None = None
+    reason: Refusal = Refusal.NONE
+
+
+def new_request_id() -> str:
+    # Short, unguessable, and readable over the phone to support.
+    return "R" + secrets.token_hex(4).upper()
 
 
 class RequestService:
@@ -91,40 +109,40 @@ class RequestService:
     def approve(self, request_id: str, approver_id: str, approver_email: str) -> Decision:
         request = self.store.get(request_id)
         if request is None:
-            return Decision(False, None, "missing")
+            return Decision(False, None, Refusal.MISSING)
         if approver_id == request.requester_id:
-            return Decision(False, request, "own")
+            return Decision(False, request, Refusal.OWN)
         if approver_email and approver_email.lower() == request.email.lower():
-            return Decision(False, request, "employee")
+            return Decision(False, request, Refusal.EMPLOYEE)
         result = self.store.approve(request_id, approver_id,
                                     audit.entry(request, "approved", approver_id))
         if not result.ok:
-            return Decision(False, self.store.get(request_id), result.outcome, result)
+            return Decision(False, self.store.get(request_id), Refusal(result.outcome))
         event = Event.APPROVED if result.outcome == "approved" else Event.APPROVAL_RECORDED
-        return self.announce(request_id, event, result)
+        return self.announce(request_id, event)
 
     def reject(self, request_id: str, user_id: str, reason: str, *,
                announce: bool = True) -> Decision:
         request = self.store.get(request_id)
         if request is None:
-            return Decision(False, None, "missing")
+            return Decision(False, None, Refusal.MISSING)
         if user_id == request.requester_id:
-            return Decision(False, request, "own")
+            return Decision(False, request, Refusal.OWN)
         result = self.store.transition(
             request_id, allowed={Status.PENDING}, to=Status.REJECTED,
             updates={"decided_by": user_id, "decided_at": repr(time.time()),
                      "decision_reason": reason},
             audit_entry=audit.entry(request, "rejected", user_id, detail=reason))
         if not announce and result.ok:
-            return Decision(True, self.store.get(request_id), result=result)
+            return Decision(True, self.store.get(request_id))
         return self._after(request_id, Event.REJECTED, result)
 
     def cancel(self, request_id: str, user_id: str) -> Decision:
         request = self.store.get(request_id)
         if request is None:
-            return Decision(False, None, "missing")
+            return Decision(False, None, Refusal.MISSING)
         if user_id != request.requester_id:
-            return Decision(False, request, "not_requester")
+            return Decision(False, request, Refusal.NOT_REQUESTER)
         result = self.store.transition(
             request_id, allowed={Status.PENDING}, to=Status.CANCELLED,
             updates={"decided_by": user_id, "decided_at": repr(time.time())},
@@ -134,7 +152,7 @@ class RequestService:
     def retry(self, request_id: str, user_id: str) -> Decision:
         request = self.store.get(request_id)
         if request is None:
-            return Decision(False, None, "missing")
+            return Decision(False, None, Refusal.MISSING)
         result = self.store.transition(
             request_id, allowed={Status.FAILED}, to=Status.APPROVED, enqueue=True,
             updates={"outcome": "", "decided_by": request.decided_by or user_id,
@@ -144,15 +162,14 @@ class RequestService:
 
     def _after(self, request_id: str, event: Event, result: TransitionResult) -> Decision:
         if not result.ok:
-            return Decision(False, self.store.get(request_id), result.outcome, result)
-        return self.announce(request_id, event, result)
+            return Decision(False, self.store.get(request_id), Refusal(result.outcome))
+        return self.announce(request_id, event)
 
-    def announce(self, request_id: str, event: Event,
-                 result: TransitionResult | None = None) -> Decision:
+    def announce(self, request_id: str, event: Event) -> Decision:
         """Tell people about a change already made. The notifier reads the request itself,
         under its lock, so it renders the latest state."""
         self._safely(self.notifier.request_changed, request_id, event)
-        return Decision(True, None, result=result)
+        return Decision(True, None)
 
     def announce_outcome(self, request_id: str, event: Event, *, wait: float = 3.0) -> None:
         """Done or failed: told after this round's approval (or Retry) was, so the requester
@@ -178,7 +195,7 @@ class RequestService:
                     audit_entry=audit.entry(request, "expired", SYSTEM))
                 if result.ok:
                     expired += 1
-                    self.announce(request.id, Event.EXPIRED, result)
+                    self.announce(request.id, Event.EXPIRED)
             elif not request.reminded:
                 self.store.set_fields(request.id, reminded="1")
                 reminded += 1
@@ -186,7 +203,7 @@ class RequestService:
         return expired, reminded
 
     @staticmethod
-    def _safely(call, subject: MemberRequest | str, *args: object) -> None:  # noqa: ANN001
+    def _safely(call: Callable[..., None], subject: MemberRequest | str, *args: object) -> None:
         # The state change is done and durable; a failed notification must not undo
         # it or hide it from the caller. It is logged for the on-call engineer.
         try:

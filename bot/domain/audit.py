@@ -1,29 +1,32 @@
 """The audit trail: who did what to which request, when, with what outcome.
 
-Entries live in a Redis Stream (append-only, ordered, trimmed at a million entries).
-The e-mail address is kept here because the trail must say whom a request was about;
-it is the only place personal data is written outside the request itself.
+Entries are flat field/value lists (as Redis's XADD and the Lua scripts take them); the
+trail itself is kept by bot.storage.audit_log. The e-mail address is kept here because
+the trail must say whom a request was about; it is the only place personal data is
+written outside the request itself.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterable
 from datetime import UTC, datetime
-
-import redis
+from typing import TextIO
 
 from bot.domain.requests import MemberRequest
-from bot.domain.store import AUDIT_STREAM
 
 COLUMNS = ["at", "request_id", "action", "actor", "operation", "community_id", "email",
            "credit", "status", "correlation_id", "detail"]
 
+# A cell starting with one of these is run as a formula by spreadsheets (CWE-1236); a
+# leading tab or carriage return hides one from a quick look and some importers strip it.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def entry(request: MemberRequest, action: str, actor: str, *, detail: str = "",
           correlation_id: str = "") -> list[str]:
-    """A flat field/value list, as XADD (and the Lua scripts) take it. `status` is added
-    by whoever writes it, from the state actually reached."""
+    """A flat field/value list. `status` is added by whoever writes it, from the state
+    actually reached."""
     return [
         "at", datetime.now(UTC).isoformat(timespec="milliseconds"),
         "request_id", request.id,
@@ -38,22 +41,17 @@ def entry(request: MemberRequest, action: str, actor: str, *, detail: str = "",
     ]
 
 
-def read_entries(client: redis.Redis, request_id: str | None = None) -> list[dict[str, str]]:
-    rows = [fields for _, fields in client.xrange(AUDIT_STREAM)]
-    if request_id is not None:
-        rows = [row for row in rows if row.get("request_id") == request_id]
-    return rows
-
-
-def export_csv(client: redis.Redis) -> str:
-    out = io.StringIO()
+def write_csv(rows: Iterable[dict[str, str]], out: TextIO) -> int:
+    """Write the trail as CSV, safe to open in a spreadsheet; returns the row count.
+    Rows are written as they come, so a long trail never sits in memory whole."""
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    for row in read_entries(client):
-        # A leading = + - @ would make a spreadsheet run it as a formula.
-        writer.writerow({key: _no_formula(row.get(key, "")) for key in COLUMNS})
-    return out.getvalue()
+    count = 0
+    for row in rows:
+        writer.writerow({key: spreadsheet_safe(row.get(key, "")) for key in COLUMNS})
+        count += 1
+    return count
 
 
-def _no_formula(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+def spreadsheet_safe(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value

@@ -7,12 +7,17 @@ message, so the Slack layer can show each message on its own field.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, EmailStr, ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.domain.money import InvalidAmount, parse_euros
+
+
+FormT = TypeVar("FormT", bound=BaseModel)
 
 
 def _printable(text: str) -> str:
@@ -29,7 +34,7 @@ def _name(text: str) -> str:
     return text
 
 
-def _optional_text(limit: int):  # noqa: ANN202 - returns a validator
+def _optional_text(limit: int) -> Callable[[str], str]:
     def check(text: str) -> str:
         if len(text) > limit:
             raise ValueError(f"Use at most {limit} characters.")
@@ -87,8 +92,8 @@ def parse_remove_form(raw: dict[str, str | None], *,
     return _finish(RemoveEmployeeForm, values, errors, communities)
 
 
-def _finish(model: type[BaseModel], values: dict[str, str], errors: FieldErrors,
-            communities: set[str]):  # noqa: ANN202
+def _finish(model: type[FormT], values: dict[str, str], errors: FieldErrors,
+            communities: set[str]) -> FormT | FieldErrors:
     if values.get("community_id") not in communities:
         errors["community_id"] = "Choose one of the communities this integration may manage."
     try:
@@ -101,7 +106,7 @@ def _finish(model: type[BaseModel], values: dict[str, str], errors: FieldErrors,
     return errors or form
 
 
-def _message(name: str, error: dict) -> str:  # type: ignore[type-arg]
+def _message(name: str, error: ErrorDetails) -> str:
     if name == "email":
         return "Enter a valid e-mail address, such as jane.doe@example.com."
     return str(error.get("msg", "Invalid value.")).removeprefix("Value error, ")

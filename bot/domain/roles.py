@@ -1,18 +1,18 @@
 """Who may do what. Roles are granted to Slack user IDs and user-group IDs.
 
 Group membership comes from a resolver the Slack layer provides (usergroups.users.list)
-and is cached in Redis for a few minutes, so an admin manages access in Slack itself
-and every process sees the same answer.
+and is cached for a few minutes in a cache every process shares (Redis, through the
+GroupCache port), so an admin manages access in Slack itself and every process sees the
+same answer.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 
-import redis
+from bot.domain.ports import GroupCache
 
 
 class Role(StrEnum):
@@ -23,15 +23,14 @@ class Role(StrEnum):
 
 
 GroupResolver = Callable[[str], list[str]]
-GROUP_KEY = "cb:roles:group:{}"
 LOCAL_SECONDS = 5.0
 
 
 class RoleDirectory:
-    def __init__(self, grants: dict[Role, Iterable[str]], client: redis.Redis,
+    def __init__(self, grants: dict[Role, Iterable[str]], cache: GroupCache,
                  resolve_group: GroupResolver, cache_seconds: int = 300) -> None:
         self.grants = {role: tuple(ids) for role, ids in grants.items()}
-        self.redis = client
+        self.cache = cache
         self.resolve_group = resolve_group
         self.cache_seconds = cache_seconds
         self._local: dict[str, tuple[float, frozenset[str]]] = {}
@@ -56,14 +55,13 @@ class RoleDirectory:
         held_until, held = self._local.get(group_id, (0.0, frozenset()))
         if time.monotonic() < held_until:
             return held
-        key = GROUP_KEY.format(group_id)
-        cached = self.redis.get(key)
+        cached = self.cache.get(group_id)
         if cached is not None:
-            members = frozenset(json.loads(cached))
+            members = frozenset(cached)
         else:
             members = frozenset(self.resolve_group(group_id))
             if self.cache_seconds:
-                self.redis.set(key, json.dumps(sorted(members)), ex=self.cache_seconds)
+                self.cache.put(group_id, sorted(members), self.cache_seconds)
         if self.cache_seconds:
             self._local[group_id] = (time.monotonic() + min(LOCAL_SECONDS, self.cache_seconds),
                                      members)

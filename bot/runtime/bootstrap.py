@@ -1,5 +1,7 @@
-"""Build the services from the settings, starting the embedded parts when asked for:
-a real redis-server (no REDIS_URL) and the sandbox API (no COMMUNITIES_API_URL)."""
+"""Turn the settings into running objects: Redis, the API client, the Slack client and
+the services the listeners share. The embedded redis-server (no REDIS_URL) is started
+here; the sandbox API (no COMMUNITIES_API_URL) is a local tool, started by the entry
+points above this layer (bot.local) and handed in as `api_urls`."""
 
 from __future__ import annotations
 
@@ -8,40 +10,54 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-from pydantic import SecretStr
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.communities import CommunitiesClient
-from bot.runtime.settings import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
 from bot.domain.approvals import RequestService
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory
-from bot.domain.store import RequestStore
 from bot.runtime.communities import communities_client
-from bot.runtime.services import Services
-from bot.sandbox import SandboxServer
+from bot.runtime.settings import Settings
+from bot.runtime.worker import Worker
 from bot.slack.notifier import SlackNotifier
+from bot.slack.services import Services
 from bot.slack.users import UserDirectory
 from bot.storage import RedisServer
+from bot.storage.audit_log import RedisAuditLog
+from bot.storage.group_cache import RedisGroupCache
+from bot.storage.requests import RedisRequestStore
 
 log = logging.getLogger("bot")
 
 
+@dataclass(frozen=True)
+class ApiUrls:
+    """Where the Communities API is, when not where the settings say (the sandbox)."""
+
+    base_url: str
+    token_url: str
+
+
 @dataclass
 class Runtime:
-    """The services plus whatever we started for them, stopped in reverse order."""
+    """The services plus whatever was started for them, stopped in reverse order."""
 
+    settings: Settings
+    redis: redis.Redis
     services: Services
     slack: WebClient
     redis_server: RedisServer | None = None
-    sandbox: SandboxServer | None = None
+
+    def build_worker(self, *, name: str | None = None, sweep_every: float = 30.0) -> Worker:
+        return Worker(self.redis, self.services.store, self.services.requests,
+                      self.services.api, concurrency=self.settings.worker_concurrency,
+                      claim_idle=self.settings.worker_claim_idle_seconds,
+                      sweep_every=sweep_every, name=name)
 
     def close(self) -> None:
         self.services.api.close()
-        self.services.redis.close()
-        if self.sandbox is not None:
-            self.sandbox.stop()
+        self.redis.close()
         if self.redis_server is not None:
             self.redis_server.stop()
 
@@ -59,7 +75,18 @@ def slack_client(token: str | None, base_url: str) -> WebClient:
     return client
 
 
-def start_runtime(settings: Settings, *, slack: WebClient | None = None) -> Runtime:
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        approvals_add=settings.approvals_required_add,
+        approvals_remove=settings.approvals_required_remove,
+        max_credit=settings.max_credit_eur,
+        expiry_seconds=settings.request_expiry_hours * 3600,
+        reminder_seconds=settings.reminder_after_hours * 3600,
+    )
+
+
+def start_runtime(settings: Settings, *, slack: WebClient | None = None,
+                  api_urls: ApiUrls | None = None) -> Runtime:
     redis_server = None
     if settings.redis_url is None:
         redis_server = RedisServer(Path(settings.data_dir) / "redis")
@@ -68,42 +95,36 @@ def start_runtime(settings: Settings, *, slack: WebClient | None = None) -> Runt
     else:
         url = settings.redis_url.get_secret_value()
     client = connect_redis(url)
-
-    sandbox = None
-    if settings.uses_sandbox:
-        sandbox = SandboxServer(
-            communities=settings.sandbox_community_pairs(),
-            client_id=settings.communities_client_id or DEFAULT_SANDBOX_CLIENT_ID,
-            client_secret=_secret(settings.communities_client_secret,
-                                  DEFAULT_SANDBOX_CLIENT_SECRET),
-            latency_ms=settings.sandbox_latency_ms)
-        sandbox.start()
-        log.info("SANDBOX Communities API on %s", sandbox.base_url)
-        api = communities_client(settings, client, base_url=sandbox.base_url,
-                                 token_url=sandbox.token_url)
-    else:
-        api = communities_client(settings, client)
-
-    if slack is None:
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        slack = slack_client(token, settings.slack_api_url)
-    services = build_services(settings, client, api, slack)
-    return Runtime(services, slack, redis_server, sandbox)
+    try:
+        if api_urls is None:
+            api = communities_client(settings, client)
+        else:
+            api = communities_client(settings, client, base_url=api_urls.base_url,
+                                     token_url=api_urls.token_url)
+        if slack is None:
+            token = (settings.slack_bot_token.get_secret_value()
+                     if settings.slack_bot_token else None)
+            slack = slack_client(token, settings.slack_api_url)
+        services = build_services(settings, client, api, slack)
+    except BaseException:
+        client.close()
+        if redis_server is not None:
+            redis_server.stop()
+        raise
+    return Runtime(settings, client, services, slack, redis_server)
 
 
-def build_services(settings: Settings, client: redis.Redis, api: CommunitiesClient,
-                   slack: WebClient) -> Services:
-    store = RequestStore(client)
+def build_services(settings: Settings, client: redis.Redis,
+                   api: CommunitiesClient, slack: WebClient) -> Services:
+    store = RedisRequestStore(client)
     users = UserDirectory(slack, client)
     grants = {Role.HR: settings.roles_hr, Role.MANAGER: settings.roles_manager,
               Role.SUPPORT: settings.roles_support, Role.ADMIN: settings.roles_admin}
-    roles = RoleDirectory(grants, client, users.members_of, settings.group_cache_seconds)
+    roles = RoleDirectory(grants, RedisGroupCache(client), users.members_of,
+                          settings.group_cache_seconds)
     notifier = SlackNotifier(slack, store, settings.approvals_channel or "", roles)
-    policy = Policy.from_settings(settings)
+    policy = policy_from(settings)
     service = RequestService(store, policy, notifier, settings.environment_label)
-    return Services(settings=settings, redis=client, store=store, roles=roles,
-                    requests=service, notifier=notifier, users=users, api=api, policy=policy)
-
-
-def _secret(value: SecretStr | None, default: str) -> str:
-    return value.get_secret_value() if value is not None else default
+    return Services(store=store, roles=roles, requests=service, notifier=notifier,
+                    users=users, api=api, policy=policy, audit_log=RedisAuditLog(client),
+                    environment=settings.environment_label)

@@ -153,10 +153,6 @@ class Settings(BaseSettings):
             return "SANDBOX"
         return (self.communities_environment or "acceptance").upper()
 
-    @property
-    def is_production(self) -> bool:
-        return not self.uses_sandbox and self.communities_environment == "production"
-
     def sandbox_community_pairs(self) -> list[tuple[str, str]]:
         pairs = []
         for item in self.sandbox_communities.split(","):

@@ -11,6 +11,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
@@ -20,19 +21,17 @@ from bot.slack.listeners import register_listeners
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 log = logging.getLogger("bot.slack")
 
 LAZY_THREADS = 8  # post-ack work; more threads only fight acks for the GIL
 
 
-def build_app(services: Services, client: WebClient) -> App:
-    settings = services.settings
-    secret = settings.slack_signing_secret
+def build_app(services: Services, client: WebClient, signing_secret: SecretStr | None) -> App:
     app = App(
         client=client,
-        signing_secret=secret.get_secret_value() if secret else None,
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # The token is checked once at start-up by the runtime (auth.test).
         token_verification_enabled=False,
         process_before_response=True,

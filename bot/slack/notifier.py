@@ -8,19 +8,18 @@ now, so the message shows the latest state and DMs never arrive out of order.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 
 from slack_sdk import WebClient
 
 from bot.domain.notifier import Event
+from bot.domain.ports import RequestStore
 from bot.domain.requests import MemberRequest, Status
 from bot.domain.roles import Role, RoleDirectory
-from bot.domain.store import RequestStore
 from bot.slack.blocks.requests import approval_message, reminder, requester_dm
 from bot.slack.text import mentions
 
 log = logging.getLogger("bot.slack")
-
-LOCK_KEY = "cb:notify-lock:{}"
 
 # A DM for an event is only sent while the request is still in a state that event
 # describes; if it moved on, the later event's DM tells the requester instead. The outcome
@@ -92,7 +91,5 @@ class SlackNotifier:
         if event in _ROUND_EVENTS and request.rounds > request.announced_round:
             self.store.mark_round_announced(request_id, request.rounds)
 
-    def _lock(self, request_id: str):  # noqa: ANN202 - a redis-py Lock
-        # Held only for a couple of Slack calls; the timeout frees it if a process dies.
-        return self.store.redis.lock(LOCK_KEY.format(request_id), timeout=15,
-                                     blocking_timeout=20)
+    def _lock(self, request_id: str) -> AbstractContextManager[object]:
+        return self.store.notification_lock(request_id)

@@ -7,7 +7,7 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-EMAIL_KEY = "cb:user-email:{}"
+from bot.storage import keys
 
 
 class UserDirectory:
@@ -17,7 +17,7 @@ class UserDirectory:
         self.ttl = ttl_seconds
 
     def email_of(self, user_id: str) -> str:
-        key = EMAIL_KEY.format(user_id)
+        key = keys.user_email(user_id)
         cached = self.cache.get(key)
         if cached is not None:
             return str(cached)

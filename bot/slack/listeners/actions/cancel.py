@@ -11,7 +11,7 @@ from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import after_click
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 @reports_errors

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.domain.approvals import Decision
+from bot.domain.approvals import Decision, Refusal
 from bot.domain.requests import Status
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.events.app_home_opened import publish_home
 from bot.slack.text import mentions, when
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 _STATUS_WORDS = {
     Status.APPROVED: "approved", Status.EXECUTING: "approved", Status.DONE: "approved",
@@ -26,15 +26,15 @@ _STATUS_WORDS = {
 def explain_refusal(decision: Decision) -> str:
     """Why a click did nothing, in words, naming who decided."""
     request = decision.request
-    if decision.reason == "missing" or request is None:
+    if decision.reason is Refusal.MISSING or request is None:
         return "That request no longer exists."
-    if decision.reason == "own":
+    if decision.reason is Refusal.OWN:
         return "You filed this request, so someone else has to decide on it."
-    if decision.reason == "employee":
+    if decision.reason is Refusal.EMPLOYEE:
         return "This request is about you, so someone else has to approve it."
-    if decision.reason == "duplicate":
+    if decision.reason is Refusal.DUPLICATE:
         return "You already approved this request; it needs another manager."
-    if decision.reason == "not_requester":
+    if decision.reason is Refusal.NOT_REQUESTER:
         return "Only the requester can cancel a request."
     if request.status is Status.EXPIRED:
         return f"Request `{request.id}` expired at {when(request.decided_at)}."

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.domain.approvals import Decision
+from bot.domain.approvals import Decision, Refusal
 from bot.domain.requests import Status
 from bot.domain.roles import Role
 from bot.slack.blocks.modals import reject_modal
@@ -17,7 +17,7 @@ from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import explain_refusal, tell_clicker
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 @reports_errors
@@ -29,11 +29,11 @@ def handle_reject(body: dict[str, Any], action: dict[str, Any], respond: Respond
         return
     request = services.store.get(action["value"])
     if request is None or request.status is not Status.PENDING:
-        refused = Decision(False, request, "conflict")
+        refused = Decision(False, request, Refusal.CONFLICT)
         tell_clicker(body, respond, client, error_reply(explain_refusal(refused)))
         return
     if request.requester_id == user_id:
-        refused = Decision(False, request, "own")
+        refused = Decision(False, request, Refusal.OWN)
         tell_clicker(body, respond, client, error_reply(explain_refusal(refused)))
         return
     origin = {"home": "1"} if body.get("view", {}).get("type") == "home" else {}

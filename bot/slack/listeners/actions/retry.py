@@ -13,7 +13,7 @@ from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import after_click, tell_clicker
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 @reports_errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 
 from bot.domain import audit
@@ -9,11 +10,14 @@ from bot.slack.listeners.commands.invocation import Invocation
 
 
 def send_audit_trail(call: Invocation) -> None:
-    content = audit.export_csv(call.services.redis)
     channel = call.client.conversations_open(users=call.user_id)["channel"]["id"]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    call.client.files_upload_v2(channel=channel, content=content,
-                                filename=f"community-audit-{stamp}.csv",
-                                title="Community Bot audit trail",
-                                initial_comment="The audit trail you asked for.")
+    # Written to a temporary file a page at a time: a long trail never sits in memory whole.
+    with tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="", encoding="utf-8") as out:
+        audit.write_csv(call.services.audit_log.entries(), out)
+        out.flush()
+        call.client.files_upload_v2(channel=channel, file=out.name,
+                                    filename=f"community-audit-{stamp}.csv",
+                                    title="Community Bot audit trail",
+                                    initial_comment="The audit trail you asked for.")
     call.respond({"response_type": "ephemeral", "text": "Sent the audit trail to your DMs."})

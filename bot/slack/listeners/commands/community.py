@@ -22,7 +22,7 @@ from bot.slack.listeners.commands import (
 from bot.slack.listeners.commands.invocation import Invocation
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.domain.roles import Role
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 @dataclass

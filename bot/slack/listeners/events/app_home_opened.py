@@ -11,7 +11,7 @@ from bot.slack.blocks.home import home_view
 from bot.slack.errors import reports_errors
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 @reports_errors

@@ -17,7 +17,7 @@ from bot.slack.listeners.actions.feedback import explain_refusal
 from bot.slack.listeners.events.app_home_opened import publish_home
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 def handle_reject_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],

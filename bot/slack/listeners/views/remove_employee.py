@@ -11,7 +11,7 @@ from bot.slack.blocks.modals import field_values
 from bot.slack.listeners.views.request_submission import submit_request
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 def handle_remove_employee_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],

@@ -14,7 +14,7 @@ from bot.slack.errors import reports_errors
 from bot.slack.text import escape
 
 if TYPE_CHECKING:
-    from bot.runtime.services import Services
+    from bot.slack.services import Services
 
 
 def submit_request(ack: Ack, context: BoltContext, user_id: str, services: Services,

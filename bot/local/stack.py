@@ -8,15 +8,18 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+import redis
 from pydantic import SecretStr
 
-from bot.runtime.settings import Settings
-from bot.domain.execution import Worker
+from bot.local.embedded import sandbox_urls, start_sandbox
 from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
+from bot.runtime.settings import Settings
 from bot.runtime.http_server import HttpServer
 from bot.runtime.web import create_wsgi_app
-from bot.runtime.worker import build_worker
+from bot.runtime.worker import Worker
+from bot.sandbox import SandboxServer
 from bot.slack.app import build_app
+from bot.slack.services import Services
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 
 STANDIN_TOKEN = "xoxb-standin"  # noqa: S105 - the stand-in's own fake token
@@ -34,6 +37,7 @@ class LocalStack:
 
     standin: SlackStandIn = field(init=False)
     runtime: Runtime = field(init=False)
+    sandbox: SandboxServer | None = field(init=False, default=None)
     server: HttpServer = field(init=False)
     driver: SlackDriver = field(init=False)
     worker_jobs: list[Worker] = field(init=False, default_factory=list)
@@ -51,9 +55,13 @@ class LocalStack:
             "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
         })
         slack = slack_client(STANDIN_TOKEN, self.standin.api_url)
-        self.runtime = start_runtime(self.settings, slack=slack)
-        app = build_app(self.runtime.services, slack)
-        self.server = HttpServer(create_wsgi_app(app, self.runtime.services.redis),
+        if self.settings.uses_sandbox:
+            self.sandbox = start_sandbox(self.settings)
+        self.runtime = start_runtime(
+            self.settings, slack=slack,
+            api_urls=sandbox_urls(self.sandbox) if self.sandbox is not None else None)
+        app = build_app(self.runtime.services, slack, self.settings.slack_signing_secret)
+        self.server = HttpServer(create_wsgi_app(app, self.runtime.redis),
                                  threads=self.http_threads).start()
         self.driver = SlackDriver(self.standin, bot_url=f"{self.server.url}/slack/events",
                                   signing_secret=signing_secret)
@@ -62,7 +70,7 @@ class LocalStack:
         return self
 
     def start_worker(self) -> Worker:
-        job = build_worker(self.runtime.services, sweep_every=self.worker_sweep_every)
+        job = self.runtime.build_worker(sweep_every=self.worker_sweep_every)
         thread = threading.Thread(target=job.run, name=f"worker-{job.name}", daemon=True)
         thread.start()
         self.worker_jobs.append(job)
@@ -70,8 +78,12 @@ class LocalStack:
         return job
 
     @property
-    def services(self):  # noqa: ANN201
+    def services(self) -> Services:
         return self.runtime.services
+
+    @property
+    def redis(self) -> redis.Redis:
+        return self.runtime.redis
 
     def stop(self) -> None:
         for job in self.worker_jobs:
@@ -81,6 +93,8 @@ class LocalStack:
         self.server.stop()
         self.driver.close()
         self.runtime.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
         self.standin.stop()
 
     def __enter__(self) -> LocalStack:

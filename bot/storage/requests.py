@@ -1,41 +1,26 @@
 """Requests in Redis. Every state change is one Lua script: atomic across processes.
 
-Keys (all under the `cb:` prefix):
-    cb:req:{id}               hash   the request (see MemberRequest.to_hash)
-    cb:req:pending            zset   open requests, scored by creation time
-    cb:req:recent             zset   requests by last change (App Home, /community pending)
-    cb:req:by-requester:{U}   zset   a requester's requests
-    cb:work                   stream approved work; consumer group `workers`
-    cb:audit                  stream the audit trail (see bot.domain.audit)
+Key names are in bot.storage.keys; the rules that decide which change is allowed are in
+bot.domain.approvals, and this module only makes each change atomic.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
 
 import redis
+from redis.lock import Lock
 
+from bot.domain.ports import TransitionResult
 from bot.domain.requests import MemberRequest, Status
+from bot.storage import keys
+from bot.storage.keys import AUDIT_STREAM, PENDING, RECENT, WORK_STREAM
 
-PREFIX = "cb:"
-PENDING = f"{PREFIX}req:pending"
-RECENT = f"{PREFIX}req:recent"
-WORK_STREAM = f"{PREFIX}work"
-WORK_GROUP = "workers"
-AUDIT_STREAM = f"{PREFIX}audit"
 AUDIT_MAXLEN = 1_000_000
 RECENT_KEEP = 500
-
-
-def request_key(request_id: str) -> str:
-    return f"{PREFIX}req:{request_id}"
-
-
-def requester_key(user_id: str) -> str:
-    return f"{PREFIX}req:by-requester:{user_id}"
 
 
 # Shared Lua: write an audit entry from a flat list of field/value pairs.
@@ -120,43 +105,26 @@ return {'partial', tostring(#approvals), tostring(required)}
 """
 
 
-@dataclass(frozen=True)
-class TransitionResult:
-    """`ok` when this call made the change; otherwise the state that stood in the way."""
+class RedisRequestStore:
+    """The domain's RequestStore (bot.domain.ports) on Redis."""
 
-    ok: bool
-    outcome: str  # ok | approved | partial | conflict | missing | own | duplicate
-    status: Status | None = None
-    decided_by: str = ""
-    decided_at: float = 0.0
-    approvals: int = 0
-    required: int = 0
-    attempts: int = 0
-
-
-def new_request_id() -> str:
-    # Short, unguessable, and readable over the phone to support.
-    return "R" + secrets.token_hex(4).upper()
-
-
-class RequestStore:
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
         self._transition = client.register_script(_TRANSITION)
         self._approve = client.register_script(_APPROVE)
 
     def _keys(self, request_id: str) -> list[str]:
-        return [request_key(request_id), PENDING, RECENT, WORK_STREAM, AUDIT_STREAM]
+        return [keys.request(request_id), PENDING, RECENT, WORK_STREAM, AUDIT_STREAM]
 
     def create(self, request: MemberRequest, audit_entry: list[str],
                *, enqueue: bool = False) -> None:
         """Store a new request, index it and write its first audit entry, in one round trip."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(request_key(request.id), mapping=request.to_hash())
+        pipe.hset(keys.request(request.id), mapping=request.to_hash())
         if request.status is Status.PENDING:
             pipe.zadd(PENDING, {request.id: request.created_at})
         pipe.zadd(RECENT, {request.id: request.created_at})
-        pipe.zadd(requester_key(request.requester_id), {request.id: request.created_at})
+        pipe.zadd(keys.by_requester(request.requester_id), {request.id: request.created_at})
         if enqueue:
             pipe.xadd(WORK_STREAM, {"request_id": request.id})
         pipe.xadd(AUDIT_STREAM, dict(zip(audit_entry[::2], audit_entry[1::2], strict=True)),
@@ -164,19 +132,19 @@ class RequestStore:
         pipe.execute()
 
     def get(self, request_id: str) -> MemberRequest | None:
-        data = self.redis.hgetall(request_key(request_id))
+        data = self.redis.hgetall(keys.request(request_id))
         return MemberRequest.from_hash(data) if data else None
 
-    def get_many(self, request_ids: list[str]) -> list[MemberRequest]:
+    def get_many(self, request_ids: Sequence[str]) -> list[MemberRequest]:
         if not request_ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for request_id in request_ids:
-            pipe.hgetall(request_key(request_id))
+            pipe.hgetall(keys.request(request_id))
         return [MemberRequest.from_hash(data) for data in pipe.execute() if data]
 
     def set_fields(self, request_id: str, **values: str) -> None:
-        self.redis.hset(request_key(request_id), mapping=values)
+        self.redis.hset(keys.request(request_id), mapping=values)
 
     def transition(self, request_id: str, *, allowed: set[Status], to: Status,
                    audit_entry: list[str], updates: dict[str, str] | None = None,
@@ -200,13 +168,17 @@ class RequestStore:
         return _result(reply)
 
     def mark_round_announced(self, request_id: str, round_number: int) -> None:
-        self.redis.hset(request_key(request_id), "announced_round", str(round_number))
+        self.redis.hset(keys.request(request_id), "announced_round", str(round_number))
 
     def round_announced(self, request_id: str) -> bool:
         """Were people told about this round's approval (or Retry) yet?"""
-        rounds, announced = self.redis.hmget(request_key(request_id), "rounds",
+        rounds, announced = self.redis.hmget(keys.request(request_id), "rounds",
                                              "announced_round")
         return int(announced or 0) >= int(rounds or 0)
+
+    def notification_lock(self, request_id: str) -> Lock:
+        # Held only for a couple of Slack calls; the timeout frees it if a process dies.
+        return self.redis.lock(keys.notify_lock(request_id), timeout=15, blocking_timeout=20)
 
     def pending_ids(self, limit: int = 50) -> list[str]:
         return list(self.redis.zrange(PENDING, 0, limit - 1))
@@ -218,19 +190,13 @@ class RequestStore:
         return list(self.redis.zrevrange(RECENT, 0, limit - 1))
 
     def ids_of_requester(self, user_id: str, limit: int = 20) -> list[str]:
-        return list(self.redis.zrevrange(requester_key(user_id), 0, limit - 1))
+        return list(self.redis.zrevrange(keys.by_requester(user_id), 0, limit - 1))
 
 
-def _result(reply: list[str]) -> TransitionResult:
-    outcome = reply[0]
-    if outcome == "conflict":
-        return TransitionResult(False, outcome, Status(reply[1]), reply[2] or "",
-                                float(reply[3] or 0))
+def _result(reply: list[Any]) -> TransitionResult:
+    outcome = str(reply[0])
     if outcome in {"approved", "partial"}:
-        status = Status.APPROVED if outcome == "approved" else Status.PENDING
-        return TransitionResult(True, outcome, status, approvals=int(reply[1]),
-                                required=int(reply[2]))
+        return TransitionResult(True, outcome)
     if outcome == "ok":
-        # status: the state the request was in before this change.
-        return TransitionResult(True, outcome, Status(reply[1]), attempts=int(reply[2]))
+        return TransitionResult(True, outcome, attempts=int(reply[2]))
     return TransitionResult(False, outcome)
