@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -47,15 +49,16 @@ def client() -> Iterator[httpx.Client]:
 
 
 def token_form(**overrides: str | None) -> dict[str, str]:
-    form: dict[str, str | None] = {c.TOKEN_FIELD_GRANT_TYPE: c.TOKEN_GRANT_TYPE,
-                                   c.TOKEN_FIELD_CLIENT_ID: "sandbox-client",
-                                   c.TOKEN_FIELD_CLIENT_SECRET: "sandbox-secret"}
+    form: dict[str, str | None] = {
+        c.TOKEN_FIELD_GRANT_TYPE: c.TOKEN_GRANT_TYPE,
+        c.TOKEN_FIELD_CLIENT_ID: "sandbox-client",
+        c.TOKEN_FIELD_CLIENT_SECRET: "sandbox-secret",
+    }
     form.update(overrides)
     return {name: value for name, value in form.items() if value is not None}
 
 
-def member_json(email: str = JANE, credits: tuple[str, ...] = ("750.00",),
-                **member: Any) -> bytes:
+def member_json(email: str = JANE, credits: tuple[str, ...] = ("750.00",), **member: Any) -> bytes:
     """A create body with credits as literal JSON number text (no float on the way)."""
     fields = {c.EMAIL_ADDRESS: email, c.FIRST_NAME: "Jane", c.LAST_NAME: "Doe"} | member
     items = ",".join(f'{{"{c.CREDIT}": {credit}}}' for credit in credits)
@@ -79,20 +82,22 @@ class Api:
     def url(self, path: str) -> str:
         return self.sandbox.base_url + path
 
-    def create(self, body: bytes | None = None, community: str = COMMUNITY,
-               **headers: str) -> httpx.Response:
-        return self.client.post(self.url(c.members_path(community)),
-                                content=body if body is not None else member_json(),
-                                headers=self.headers(**headers)
-                                | {"Content-Type": "application/json"})
+    def create(
+        self, body: bytes | None = None, community: str = COMMUNITY, **headers: str
+    ) -> httpx.Response:
+        return self.client.post(
+            self.url(c.members_path(community)),
+            content=body if body is not None else member_json(),
+            headers=self.headers(**headers) | {"Content-Type": "application/json"},
+        )
 
     def credit(self, email: str = JANE, community: str = COMMUNITY) -> httpx.Response:
-        return self.client.get(self.url(c.member_credit_path(community, email)),
-                               headers=self.headers())
+        return self.client.get(
+            self.url(c.member_credit_path(community, email)), headers=self.headers()
+        )
 
     def delete(self, email: str = JANE, community: str = COMMUNITY) -> httpx.Response:
-        return self.client.delete(self.url(c.member_path(community, email)),
-                                  headers=self.headers())
+        return self.client.delete(self.url(c.member_path(community, email)), headers=self.headers())
 
     def communities(self, **headers: str) -> httpx.Response:
         return self.client.get(self.url(c.LIST_COMMUNITIES), headers=headers)
@@ -116,8 +121,9 @@ def assert_problem(reply: httpx.Response, status: int) -> dict[str, Any]:
 # Token ---------------------------------------------------------------------------------
 
 
-def test_token_is_issued_for_client_credentials(sandbox: SandboxServer,
-                                                client: httpx.Client) -> None:
+def test_token_is_issued_for_client_credentials(
+    sandbox: SandboxServer, client: httpx.Client
+) -> None:
     reply = client.post(sandbox.token_url, data=token_form())
     assert reply.status_code == 200
     body = reply.json()
@@ -130,10 +136,12 @@ def test_token_is_issued_for_client_credentials(sandbox: SandboxServer,
     assert not sandbox.token_url.startswith(sandbox.base_url)
 
 
-@pytest.mark.parametrize("wrong", [{c.TOKEN_FIELD_CLIENT_SECRET: "guess"},
-                                   {c.TOKEN_FIELD_CLIENT_ID: "someone-else"}])
-def test_token_refused_for_wrong_credentials(sandbox: SandboxServer, client: httpx.Client,
-                                             wrong: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "wrong", [{c.TOKEN_FIELD_CLIENT_SECRET: "guess"}, {c.TOKEN_FIELD_CLIENT_ID: "someone-else"}]
+)
+def test_token_refused_for_wrong_credentials(
+    sandbox: SandboxServer, client: httpx.Client, wrong: dict[str, str]
+) -> None:
     reply = client.post(sandbox.token_url, data=token_form(**wrong))
     assert reply.status_code == 401
     assert reply.json()["error"] == "invalid_client"
@@ -141,17 +149,18 @@ def test_token_refused_for_wrong_credentials(sandbox: SandboxServer, client: htt
     assert sandbox.state.operation_counts["getToken"] == 1
 
 
-def test_token_refused_for_other_grant_type(sandbox: SandboxServer,
-                                            client: httpx.Client) -> None:
+def test_token_refused_for_other_grant_type(sandbox: SandboxServer, client: httpx.Client) -> None:
     reply = client.post(sandbox.token_url, data=token_form(grant_type="password"))
     assert reply.status_code == 400
     assert reply.json()["error"] == "unsupported_grant_type"
 
 
-@pytest.mark.parametrize("missing", [c.TOKEN_FIELD_GRANT_TYPE, c.TOKEN_FIELD_CLIENT_ID,
-                                     c.TOKEN_FIELD_CLIENT_SECRET])
-def test_token_request_missing_a_field_is_invalid(sandbox: SandboxServer,
-                                                  client: httpx.Client, missing: str) -> None:
+@pytest.mark.parametrize(
+    "missing", [c.TOKEN_FIELD_GRANT_TYPE, c.TOKEN_FIELD_CLIENT_ID, c.TOKEN_FIELD_CLIENT_SECRET]
+)
+def test_token_request_missing_a_field_is_invalid(
+    sandbox: SandboxServer, client: httpx.Client, missing: str
+) -> None:
     reply = client.post(sandbox.token_url, data=token_form(**{missing: None}))
     assert reply.status_code == 400
     assert reply.json()["error"] == "invalid_request"
@@ -159,6 +168,107 @@ def test_token_request_missing_a_field_is_invalid(sandbox: SandboxServer,
 
 def test_token_endpoint_only_takes_post(sandbox: SandboxServer, client: httpx.Client) -> None:
     assert_problem(client.get(sandbox.token_url), 405)
+
+
+def basic(client_id: str, secret: str) -> str:
+    """HTTP Basic client authentication as RFC 6749 section 2.3.1 has it: each part
+    form-urlencoded, joined by ':', base64'd."""
+    pair = f"{quote_plus(client_id)}:{quote_plus(secret)}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
+
+
+def test_token_is_issued_for_http_basic_client_credentials(client: httpx.Client) -> None:
+    client_id, secret = "acme:bot+1", "s3cr=t/é %"  # every character that needs encoding
+    with SandboxServer(client_id=client_id, client_secret=secret) as server:
+        reply = client.post(
+            server.token_url,
+            data={c.TOKEN_FIELD_GRANT_TYPE: c.TOKEN_GRANT_TYPE},
+            headers={"Authorization": basic(client_id, secret)},
+        )
+        assert reply.status_code == 200, reply.text
+        token = reply.json()[c.TOKEN_ACCESS_TOKEN]
+        assert reply.headers["Cache-Control"] == "no-store"
+        listed = client.get(
+            server.base_url + c.LIST_COMMUNITIES,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+        )
+        assert listed.status_code == 200
+        [entry] = [r for r in server.state.requests if r["operation"] == "getToken"]
+        assert entry["headers"]["Authorization"] == "Basic ***"
+        assert basic(client_id, secret).split()[1] not in repr(server.state.requests)
+
+
+def test_basic_client_id_may_be_repeated_in_the_body(
+    sandbox: SandboxServer, client: httpx.Client
+) -> None:
+    reply = client.post(
+        sandbox.token_url,
+        data=token_form(client_secret=None),
+        headers={"Authorization": basic("sandbox-client", "sandbox-secret")},
+    )
+    assert reply.status_code == 200, reply.text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        basic("sandbox-client", "guess"),
+        basic("someone-else", "sandbox-secret"),
+        "Basic not*base64",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Bearer sandbox-secret",
+    ],
+)
+def test_token_refused_for_wrong_basic_credentials(
+    sandbox: SandboxServer, client: httpx.Client, authorization: str
+) -> None:
+    reply = client.post(
+        sandbox.token_url,
+        data={c.TOKEN_FIELD_GRANT_TYPE: c.TOKEN_GRANT_TYPE},
+        headers={"Authorization": authorization},
+    )
+    assert reply.status_code == 401
+    assert reply.json()["error"] == "invalid_client"
+    # RFC 6749 section 5.2: a client that tried the Authorization header is told the scheme.
+    assert reply.headers["WWW-Authenticate"].startswith("Basic ")
+    assert sandbox.state.token_requests == 0
+
+
+def test_form_credentials_refused_are_not_challenged(
+    sandbox: SandboxServer, client: httpx.Client
+) -> None:
+    reply = client.post(sandbox.token_url, data=token_form(client_secret="guess"))
+    assert reply.status_code == 401
+    assert "WWW-Authenticate" not in reply.headers
+
+
+@pytest.mark.parametrize(
+    "body", [token_form(), token_form(client_id="someone-else", client_secret=None)]
+)
+def test_token_request_with_two_sets_of_credentials_is_invalid(
+    sandbox: SandboxServer, client: httpx.Client, body: dict[str, str]
+) -> None:
+    # RFC 6749 section 2.3: a client uses one authentication method per request.
+    reply = client.post(
+        sandbox.token_url,
+        data=body,
+        headers={"Authorization": basic("sandbox-client", "sandbox-secret")},
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "invalid_request"
+    assert sandbox.state.token_requests == 0
+
+
+def test_basic_token_request_still_needs_a_grant_type(
+    sandbox: SandboxServer, client: httpx.Client
+) -> None:
+    headers = {"Authorization": basic("sandbox-client", "sandbox-secret")}
+    missing = client.post(sandbox.token_url, data={}, headers=headers)
+    other = client.post(
+        sandbox.token_url, data={c.TOKEN_FIELD_GRANT_TYPE: "password"}, headers=headers
+    )
+    assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
+    assert (other.status_code, other.json()["error"]) == (400, "unsupported_grant_type")
 
 
 def test_token_expires_after_its_lifetime(client: httpx.Client) -> None:
@@ -206,6 +316,43 @@ def test_user_agent_must_name_the_company(api: Api, agent: str) -> None:
     assert list(body[c.PROBLEM_ERRORS]) == ["User-Agent"]
 
 
+OPERATIONS: list[tuple[str, str, str]] = [  # operationId, method, path under the base URL
+    ("listCommunities", "GET", c.LIST_COMMUNITIES),
+    ("createMember", "POST", c.members_path(COMMUNITY)),
+    ("deleteMember", "DELETE", c.member_path(COMMUNITY, JANE)),
+    ("getRemainingCredit", "GET", c.member_credit_path(COMMUNITY, JANE)),
+]
+
+
+@pytest.mark.parametrize(
+    ("operation", "method", "path"), OPERATIONS, ids=[operation for operation, _, _ in OPERATIONS]
+)
+def test_every_operation_without_a_user_agent_is_400(
+    api: Api, sandbox: SandboxServer, operation: str, method: str, path: str
+) -> None:
+    if operation != "createMember":
+        sandbox.state.add_member(COMMUNITY, JANE, "Jane", "Doe", Decimal("10"))
+    headers = {"Authorization": f"Bearer {api.token()}", "Content-Type": "application/json"}
+    # http.client sends no User-Agent of its own (httpx would send python-httpx/...).
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    try:
+        connection.request(
+            method,
+            "/communities-api" + path,
+            headers=headers,
+            body=member_json() if method == "POST" else None,
+        )
+        reply = connection.getresponse()
+        body = json.loads(reply.read())
+    finally:
+        connection.close()
+    assert reply.status == 400
+    assert reply.getheader("Content-Type") == c.PROBLEM_CONTENT_TYPE
+    assert list(body[c.PROBLEM_ERRORS]) == ["User-Agent"]
+    assert sandbox.state.requests[-1]["operation"] == operation
+    assert len(sandbox.state.members()) == (0 if operation == "createMember" else 1)
+
+
 def test_correlation_id_is_echoed(api: Api) -> None:
     sent = str(uuid.uuid4())
     ok = api.communities(**api.headers(**{c.CORRELATION_HEADER: sent}))
@@ -227,23 +374,32 @@ def test_correlation_id_is_generated_when_absent(api: Api) -> None:
 def test_list_communities(api: Api) -> None:
     reply = api.communities(**api.headers())
     assert reply.status_code == 200
-    assert reply.json() == {c.COMMUNITIES: [
-        {c.COMMUNITY_ID: COMMUNITY, c.COMMUNITY_NAME: "Acme Employees"},
-        {c.COMMUNITY_ID: OTHER, c.COMMUNITY_NAME: "Globex"}]}
+    assert reply.json() == {
+        c.COMMUNITIES: [
+            {c.COMMUNITY_ID: COMMUNITY, c.COMMUNITY_NAME: "Acme Employees"},
+            {c.COMMUNITY_ID: OTHER, c.COMMUNITY_NAME: "Globex"},
+        ]
+    }
 
 
 def test_default_community_comes_from_config(client: httpx.Client) -> None:
     with SandboxServer() as server:
         reply = Api(server, client).communities(**Api(server, client).headers())
     assert reply.json()[c.COMMUNITIES] == [
-        {c.COMMUNITY_ID: "acme-employees", c.COMMUNITY_NAME: "Acme Employees"}]
+        {c.COMMUNITY_ID: "acme-employees", c.COMMUNITY_NAME: "Acme Employees"}
+    ]
 
 
 def test_create_member(api: Api, sandbox: SandboxServer) -> None:
     reply = api.create(member_json(**{c.EXTERNAL_REFERENCE: "HR-123456"}))
     assert reply.status_code == 201
-    assert reply.json() == {c.EMAIL_ADDRESS: JANE, c.FIRST_NAME: "Jane", c.LAST_NAME: "Doe",
-                            c.EXTERNAL_REFERENCE: "HR-123456", c.REMAINING_CREDIT: 750.0}
+    assert reply.json() == {
+        c.EMAIL_ADDRESS: JANE,
+        c.FIRST_NAME: "Jane",
+        c.LAST_NAME: "Doe",
+        c.EXTERNAL_REFERENCE: "HR-123456",
+        c.REMAINING_CREDIT: 750.0,
+    }
     assert f'"{c.REMAINING_CREDIT}":750.00' in reply.text
     stored = sandbox.state.member(COMMUNITY, JANE)
     assert stored is not None
@@ -274,16 +430,18 @@ INVALID_BODIES: list[tuple[str, bytes, set[str]]] = [
     ("e-mail not a string", member_json(email=42), {"Member.EmailAddress"}),  # type: ignore[arg-type]
     ("empty first name", member_json(**{c.FIRST_NAME: ""}), {"Member.FirstName"}),
     ("long last name", member_json(**{c.LAST_NAME: "x" * 101}), {"Member.LastName"}),
-    ("long reference", member_json(**{c.EXTERNAL_REFERENCE: "x" * 101}),
-     {"Member.ExternalReference"}),
+    (
+        "long reference",
+        member_json(**{c.EXTERNAL_REFERENCE: "x" * 101}),
+        {"Member.ExternalReference"},
+    ),
     ("no credits", member_json(credits=()), {"Credits"}),
     ("zero", member_json(credits=("0",)), {"Credits[0].Credit"}),
     ("negative", member_json(credits=("-1.00",)), {"Credits[0].Credit"}),
     ("sub-cent", member_json(credits=("0.001",)), {"Credits[0].Credit"}),
     ("string credit", member_json(credits=('"10.00"',)), {"Credits[0].Credit"}),
     ("second credit", member_json(credits=("1.00", "true")), {"Credits[1].Credit"}),
-    ("two fields", member_json("x", credits=("0",)), {"Member.EmailAddress",
-                                                      "Credits[0].Credit"}),
+    ("two fields", member_json("x", credits=("0",)), {"Member.EmailAddress", "Credits[0].Credit"}),
     ("no member", b'{"Credits": [{"Credit": 1}]}', {"Member"}),
     ("not JSON", b"{nope", {"$"}),
     ("NaN", member_json(credits=("NaN",)), {"$"}),
@@ -291,10 +449,14 @@ INVALID_BODIES: list[tuple[str, bytes, set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("body", "fields"), [(body, fields) for _, body, fields in INVALID_BODIES],
-                         ids=[name for name, _, _ in INVALID_BODIES])
-def test_create_member_validation_names_the_field(api: Api, sandbox: SandboxServer,
-                                                  body: bytes, fields: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [(body, fields) for _, body, fields in INVALID_BODIES],
+    ids=[name for name, _, _ in INVALID_BODIES],
+)
+def test_create_member_validation_names_the_field(
+    api: Api, sandbox: SandboxServer, body: bytes, fields: set[str]
+) -> None:
     problem = assert_problem(api.create(body), 400)
     assert set(problem[c.PROBLEM_ERRORS]) == fields
     assert all(problem[c.PROBLEM_ERRORS][name] for name in fields)
@@ -323,8 +485,9 @@ def test_concurrent_creates_store_one_member(api: Api, sandbox: SandboxServer) -
 
     def create(_: int) -> int:
         with httpx.Client(timeout=5) as own:
-            return own.post(api.url(c.members_path(COMMUNITY)), content=member_json(),
-                            headers=headers).status_code
+            return own.post(
+                api.url(c.members_path(COMMUNITY)), content=member_json(), headers=headers
+            ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = sorted(pool.map(create, range(8)))
@@ -371,31 +534,67 @@ def test_percent_encoded_email_round_trip(api: Api, sandbox: SandboxServer) -> N
     assert reply.status_code == 200
     assert reply.json()[c.EMAIL_ADDRESS] == email
     assert sandbox.state.requests[-1]["path"].endswith("/members/jane%2Btest%40example.com/credit")
-    shouted = api.client.get(api.url(f"/v2/communities/{COMMUNITY}/members/"
-                                     "JANE%2BTEST%40EXAMPLE.COM/credit"), headers=api.headers())
+    shouted = api.client.get(
+        api.url(f"/v2/communities/{COMMUNITY}/members/JANE%2BTEST%40EXAMPLE.COM/credit"),
+        headers=api.headers(),
+    )
     assert shouted.json()[c.EMAIL_ADDRESS] == email
     # A literal + in the path is a plus, not a space (unquote, not unquote_plus).
-    literal = api.client.get(api.url(f"/v2/communities/{COMMUNITY}/members/"
-                                     "jane+test@example.com/credit"), headers=api.headers())
+    literal = api.client.get(
+        api.url(f"/v2/communities/{COMMUNITY}/members/jane+test@example.com/credit"),
+        headers=api.headers(),
+    )
     assert literal.status_code == 200
     assert api.delete(email).json()[c.EMAIL_ADDRESS] == email
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("PUT", c.members_path(COMMUNITY)), ("GET", c.members_path(COMMUNITY)),
-    ("POST", c.member_path(COMMUNITY, JANE)), ("DELETE", c.LIST_COMMUNITIES),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", c.members_path(COMMUNITY)),
+        ("GET", c.members_path(COMMUNITY)),
+        ("POST", c.member_path(COMMUNITY, JANE)),
+        ("DELETE", c.LIST_COMMUNITIES),
+    ],
+)
 def test_wrong_method_is_405(api: Api, method: str, path: str) -> None:
     reply = api.client.request(method, api.url(path), headers=api.headers())
     assert_problem(reply, 405)
     assert reply.headers["Allow"]
 
 
-@pytest.mark.parametrize("path", ["/communities-api/nowhere", "/communities-api/communities/",
-                                  "/elsewhere", "/"])
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("TRACE", "/communities-api" + c.LIST_COMMUNITIES, "GET"),
+        ("PUT", "/communities-api" + c.member_path(COMMUNITY, JANE), "DELETE"),
+        ("PATCH", "/communities-api" + c.members_path(COMMUNITY), "POST"),
+        ("OPTIONS", "/communities-api" + c.member_credit_path(COMMUNITY, JANE), "GET"),
+        ("HEAD", "/communities-api" + c.LIST_COMMUNITIES, "GET"),  # not documented: not served
+        ("TRACE", "/oauth2/token", "POST"),
+        ("PUT", "/oauth2/token", "POST"),
+        ("TRACE", "/_sandbox/faults", "GET, POST"),
+        ("PUT", "/_sandbox/reset", "POST"),
+    ],
+)
+def test_unserved_method_is_405_with_allow_never_501(
+    api: Api, sandbox: SandboxServer, method: str, path: str, allowed: str
+) -> None:
+    reply = api.client.request(method, sandbox.root_url + path, headers=api.headers())
+    assert reply.status_code == 405
+    assert reply.headers["Allow"] == allowed
+    if method != "HEAD":  # a reply to HEAD has no body
+        assert_problem(reply, 405)
+
+
+@pytest.mark.parametrize(
+    "path", ["/communities-api/nowhere", "/communities-api/communities/", "/elsewhere", "/"]
+)
 def test_unknown_path_is_404(api: Api, sandbox: SandboxServer, path: str) -> None:
-    assert_problem(api.client.get(sandbox.admin_url.removesuffix("/_sandbox") + path,
-                                  headers=api.headers()), 404)
+    assert_problem(
+        api.client.get(sandbox.admin_url.removesuffix("/_sandbox") + path, headers=api.headers()),
+        404,
+    )
 
 
 def test_operations_are_counted_even_when_they_fail(api: Api, sandbox: SandboxServer) -> None:
@@ -403,22 +602,30 @@ def test_operations_are_counted_even_when_they_fail(api: Api, sandbox: SandboxSe
     api.create(community="unknown")  # token + 404
     api.credit()  # token + 404
     api.delete()  # token + 404
-    assert sandbox.state.operation_counts == {"listCommunities": 1, "getToken": 3,
-                                              "createMember": 1, "getRemainingCredit": 1,
-                                              "deleteMember": 1}
+    assert sandbox.state.operation_counts == {
+        "listCommunities": 1,
+        "getToken": 3,
+        "createMember": 1,
+        "getRemainingCredit": 1,
+        "deleteMember": 1,
+    }
 
 
 def test_requests_to_wrong_paths_are_logged_too(api: Api, sandbox: SandboxServer) -> None:
     api.client.get(api.url("/v1/communities"), headers={c.CORRELATION_HEADER: "corr-2"})
     [entry] = sandbox.state.requests
     assert (entry["path"], entry["operation"], entry["status"]) == (
-        "/communities-api/v1/communities", None, 404)
+        "/communities-api/v1/communities",
+        None,
+        404,
+    )
     assert entry["correlation_id"] == "corr-2"
 
 
 def test_request_log_has_raw_path_headers_body_status(api: Api, sandbox: SandboxServer) -> None:
-    api.create(member_json("jane+x@example.com", credits=("1.10",)),
-               **{c.CORRELATION_HEADER: "corr-1"})
+    api.create(
+        member_json("jane+x@example.com", credits=("1.10",)), **{c.CORRELATION_HEADER: "corr-1"}
+    )
     entry = sandbox.state.requests[-1]
     assert entry["method"] == "POST"
     assert entry["path"] == "/communities-api" + c.members_path(COMMUNITY)
@@ -449,16 +656,41 @@ def test_keep_alive_reuses_one_connection(api: Api, sandbox: SandboxServer) -> N
         connection.close()
 
 
+def test_kept_alive_replies_are_not_delayed(api: Api, sandbox: SandboxServer) -> None:
+    """Nagle's algorithm with the client's delayed ACK would hold each reply ~40 ms on a
+    kept-alive connection (waitress sets TCP_NODELAY; see bot.runtime.http_server)."""
+    headers = api.headers()
+    body = member_json()
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    timings = []
+    try:
+        for index in range(20):
+            started = time.perf_counter()
+            if index % 2:
+                connection.request("GET", "/communities-api" + c.LIST_COMMUNITIES, headers=headers)
+            else:
+                connection.request(
+                    "POST",
+                    "/communities-api" + c.members_path(COMMUNITY),
+                    body=body,
+                    headers=headers | {"Content-Type": "application/json"},
+                )
+            connection.getresponse().read()
+            timings.append(time.perf_counter() - started)
+    finally:
+        connection.close()
+    assert sorted(timings)[len(timings) // 2] < 0.02, timings
+
+
 def test_stop_ends_idle_connections_and_frees_the_port(client: httpx.Client) -> None:
+    before = set(threading.enumerate())
     server = SandboxServer().start()
     api = Api(server, client)
     assert api.communities(**api.headers()).status_code == 200  # leaves a kept-alive socket
     server.stop()
     assert "communities-sandbox" not in [t.name for t in threading.enumerate()]
-    handlers = [t for t in threading.enumerate() if "process_request_thread" in t.name]
-    for handler in handlers:  # may still be closing its socket; must not wait for a request
-        handler.join(timeout=2)
-    assert not [t for t in handlers if t.is_alive()]
+    # Its request threads are gone too: stopping did not wait for the idle connection.
+    assert not set(threading.enumerate()) - before
     with pytest.raises(httpx.TransportError):
         httpx.get(server.base_url + c.LIST_COMMUNITIES, timeout=1)
     server.stop()  # idempotent
@@ -496,8 +728,9 @@ def test_fault_filtered_by_operation(api: Api, sandbox: SandboxServer) -> None:
     assert api.create().status_code == 201
 
 
-def test_faults_spare_the_token_endpoint_unless_aimed_at_it(api: Api,
-                                                            sandbox: SandboxServer) -> None:
+def test_faults_spare_the_token_endpoint_unless_aimed_at_it(
+    api: Api, sandbox: SandboxServer
+) -> None:
     sandbox.faults.fail_next = 1
     assert api.client.post(sandbox.token_url, data=token_form()).status_code == 200
     assert sandbox.faults.fail_next == 1
@@ -560,8 +793,11 @@ def test_drop_after_create_applies_then_closes(api: Api, sandbox: SandboxServer)
     headers = api.headers()  # token fetched first, so the create is the next request
     sandbox.faults.drop_after_create_next = 1
     with pytest.raises(httpx.RemoteProtocolError):
-        api.client.post(api.url(c.members_path(COMMUNITY)), content=member_json(),
-                        headers=headers | {"Content-Type": "application/json"})
+        api.client.post(
+            api.url(c.members_path(COMMUNITY)),
+            content=member_json(),
+            headers=headers | {"Content-Type": "application/json"},
+        )
     assert sandbox.state.member(COMMUNITY, JANE) is not None
     assert sandbox.faults.drop_after_create_next == 0
     assert sandbox.state.requests[-1]["status"] is None
@@ -572,12 +808,15 @@ def test_drop_next_applies_nothing(api: Api, sandbox: SandboxServer) -> None:
     headers = api.headers() | {"Content-Type": "application/json"}
     sandbox.faults.drop_next = 1
     with pytest.raises(httpx.RemoteProtocolError):
-        api.client.post(api.url(c.members_path(COMMUNITY)), content=member_json(),
-                        headers=headers)
+        api.client.post(api.url(c.members_path(COMMUNITY)), content=member_json(), headers=headers)
     assert sandbox.state.members() == []
     assert sandbox.faults.drop_next == 0
-    assert api.client.post(api.url(c.members_path(COMMUNITY)), content=member_json(),
-                           headers=headers).status_code == 201
+    assert (
+        api.client.post(
+            api.url(c.members_path(COMMUNITY)), content=member_json(), headers=headers
+        ).status_code
+        == 201
+    )
 
 
 def test_latency_is_added_to_every_request(client: httpx.Client) -> None:
@@ -587,8 +826,10 @@ def test_latency_is_added_to_every_request(client: httpx.Client) -> None:
         token = Api(server, client).token()
         assert time.monotonic() - started >= 0.2
         started = time.monotonic()
-        client.get(server.base_url + c.LIST_COMMUNITIES,
-                   headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
+        client.get(
+            server.base_url + c.LIST_COMMUNITIES,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+        )
         assert time.monotonic() - started >= 0.2
 
 
@@ -604,15 +845,24 @@ def test_faults_clear_restores_defaults() -> None:
 def test_admin_stats(api: Api, sandbox: SandboxServer) -> None:
     api.create()
     reply = api.client.get(sandbox.admin_url + "/stats")
-    assert reply.json() == {"token_requests": 1, "members": 1,
-                            "operations": {"getToken": 1, "createMember": 1}}
+    assert reply.json() == {
+        "token_requests": 1,
+        "members": 1,
+        "operations": {"getToken": 1, "createMember": 1},
+    }
 
 
 def test_admin_sets_faults(api: Api, sandbox: SandboxServer) -> None:
     headers = api.headers()
-    reply = api.client.post(sandbox.admin_url + "/faults",
-                            json={"rate_limit_next": 1, "retry_after_seconds": 7,
-                                  "error_rate": 0, "operation": "listCommunities"})
+    reply = api.client.post(
+        sandbox.admin_url + "/faults",
+        json={
+            "rate_limit_next": 1,
+            "retry_after_seconds": 7,
+            "error_rate": 0,
+            "operation": "listCommunities",
+        },
+    )
     assert reply.status_code == 200
     assert reply.json()["rate_limit_next"] == 1
     assert sandbox.faults.error_rate == 0.0 and isinstance(sandbox.faults.error_rate, float)
@@ -620,8 +870,10 @@ def test_admin_sets_faults(api: Api, sandbox: SandboxServer) -> None:
     assert api.client.get(sandbox.admin_url + "/faults").json()["rate_limit_next"] == 0
 
 
-@pytest.mark.parametrize("changes", [{"explode": 1}, {"fail_next": -1}, {"fail_next": "2"},
-                                     {"operation": "deleteEverything"}, [1]])
+@pytest.mark.parametrize(
+    "changes",
+    [{"explode": 1}, {"fail_next": -1}, {"fail_next": "2"}, {"operation": "deleteEverything"}, [1]],
+)
 def test_admin_refuses_bad_faults(api: Api, sandbox: SandboxServer, changes: Any) -> None:
     reply = api.client.post(sandbox.admin_url + "/faults", json=changes)
     assert_problem(reply, 400)
@@ -647,14 +899,14 @@ def test_admin_reset(api: Api, sandbox: SandboxServer) -> None:
     assert_problem(api.communities(**headers), 401)  # tokens are forgotten too
 
 
-def test_admin_lists_members_with_money_as_two_decimals(api: Api,
-                                                        sandbox: SandboxServer) -> None:
+def test_admin_lists_members_with_money_as_two_decimals(api: Api, sandbox: SandboxServer) -> None:
     sandbox.state.add_member(COMMUNITY, JANE, "Jane", "Doe", Decimal("10.1"))
     reply = api.client.get(sandbox.admin_url + "/members")
     assert '"remaining_credit":10.10' in reply.text
     assert reply.json()[0]["email"] == JANE
-    assert api.client.get(sandbox.admin_url + "/members",
-                          params={"community_id": OTHER}).json() == []
+    assert (
+        api.client.get(sandbox.admin_url + "/members", params={"community_id": OTHER}).json() == []
+    )
 
 
 def test_admin_unknown_path_and_method(api: Api, sandbox: SandboxServer) -> None:
@@ -665,8 +917,9 @@ def test_admin_unknown_path_and_method(api: Api, sandbox: SandboxServer) -> None
 # Logging -------------------------------------------------------------------------------
 
 
-def test_nothing_personal_is_logged(api: Api, caplog: pytest.LogCaptureFixture,
-                                    capfd: pytest.CaptureFixture[str]) -> None:
+def test_nothing_personal_is_logged(
+    api: Api, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     with caplog.at_level(logging.DEBUG, logger="bot.sandbox"):
         api.create(member_json("secret.person@example.com", **{c.FIRST_NAME: "Zebediah"}))
         api.credit("secret.person@example.com")
@@ -680,8 +933,10 @@ def test_nothing_personal_is_logged(api: Api, caplog: pytest.LogCaptureFixture,
 
 # The standalone process ----------------------------------------------------------------
 
-LAUNCHER = ("import sys; from bot.sandbox.cli import run_standalone; "
-            "run_standalone('127.0.0.1', int(sys.argv[1]))")
+LAUNCHER = (
+    "import sys; from bot.sandbox.cli import run_standalone; "
+    "run_standalone('127.0.0.1', int(sys.argv[1]))"
+)
 
 
 @dataclass
@@ -703,12 +958,19 @@ class Standalone:
 
 
 def _start_standalone(tmp_path: Path, port: int, env: dict[str, str]) -> Standalone:
-    clean = {name: value for name, value in os.environ.items()
-             if not name.startswith(("COMMUNITIES_", "SANDBOX_", "COMMUNITY_"))}
+    clean = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("COMMUNITIES_", "SANDBOX_", "COMMUNITY_"))
+    }
     process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, str(port)], cwd=tmp_path, text=True,
+        [sys.executable, "-c", LAUNCHER, str(port)],
+        cwd=tmp_path,
+        text=True,
         env=clean | {"PYTHONPATH": str(REPO_ROOT)} | env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     lines: queue.Queue[str] = queue.Queue()
     output: list[str] = []
 
@@ -732,21 +994,35 @@ def standalone(tmp_path: Path) -> Iterator[list[Standalone]]:
         run.process.wait(timeout=10)
 
 
-def test_standalone_with_credentials_from_environment(tmp_path: Path,
-                                                      standalone: list[Standalone]) -> None:
+def test_standalone_with_credentials_from_environment(
+    tmp_path: Path, standalone: list[Standalone]
+) -> None:
     port = free_port()
-    run = _start_standalone(tmp_path, port, {
-        "COMMUNITIES_CLIENT_ID": "env-client", "COMMUNITIES_CLIENT_SECRET": "env-secret-xyz",
-        "SANDBOX_COMMUNITIES": "team-a:Team A,team-b:Team B"})
+    run = _start_standalone(
+        tmp_path,
+        port,
+        {
+            "COMMUNITIES_CLIENT_ID": "env-client",
+            "COMMUNITIES_CLIENT_SECRET": "env-secret-xyz",
+            "SANDBOX_COMMUNITIES": "team-a:Team A,team-b:Team B",
+        },
+    )
     standalone.append(run)
     api_line = run.wait_for("COMMUNITIES_API_URL=")
     base_url = api_line.split("=", 1)[1].strip()
     assert base_url == f"http://127.0.0.1:{port}/communities-api"
     run.wait_for("Ctrl+C")
-    token = httpx.post(f"http://127.0.0.1:{port}/oauth2/token",
-                       data=token_form(client_id="env-client", client_secret="env-secret-xyz"))
-    listed = httpx.get(base_url + c.LIST_COMMUNITIES, headers={
-        "Authorization": f"Bearer {token.json()[c.TOKEN_ACCESS_TOKEN]}", "User-Agent": USER_AGENT})
+    token = httpx.post(
+        f"http://127.0.0.1:{port}/oauth2/token",
+        data=token_form(client_id="env-client", client_secret="env-secret-xyz"),
+    )
+    listed = httpx.get(
+        base_url + c.LIST_COMMUNITIES,
+        headers={
+            "Authorization": f"Bearer {token.json()[c.TOKEN_ACCESS_TOKEN]}",
+            "User-Agent": USER_AGENT,
+        },
+    )
     assert [item[c.COMMUNITY_ID] for item in listed.json()[c.COMMUNITIES]] == ["team-a", "team-b"]
     os.kill(run.process.pid, signal.SIGTERM)
     assert run.process.wait(timeout=10) == 0
@@ -760,7 +1036,8 @@ def test_standalone_with_credentials_from_environment(tmp_path: Path,
 
 
 def test_standalone_with_defaults_prints_them_and_stops_on_sigint(
-        tmp_path: Path, standalone: list[Standalone]) -> None:
+    tmp_path: Path, standalone: list[Standalone]
+) -> None:
     port = free_port()
     run = _start_standalone(tmp_path, port, {})
     standalone.append(run)

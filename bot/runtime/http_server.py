@@ -49,7 +49,7 @@ _channel_log = logging.getLogger("waitress.channel")
 _channel_log.addFilter(_WithoutPaths())
 
 
-class _Channel(HTTPChannel):
+class _Channel(HTTPChannel):  # type: ignore[misc]  # waitress is untyped
     logger = _channel_log
 
 
@@ -80,7 +80,7 @@ class HttpServer:
         name: str = "http",
         ident: str = "community-bot",
     ) -> None:
-        self.server: BaseWSGIServer = create_server(  # type: ignore[assignment]
+        self.server: BaseWSGIServer = create_server(
             _dropping(wsgi),
             host=host,
             port=port,
@@ -91,7 +91,7 @@ class HttpServer:
             connection_limit=1000,
             clear_untrusted_proxy_headers=True,
         )
-        self.server.channel_class = _Channel  # type: ignore[misc]
+        self.server.channel_class = _Channel
         self._stopping = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)

@@ -28,10 +28,16 @@ def run_standalone(host: str, port: int) -> None:
     server = SandboxServer(
         communities=settings.sandbox_community_pairs(),
         client_id=settings.communities_client_id or DEFAULT_SANDBOX_CLIENT_ID,
-        client_secret=(settings.communities_client_secret.get_secret_value()
-                       if settings.communities_client_secret else DEFAULT_SANDBOX_CLIENT_SECRET),
+        client_secret=(
+            settings.communities_client_secret.get_secret_value()
+            if settings.communities_client_secret
+            else DEFAULT_SANDBOX_CLIENT_SECRET
+        ),
         token_lifetime=settings.sandbox_token_lifetime,
-        latency_ms=settings.sandbox_latency_ms, host=host, port=port)
+        latency_ms=settings.sandbox_latency_ms,
+        host=host,
+        port=port,
+    )
     stop = threading.Event()
     previous = {sig: signal.signal(sig, _setter(stop)) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -51,8 +57,9 @@ def _sandbox_settings() -> Settings:
     try:
         settings = Settings()
     except ValidationError as exc:
-        raise ConfigError([f"{str(error['loc'][0]).upper()}: {error['msg']}"
-                           for error in exc.errors()]) from None
+        raise ConfigError(
+            [f"{str(error['loc'][0]).upper()}: {error['msg']}" for error in exc.errors()]
+        ) from None
     if not settings.sandbox_community_pairs():
         raise ConfigError(["SANDBOX_COMMUNITIES: list at least one id:name"])
     return settings
@@ -66,12 +73,17 @@ def _setter(stop: threading.Event) -> Callable[[int, FrameType | None], None]:
 
 
 def _announce(server: SandboxServer, settings: Settings) -> None:
-    secret = ("(from COMMUNITIES_CLIENT_SECRET)" if settings.communities_client_secret
-              else DEFAULT_SANDBOX_CLIENT_SECRET)
-    client_id = ("(from COMMUNITIES_CLIENT_ID)" if settings.communities_client_id
-                 else DEFAULT_SANDBOX_CLIENT_ID)
-    communities = ", ".join(f"{cid} ({name})"
-                            for cid, name in settings.sandbox_community_pairs())
+    secret = (
+        "(from COMMUNITIES_CLIENT_SECRET)"
+        if settings.communities_client_secret
+        else DEFAULT_SANDBOX_CLIENT_SECRET
+    )
+    client_id = (
+        "(from COMMUNITIES_CLIENT_ID)"
+        if settings.communities_client_id
+        else DEFAULT_SANDBOX_CLIENT_ID
+    )
+    communities = ", ".join(f"{cid} ({name})" for cid, name in settings.sandbox_community_pairs())
     lines = [
         "Coolblue Communities API SANDBOX: in memory, not the real API; data is lost on exit.",
         f"  COMMUNITIES_API_URL={server.base_url}",

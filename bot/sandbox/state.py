@@ -1,7 +1,7 @@
 """What the sandbox remembers: communities, members, tokens, counters, faults, a request log.
 
-Everything lives behind one lock, because the HTTP server answers each connection on its
-own thread. Readers get copies, so a test can inspect state while requests are in flight.
+Everything lives behind one lock, because the HTTP server answers requests on many
+threads. Readers get copies, so a test can inspect state while requests are in flight.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any
 
 from bot.domain.money import to_cents
 
-OPERATIONS = ("getToken", "listCommunities", "createMember", "deleteMember",
-              "getRemainingCredit")
+OPERATIONS = ("getToken", "listCommunities", "createMember", "deleteMember", "getRemainingCredit")
 TOKEN_OPERATION = "getToken"
 CREATE_OPERATION = "createMember"
 
@@ -70,10 +69,14 @@ class _Member:
     remaining_credit: Decimal
 
     def as_dict(self, community_id: str) -> dict[str, Any]:
-        return {"community_id": community_id, "email": self.email,
-                "first_name": self.first_name, "last_name": self.last_name,
-                "external_reference": self.external_reference,
-                "remaining_credit": self.remaining_credit}
+        return {
+            "community_id": community_id,
+            "email": self.email,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "external_reference": self.external_reference,
+            "remaining_credit": self.remaining_credit,
+        }
 
 
 class AlreadyMember(Exception):
@@ -117,7 +120,8 @@ class SandboxState:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        """Every token and API request: method, raw path, headers, parsed body, status."""
+        """Every token and API request: method, raw path, headers (a case-insensitive
+        `Headers`; the token endpoint's Authorization redacted), parsed body, status."""
         with self._lock:
             return [dict(entry) for entry in self._requests]
 
@@ -141,11 +145,21 @@ class SandboxState:
 
     def members(self, community_id: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [member.as_dict(cid) for (cid, _), member in self._members.items()
-                    if community_id is None or cid == community_id]
+            return [
+                member.as_dict(cid)
+                for (cid, _), member in self._members.items()
+                if community_id is None or cid == community_id
+            ]
 
-    def add_member(self, community_id: str, email: str, first_name: str, last_name: str,
-                   credit: Decimal, external_reference: str | None = None) -> dict[str, Any]:
+    def add_member(
+        self,
+        community_id: str,
+        email: str,
+        first_name: str,
+        last_name: str,
+        credit: Decimal,
+        external_reference: str | None = None,
+    ) -> dict[str, Any]:
         """Store a member; raises UnknownCommunity or AlreadyMember."""
         if not self.has_community(community_id):
             raise UnknownCommunity(community_id)
@@ -153,8 +167,9 @@ class SandboxState:
             key = (community_id, email.lower())
             if key in self._members:
                 raise AlreadyMember(community_id)
-            self._members[key] = _Member(email, first_name, last_name, external_reference,
-                                         to_cents(credit))
+            self._members[key] = _Member(
+                email, first_name, last_name, external_reference, to_cents(credit)
+            )
             return self._members[key].as_dict(community_id)
 
     def remove_member(self, community_id: str, email: str) -> dict[str, Any] | None:
@@ -205,8 +220,11 @@ class SandboxState:
             if self._take("drop_next"):
                 return FaultPlan(latency_seconds=latency, drop=True)
             if self._take("rate_limit_next"):
-                return FaultPlan(latency_seconds=latency, status=429,
-                                 retry_after_seconds=faults.retry_after_seconds)
+                return FaultPlan(
+                    latency_seconds=latency,
+                    status=429,
+                    retry_after_seconds=faults.retry_after_seconds,
+                )
             if self._take("fail_next"):
                 return FaultPlan(latency_seconds=latency, status=faults.fail_status)
             if self._take("hang_next"):
@@ -217,8 +235,7 @@ class SandboxState:
 
     def take_drop_after_create(self) -> bool:
         with self._lock:
-            return self._faults_apply_to(CREATE_OPERATION) and self._take(
-                "drop_after_create_next")
+            return self._faults_apply_to(CREATE_OPERATION) and self._take("drop_after_create_next")
 
     def _faults_apply_to(self, operation: str) -> bool:
         wanted = self.faults.operation
