@@ -41,13 +41,22 @@ def run(stack: BenchStack, concurrencies: list[int], samples: int) -> dict[str, 
                 rounds = max(1, math.ceil(samples / concurrency))
                 timings, failures = _cell(stack, senders, text, after, concurrency, rounds)
                 cells[f"{name}@{concurrency}"] = {
-                    "command": f"/community {text}", "concurrency": concurrency,
-                    "failures": failures, **summary_ms(timings)}
+                    "command": f"/community {text}",
+                    "concurrency": concurrency,
+                    "failures": failures,
+                    **summary_ms(timings),
+                }
     return cells
 
 
-def _cell(stack: BenchStack, senders: ProcessPoolExecutor, text: str, after: str,
-          concurrency: int, rounds: int) -> tuple[list[float], int]:
+def _cell(
+    stack: BenchStack,
+    senders: ProcessPoolExecutor,
+    text: str,
+    after: str,
+    concurrency: int,
+    rounds: int,
+) -> tuple[list[float], int]:
     drivers = stack.drivers(concurrency)
     timings: list[float] = []
     failures = 0
@@ -69,37 +78,46 @@ def _warm_up(stack: BenchStack, drivers: list[SlackDriver], text: str, after: st
         _drain(stack, after, 1)
 
 
-def _round(stack: BenchStack, senders: ProcessPoolExecutor, drivers: list[SlackDriver],
-           text: str, after: str) -> list[tuple[bool, float]]:
+def _round(
+    stack: BenchStack,
+    senders: ProcessPoolExecutor,
+    drivers: list[SlackDriver],
+    text: str,
+    after: str,
+) -> list[tuple[bool, float]]:
     stack.standin.reset()  # short lists in the stand-in; no modal left open
     pairs = list(zip(drivers, HR_USERS, strict=False))
     prepared = [driver.prepare_command(user, text) for driver, user in pairs]
     requests = [(p.body, p.headers) for p in prepared]
     start_at = time.time() + START_DELAY
     batches = [requests[i::SENDER_PROCESSES] for i in range(SENDER_PROCESSES)]
-    futures = [senders.submit(send_batch, drivers[0].bot_url, batch, start_at)
-               for batch in batches if batch]
+    futures = [
+        senders.submit(send_batch, drivers[0].bot_url, batch, start_at)
+        for batch in batches
+        if batch
+    ]
     answers: list[tuple[int, float, str]] = [None] * len(requests)  # type: ignore[list-item]
     for offset, future in enumerate(futures):
         answers[offset::SENDER_PROCESSES] = future.result()
     results = []
-    for (driver, _), ready, (status, elapsed, body) in zip(pairs, prepared, answers,
-                                                          strict=True):
+    for (driver, _), ready, (status, elapsed, body) in zip(pairs, prepared, answers, strict=True):
         driver.command_answered(ready, DriverResult(status, elapsed, body, _json(body)))
         results.append((status == 200, elapsed))
     _drain(stack, after, len(pairs))
     return results
 
 
-def send_batch(url: str, requests: list[tuple[bytes, dict[str, str]]],
-               start_at: float) -> list[tuple[int, float, str]]:
+def send_batch(
+    url: str, requests: list[tuple[bytes, dict[str, str]]], start_at: float
+) -> list[tuple[int, float, str]]:
     """In a sender process: each request from its own thread, all at `start_at`."""
     with ThreadPoolExecutor(len(requests)) as pool:
         return list(pool.map(lambda request: _send(url, *request, start_at), requests))
 
 
-def _send(url: str, body: bytes, headers: dict[str, str],
-          start_at: float) -> tuple[int, float, str]:
+def _send(
+    url: str, body: bytes, headers: dict[str, str], start_at: float
+) -> tuple[int, float, str]:
     parts = urlsplit(url)
     time.sleep(max(0.0, start_at - time.time()))
     started = time.perf_counter()
@@ -126,8 +144,14 @@ def _drain(stack: BenchStack, after: str, count: int) -> None:
     """Wait until the bot finished the work after each ack, so rounds do not overlap."""
     standin = stack.standin
     if after == "response":
-        standin.wait_for(lambda: len(standin.responses) >= count, timeout=60,
-                         description="replies after the acks")
+        standin.wait_for(
+            lambda: len(standin.responses) >= count,
+            timeout=60,
+            description="replies after the acks",
+        )
     else:
-        standin.wait_for(lambda: len(standin.calls_to(after)) >= count, timeout=60,
-                         description=f"{after} after the acks")
+        standin.wait_for(
+            lambda: len(standin.calls_to(after)) >= count,
+            timeout=60,
+            description=f"{after} after the acks",
+        )

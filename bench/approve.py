@@ -20,8 +20,10 @@ def run(stack: BenchStack, latencies: list[int], samples: int) -> dict[str, Any]
         timings = [_one(stack) for _ in range(samples)]
         overheads = [t - latency_ms / 1000 for t in timings]
         results[f"latency_{latency_ms}ms"] = {
-            "sandbox_latency_ms": latency_ms, "click_to_member": summary_ms(timings),
-            "overhead": summary_ms(overheads)}
+            "sandbox_latency_ms": latency_ms,
+            "click_to_member": summary_ms(timings),
+            "overhead": summary_ms(overheads),
+        }
     stack.set_latency(0)
     return results
 
@@ -31,17 +33,23 @@ def filed_and_waiting(stack: BenchStack) -> str:
     seen = {ts for ts, _ in stack.pending_approvals()}
     driver = stack.drivers(1)[0]
     stack.file_add(driver, HR_USERS[0], stack.new_email())
-    fresh = poll(lambda: [ts for ts, _ in stack.pending_approvals() if ts not in seen],
-                 timeout=15, interval=0.002, what="approval message")
+    fresh = poll(
+        lambda: [ts for ts, _ in stack.pending_approvals() if ts not in seen],
+        timeout=15,
+        interval=0.002,
+        what="approval message",
+    )
     return str(fresh[0])
 
 
 def wait_finished(stack: BenchStack, ts: str) -> None:
     """Until the approval message shows a final status (the worker has announced)."""
+
     def finished() -> bool:
         message = stack.standin.message(APPROVALS, ts)
-        status = ((message.metadata or {}).get("event_payload") or {}).get("status") if message \
-            else None
+        status = (
+            ((message.metadata or {}).get("event_payload") or {}).get("status") if message else None
+        )
         return status not in OPEN_STATUSES
 
     poll(finished, timeout=30, interval=0.005, what="final status")

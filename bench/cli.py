@@ -67,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
             figures = run_all(profile, server.url)
         finally:
             server.stop()
-    report = {"profile": asdict(profile), "machine": machine(),
-              "seconds": round(time.monotonic() - started, 1), **figures}
+    report = {
+        "profile": asdict(profile),
+        "machine": machine(),
+        "seconds": round(time.monotonic() - started, 1),
+        **figures,
+    }
     report["targets"] = verdicts(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -88,23 +92,28 @@ def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
         _say(f"stack up: web + {profile.workers} workers + sandbox")
         figures["ack_latency"] = ack.run(stack, list(profile.concurrencies), profile.ack_samples)
         _say("ack latency done")
-        figures["approve_to_done"] = approve.run(stack, list(profile.approve_latencies),
-                                                 profile.approve_samples)
+        figures["approve_to_done"] = approve.run(
+            stack, list(profile.approve_latencies), profile.approve_samples
+        )
         _say("approve -> done done")
-        figures["redis_per_lifecycle"] = redis_trips.run(stack, profile.redis_samples,
-                                                         profile.quiet_seconds)
+        figures["redis_per_lifecycle"] = redis_trips.run(
+            stack, profile.redis_samples, profile.quiet_seconds
+        )
         _say("redis round trips done")
-        figures["throughput"] = throughput.run(stack, profile.throughput_requests,
-                                               profile.throughput_latency_ms)
+        figures["throughput"] = throughput.run(
+            stack, profile.throughput_requests, profile.throughput_latency_ms
+        )
         _say("throughput done")
     with BenchStack(redis_url, tokens.options(profile.workers, profile.token_lifetime)) as stack:
         figures["token_economy"] = tokens.run(stack, profile.token_seconds)
         _say("token economy done")
-    sized = StackOptions(workers=profile.sized_workers,
-                         worker_concurrency=profile.sized_concurrency)
+    sized = StackOptions(
+        workers=profile.sized_workers, worker_concurrency=profile.sized_concurrency
+    )
     with BenchStack(redis_url, sized) as stack:
-        figures["throughput_sized"] = throughput.run(stack, profile.throughput_requests,
-                                                     profile.throughput_latency_ms)
+        figures["throughput_sized"] = throughput.run(
+            stack, profile.throughput_requests, profile.throughput_latency_ms
+        )
         _say("throughput (sized concurrency) done")
     return figures
 
@@ -118,8 +127,12 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model,
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def _say(text: str) -> None:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -24,9 +23,14 @@ class BotProcess:
         with self.log_path.open("wb") as log:
             # cwd is a scratch directory so no `.env` of the checkout leaks into the settings.
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "bot", *args], env=dict(env), cwd=workdir,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [sys.executable, "-m", "bot", *args],
+                env=dict(env),
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     @property
     def pid(self) -> int:
@@ -62,8 +66,13 @@ class BotProcess:
             return ""
 
 
-def wait_until(ready: Callable[[], bool], what: str, proc: BotProcess | None = None,
-               timeout: float = 30.0, interval: float = 0.05) -> None:
+def wait_until(
+    ready: Callable[[], bool],
+    what: str,
+    proc: BotProcess | None = None,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+) -> None:
     """Poll `ready` until true; fail early (with the log) when `proc` has died."""
 
     def died() -> str | None:

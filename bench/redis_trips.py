@@ -77,9 +77,13 @@ class Monitor:
 
 def commandstats(client: redis.Redis) -> Counter[str]:
     stats = client.info("commandstats")
-    return Counter({name.removeprefix("cmdstat_"): int(value["calls"])
-                    for name, value in stats.items()
-                    if name.removeprefix("cmdstat_") not in IGNORED})
+    return Counter(
+        {
+            name.removeprefix("cmdstat_"): int(value["calls"])
+            for name, value in stats.items()
+            if name.removeprefix("cmdstat_") not in IGNORED
+        }
+    )
 
 
 def run(stack: BenchStack, samples: int, quiet_seconds: float) -> dict[str, Any]:
@@ -101,8 +105,9 @@ def filed_and_waiting_done(stack: BenchStack) -> None:
     wait_finished(stack, ts)
 
 
-def _background(stack: BenchStack, monitor: Monitor,
-                seconds: float) -> tuple[dict[str, float], float]:
+def _background(
+    stack: BenchStack, monitor: Monitor, seconds: float
+) -> tuple[dict[str, float], float]:
     before, started = commandstats(stack.redis), time.time()
     time.sleep(seconds)
     after, ended = commandstats(stack.redis), time.time()
@@ -111,8 +116,9 @@ def _background(stack: BenchStack, monitor: Monitor,
     return rate, monitor.round_trips(started, ended) / elapsed
 
 
-def _lifecycle(stack: BenchStack, monitor: Monitor, rate: dict[str, float],
-               trip_rate: float) -> dict[str, Any]:
+def _lifecycle(
+    stack: BenchStack, monitor: Monitor, rate: dict[str, float], trip_rate: float
+) -> dict[str, Any]:
     marks = [time.time()]
     snaps = [commandstats(stack.redis)]
     for worker in stack.workers:
@@ -135,16 +141,22 @@ def _lifecycle(stack: BenchStack, monitor: Monitor, rate: dict[str, float],
     return _stages(snaps, marks, monitor, rate, trip_rate)
 
 
-def _stages(snaps: list[Counter[str]], marks: list[float], monitor: Monitor,
-            rate: dict[str, float], trip_rate: float) -> dict[str, Any]:
+def _stages(
+    snaps: list[Counter[str]],
+    marks: list[float],
+    monitor: Monitor,
+    rate: dict[str, float],
+    trip_rate: float,
+) -> dict[str, Any]:
     stages: dict[str, Any] = {}
     for index, stage in enumerate(STAGES):
         delta = snaps[index + 1] - snaps[index]
         trips = float(monitor.round_trips(marks[index], marks[index + 1]))
         if stage == "done":  # the workers' idle polling over the same window
             window = marks[index + 1] - marks[index]
-            delta = Counter({name: count - rate.get(name, 0.0) * window
-                             for name, count in delta.items()})
+            delta = Counter(
+                {name: count - rate.get(name, 0.0) * window for name, count in delta.items()}
+            )
             trips -= trip_rate * window
         stages[stage] = {"commands": dict(delta), "round_trips": trips}
     return stages
@@ -157,16 +169,21 @@ def _status(stack: BenchStack, ts: str) -> str | None:
 
 
 def _summarise(runs: list[dict[str, Any]], rate: dict[str, float]) -> dict[str, Any]:
-    result: dict[str, Any] = {"samples": len(runs), "stages": {},
-                              "idle_commands_per_second": {k: round(v, 2) for k, v in
-                                                           rate.items() if v}}
+    result: dict[str, Any] = {
+        "samples": len(runs),
+        "stages": {},
+        "idle_commands_per_second": {k: round(v, 2) for k, v in rate.items() if v},
+    }
     for stage in STAGES:
         names = sorted({name for run in runs for name in run[stage]["commands"]})
-        per_command = {name: round(statistics.median(
-            run[stage]["commands"].get(name, 0) for run in runs)) for name in names}
+        per_command = {
+            name: round(statistics.median(run[stage]["commands"].get(name, 0) for run in runs))
+            for name in names
+        }
         result["stages"][stage] = {
-            "commands": round(statistics.median(sum(run[stage]["commands"].values())
-                                                for run in runs)),
+            "commands": round(
+                statistics.median(sum(run[stage]["commands"].values()) for run in runs)
+            ),
             "round_trips": round(statistics.median(run[stage]["round_trips"] for run in runs)),
             "per_command": {name: count for name, count in per_command.items() if count},
         }

@@ -21,7 +21,7 @@ from bot.runtime.settings import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIE
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 from bot.storage.redis_server import free_port
 
-STANDIN_TOKEN = "xoxb-standin"  # noqa: S105 - the stand-in's own fake token
+STANDIN_TOKEN = "xoxb-standin"
 APPROVALS = "C0APPROVALS"
 COMMUNITY = "acme-employees"
 MANAGER = "U0BOSS"
@@ -44,15 +44,19 @@ class FreshConnectionDriver(SlackDriver):
     def __init__(self, standin: SlackStandIn, bot_url: str, signing_secret: str) -> None:
         super().__init__(standin, bot_url, signing_secret)
         self._http.close()
-        self._http = httpx.Client(timeout=30.0,
-                                  limits=httpx.Limits(max_keepalive_connections=0))
+        self._http = httpx.Client(timeout=30.0, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def team() -> list[StandInUser]:
-    people = [StandInUser(id=uid, name=uid.lower(), real_name=f"Hr {uid[-3:]}",
-                          email=f"{uid.lower()}@acme.test") for uid in HR_USERS]
-    people.append(StandInUser(id=MANAGER, name="boss", real_name="Bo Manager",
-                              email="boss@acme.test"))
+    people = [
+        StandInUser(
+            id=uid, name=uid.lower(), real_name=f"Hr {uid[-3:]}", email=f"{uid.lower()}@acme.test"
+        )
+        for uid in HR_USERS
+    ]
+    people.append(
+        StandInUser(id=MANAGER, name="boss", real_name="Bo Manager", email="boss@acme.test")
+    )
     return people
 
 
@@ -92,8 +96,7 @@ class BenchStack:
         self._start_web()
         for number in range(self.options.workers):
             self.workers.append(self._spawn(f"worker-{number}", ["worker"], self.bot_env()))
-        wait_until(lambda: self.consumers() >= self.options.workers, "workers",
-                   self.workers[0])
+        wait_until(lambda: self.consumers() >= self.options.workers, "workers", self.workers[0])
         return self
 
     def stop(self) -> None:
@@ -128,10 +131,15 @@ class BenchStack:
     def _start_sandbox(self) -> None:
         port = free_port()
         env = _clean_environment()
-        env.update(SANDBOX_LATENCY_MS="0", SANDBOX_TOKEN_LIFETIME=str(self.options.token_lifetime),
-                   SANDBOX_COMMUNITIES=f"{COMMUNITY}:Acme Employees", LOG_LEVEL="WARNING")
-        self.sandbox = self._spawn("sandbox", ["sandbox", "--host", "127.0.0.1",
-                                               "--port", str(port)], env)
+        env.update(
+            SANDBOX_LATENCY_MS="0",
+            SANDBOX_TOKEN_LIFETIME=str(self.options.token_lifetime),
+            SANDBOX_COMMUNITIES=f"{COMMUNITY}:Acme Employees",
+            LOG_LEVEL="WARNING",
+        )
+        self.sandbox = self._spawn(
+            "sandbox", ["sandbox", "--host", "127.0.0.1", "--port", str(port)], env
+        )
         self.sandbox_root = f"http://127.0.0.1:{port}"
         self.admin = httpx.Client(base_url=f"{self.sandbox_root}/_sandbox", timeout=10)
         wait_until(self._sandbox_up, "sandbox", self.sandbox)
@@ -157,16 +165,23 @@ class BenchStack:
     def bot_env(self, **extra: str) -> dict[str, str]:
         env = _clean_environment()
         env.update(
-            SLACK_BOT_TOKEN=STANDIN_TOKEN, SLACK_SIGNING_SECRET=self._secret,
-            SLACK_API_URL=self.standin.api_url, APPROVALS_CHANNEL=APPROVALS,
-            REDIS_URL=self.redis_url, COMMUNITIES_ENVIRONMENT="acceptance",
+            SLACK_BOT_TOKEN=STANDIN_TOKEN,
+            SLACK_SIGNING_SECRET=self._secret,
+            SLACK_API_URL=self.standin.api_url,
+            APPROVALS_CHANNEL=APPROVALS,
+            REDIS_URL=self.redis_url,
+            COMMUNITIES_ENVIRONMENT="acceptance",
             COMMUNITIES_API_URL=f"{self.sandbox_root}/communities-api",
             COMMUNITIES_TOKEN_URL=f"{self.sandbox_root}/oauth2/token",
             COMMUNITIES_CLIENT_ID=DEFAULT_SANDBOX_CLIENT_ID,
             COMMUNITIES_CLIENT_SECRET=DEFAULT_SANDBOX_CLIENT_SECRET,
-            COMMUNITIES_COMPANY="AcmeBench", ROLES_HR=",".join(HR_USERS), ROLES_MANAGER=MANAGER,
+            COMMUNITIES_COMPANY="AcmeBench",
+            ROLES_HR=",".join(HR_USERS),
+            ROLES_MANAGER=MANAGER,
             APPROVALS_REQUIRED_ADD=str(self.options.approvals_required_add),
-            WORKER_CONCURRENCY=str(self.options.worker_concurrency), LOG_LEVEL="INFO")
+            WORKER_CONCURRENCY=str(self.options.worker_concurrency),
+            LOG_LEVEL="INFO",
+        )
         env.update(extra)
         return env
 
@@ -180,8 +195,9 @@ class BenchStack:
     def drivers(self, count: int) -> list[SlackDriver]:
         """One driver (one HTTP connection) per concurrent sender."""
         while len(self._drivers) < count:
-            self._drivers.append(FreshConnectionDriver(self.standin, f"{self.bot_url}/slack/events",
-                                             self._secret))
+            self._drivers.append(
+                FreshConnectionDriver(self.standin, f"{self.bot_url}/slack/events", self._secret)
+            )
         return self._drivers[:count]
 
     def new_email(self) -> str:
@@ -192,10 +208,16 @@ class BenchStack:
         result = driver.command(user_id, f"add {email}")
         if result.status_code != 200:
             raise RuntimeError(f"/community add answered {result.status_code}: {result.body}")
-        view = self.standin.wait_for(lambda: self.standin.open_view(user_id), timeout=15,
-                                     description=f"add modal for {user_id}")
-        submitted = driver.fill_and_submit(user_id, view["id"], {
-            "first_name": "Bench", "last_name": "Member", "email": email, "credit": "10.00"})
+        view = self.standin.wait_for(
+            lambda: self.standin.open_view(user_id),
+            timeout=15,
+            description=f"add modal for {user_id}",
+        )
+        submitted = driver.fill_and_submit(
+            user_id,
+            view["id"],
+            {"first_name": "Bench", "last_name": "Member", "email": email, "credit": "10.00"},
+        )
         if submitted.errors or submitted.status_code != 200:
             raise RuntimeError(f"submission refused: {submitted.errors or submitted.body}")
 

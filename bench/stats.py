@@ -16,6 +16,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary_ms(seconds: list[float]) -> dict[str, float | int]:
     millis = [value * 1000 for value in seconds]
-    return {"n": len(millis), "p50_ms": round(percentile(millis, 50), 2),
-            "p99_ms": round(percentile(millis, 99), 2),
-            "max_ms": round(max(millis), 2) if millis else math.nan}
+    return {
+        "n": len(millis),
+        "p50_ms": round(percentile(millis, 50), 2),
+        "p99_ms": round(percentile(millis, 99), 2),
+        "max_ms": round(max(millis), 2) if millis else math.nan,
+    }

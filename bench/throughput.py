@@ -21,8 +21,12 @@ CLICKERS = 16
 def run(stack: BenchStack, requests: int, latency_ms: int) -> dict[str, Any]:
     stack.set_latency(0)
     _file_all(stack, requests)
-    pending = poll(lambda: _enough(stack.pending_approvals(), requests), timeout=120,
-                   interval=0.2, what="approval messages")
+    pending = poll(
+        lambda: _enough(stack.pending_approvals(), requests),
+        timeout=120,
+        interval=0.2,
+        what="approval messages",
+    )
     stack.set_latency(latency_ms)
     base = stack.member_count()
     for worker in stack.workers:
@@ -69,12 +73,16 @@ def _approve_all(stack: BenchStack, stamps: list[str]) -> None:
         list(pool.map(clicker, range(CLICKERS)))
 
 
-def _figures(stack: BenchStack, requests: int, latency_ms: int,
-             elapsed: float) -> dict[str, Any]:
+def _figures(stack: BenchStack, requests: int, latency_ms: int, elapsed: float) -> dict[str, Any]:
     concurrency = stack.options.workers * stack.options.worker_concurrency
     ideal = requests * (latency_ms / 1000) / concurrency
-    return {"requests": requests, "sandbox_latency_ms": latency_ms,
-            "total_worker_concurrency": concurrency, "seconds": round(elapsed, 3),
-            "per_second": round(requests / elapsed, 1),
-            "ideal_per_second": round(concurrency / (latency_ms / 1000), 1),
-            "ideal_seconds": round(ideal, 3), "ratio_to_ideal": round(elapsed / ideal, 3)}
+    return {
+        "requests": requests,
+        "sandbox_latency_ms": latency_ms,
+        "total_worker_concurrency": concurrency,
+        "seconds": round(elapsed, 3),
+        "per_second": round(requests / elapsed, 1),
+        "ideal_per_second": round(concurrency / (latency_ms / 1000), 1),
+        "ideal_seconds": round(ideal, 3),
+        "ratio_to_ideal": round(elapsed / ideal, 3),
+    }

@@ -49,15 +49,20 @@ def run(stack: BenchStack, duration: float) -> dict[str, Any]:
     return _figures(stack.sandbox_stats(), lifetime, elapsed, stack.options.workers, filed)
 
 
-def _figures(stats: dict[str, Any], lifetime: int, elapsed: float, workers: int,
-             filed: int) -> dict[str, Any]:
+def _figures(
+    stats: dict[str, Any], lifetime: int, elapsed: float, workers: int, filed: int
+) -> dict[str, Any]:
     tokens = int(stats["token_requests"])
-    calls = sum(int(count) for name, count in stats["operations"].items()
-                if name != "getToken")
+    calls = sum(int(count) for name, count in stats["operations"].items() if name != "getToken")
     effective = lifetime - renewal_margin_ms(lifetime * 1000) / 1000
-    return {"worker_processes": workers, "token_lifetime_s": lifetime,
-            "run_seconds": round(elapsed, 1), "requests_filed": filed, "api_calls": calls,
-            "token_requests": tokens,
-            "token_requests_per_1000_calls": round(tokens * 1000 / calls, 3) if calls else None,
-            "token_lifetimes_in_run": math.ceil(elapsed / lifetime),
-            "expected_with_early_renewal": math.ceil(elapsed / effective)}
+    return {
+        "worker_processes": workers,
+        "token_lifetime_s": lifetime,
+        "run_seconds": round(elapsed, 1),
+        "requests_filed": filed,
+        "api_calls": calls,
+        "token_requests": tokens,
+        "token_requests_per_1000_calls": round(tokens * 1000 / calls, 3) if calls else None,
+        "token_lifetimes_in_run": math.ceil(elapsed / lifetime),
+        "expected_with_early_renewal": math.ceil(elapsed / effective),
+    }

@@ -1,10 +1,10 @@
 """Entry points.
 
-    python -m bot                 everything in one process (console when no Slack credentials)
-    python -m bot web             the Slack listener only (HTTP or Socket Mode)
-    python -m bot worker          a worker that carries out approved requests
-    python -m bot sandbox --port  a standalone sandbox of the Communities API
-    python -m bot console [--script FILE]
+python -m bot                 everything in one process (console when no Slack credentials)
+python -m bot web             the Slack listener only (HTTP or Socket Mode)
+python -m bot worker          a worker that carries out approved requests
+python -m bot sandbox --port  a standalone sandbox of the Communities API
+python -m bot console [--script FILE]
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ log = logging.getLogger("bot")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="mode")
     sub.add_parser("web", help="the Slack listener (HTTP or Socket Mode)")
     sub.add_parser("worker", help="carry out approved requests")
@@ -51,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_console(settings, script=getattr(args, "script", None))
     if not settings.has_slack_credentials:
-        print("SLACK_BOT_TOKEN: required for `web` and `worker` "
-              "(run `python -m bot` without it for the local console)", file=sys.stderr)
+        print(
+            "SLACK_BOT_TOKEN: required for `web` and `worker` "
+            "(run `python -m bot` without it for the local console)",
+            file=sys.stderr,
+        )
         return 2
     _configure_logging(settings.log_level)
     return serve(settings, web=args.mode in (None, "web"), worker=args.mode in (None, "worker"))
@@ -84,15 +90,17 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
                     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
                     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-                    handler.connect()
+                    handler.connect()  # type: ignore[no-untyped-call]
                     running.append(handler)
                     log.info("Socket Mode connected")
                 else:
-                    server = HttpServer(create_wsgi_app(app, runtime.redis),
-                                        host="0.0.0.0", port=settings.port).start()  # noqa: S104
+                    server = HttpServer(
+                        create_wsgi_app(app, runtime.redis), host="0.0.0.0", port=settings.port
+                    ).start()
                     running.append(server)
-                    log.info("HTTP mode on port %d: POST /slack/events, GET /healthz",
-                             settings.port)
+                    log.info(
+                        "HTTP mode on port %d: POST /slack/events, GET /healthz", settings.port
+                    )
             stop.wait()
             log.info("stopping")
         finally:

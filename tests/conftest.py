@@ -47,7 +47,14 @@ def own_redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 # The whole bot on loopback --------------------------------------------------------------
 
 ALICE, BOB, CAROL, DAVE, ERIN, FRANK, GRACE = (
-    "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0ERIN", "U0FRANK", "U0GRACE")
+    "U0ALICE",
+    "U0BOB",
+    "U0CAROL",
+    "U0DAVE",
+    "U0ERIN",
+    "U0FRANK",
+    "U0GRACE",
+)
 MANAGERS_GROUP = "S0MANAGERS"
 COMMUNITY = "acme-employees"
 
@@ -55,21 +62,32 @@ COMMUNITY = "acme-employees"
 def team() -> list:
     from bot.slack_standin import StandInUser
 
-    people = [(ALICE, "alice", "Alice Hr"), (BOB, "bob", "Bob Manager"),
-              (CAROL, "carol", "Carol Support"), (DAVE, "dave", "Dave Admin"),
-              (ERIN, "erin", "Erin Groupmanager"), (FRANK, "frank", "Frank Norole"),
-              (GRACE, "grace", "Grace Manager")]
-    return [StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.nl")
-            for uid, name, real in people]
+    people = [
+        (ALICE, "alice", "Alice Hr"),
+        (BOB, "bob", "Bob Manager"),
+        (CAROL, "carol", "Carol Support"),
+        (DAVE, "dave", "Dave Admin"),
+        (ERIN, "erin", "Erin Groupmanager"),
+        (FRANK, "frank", "Frank Norole"),
+        (GRACE, "grace", "Grace Manager"),
+    ]
+    return [
+        StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.nl")
+        for uid, name, real in people
+    ]
 
 
 def stack_settings(redis_url: str, **overrides: object):
     from bot.runtime.settings import Settings
 
     values: dict[str, object] = {
-        "redis_url": redis_url, "roles_hr": f"{ALICE}", "roles_manager":
-        f"{BOB},{GRACE},{MANAGERS_GROUP}", "roles_support": CAROL, "roles_admin": DAVE,
-        "worker_claim_idle_seconds": 1.0, "communities_timeout_seconds": 2.0,
+        "redis_url": redis_url,
+        "roles_hr": f"{ALICE}",
+        "roles_manager": f"{BOB},{GRACE},{MANAGERS_GROUP}",
+        "roles_support": CAROL,
+        "roles_admin": DAVE,
+        "worker_claim_idle_seconds": 1.0,
+        "communities_timeout_seconds": 2.0,
         "sandbox_communities": f"{COMMUNITY}:Acme Employees",
     }
     values.update(overrides)
@@ -85,8 +103,9 @@ def make_stack(redis_url: str):
 
     def make(workers: int = 1, **overrides: object) -> LocalStack:
         url = str(overrides.pop("redis_url", redis_url))
-        stack = LocalStack(stack_settings(url, **overrides), team(),
-                           {MANAGERS_GROUP: [ERIN]}, workers=workers).start()
+        stack = LocalStack(
+            stack_settings(url, **overrides), team(), {MANAGERS_GROUP: [ERIN]}, workers=workers
+        ).start()
         started.append(stack)
         return stack
 

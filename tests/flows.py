@@ -12,8 +12,7 @@ from bot.slack_standin import Message
 
 T = TypeVar("T")
 
-JANE = {"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com",
-        "credit": "750.00"}
+JANE = {"first_name": "Jane", "last_name": "Doe", "email": "jane@example.com", "credit": "750.00"}
 
 
 def eventually(predicate: Callable[[], T], timeout: float = 10.0, what: str = "") -> T:
@@ -27,21 +26,26 @@ def open_modal(stack: LocalStack, user: str, text: str) -> dict[str, Any]:
     assert result.status_code == 200
     return stack.standin.wait_for(
         lambda: (view := stack.standin.open_view(user)) is not None and view != before and view,
-        description=f"modal for {text!r}")
+        description=f"modal for {text!r}",
+    )
 
 
-def file_request(stack: LocalStack, user: str, values: dict[str, str],
-                 subcommand: str = "add") -> MemberRequest:
+def file_request(
+    stack: LocalStack, user: str, values: dict[str, str], subcommand: str = "add"
+) -> MemberRequest:
     """Open the modal, submit it, and return the stored request."""
     known = set(stack.services.store.recent_ids(500))
     view = open_modal(stack, user, subcommand)
     result = stack.driver.fill_and_submit(user, view["id"], values)
     assert result.errors is None, result.errors
-    new = eventually(lambda: set(stack.services.store.recent_ids(500)) - known,
-                     what="request stored")
+    new = eventually(
+        lambda: set(stack.services.store.recent_ids(500)) - known, what="request stored"
+    )
     (request_id,) = new
-    request = eventually(lambda: (r := stack.services.store.get(request_id)) and
-                         r.message_ts and r, what="approval message posted")
+    request = eventually(
+        lambda: (r := stack.services.store.get(request_id)) and r.message_ts and r,
+        what="approval message posted",
+    )
     return request
 
 
@@ -51,25 +55,31 @@ def approval_message(stack: LocalStack, request: MemberRequest) -> Message:
     return message
 
 
-def click(stack: LocalStack, user: str, label: str, request: MemberRequest):  # noqa: ANN201
+def click(stack: LocalStack, user: str, label: str, request: MemberRequest):
     return stack.driver.click(user, label, channel=APPROVALS_CHANNEL, ts=request.message_ts)
 
 
-def wait_status(stack: LocalStack, request_id: str, *statuses: Status,
-                timeout: float = 10.0) -> MemberRequest:
-    return eventually(lambda: (r := stack.services.store.get(request_id)) and
-                      r.status in statuses and r, timeout, f"{request_id} in {statuses}")
+def wait_status(
+    stack: LocalStack, request_id: str, *statuses: Status, timeout: float = 10.0
+) -> MemberRequest:
+    return eventually(
+        lambda: (r := stack.services.store.get(request_id)) and r.status in statuses and r,
+        timeout,
+        f"{request_id} in {statuses}",
+    )
 
 
 def ephemeral_after(stack: LocalStack, user: str, count_before: int) -> str:
     shown = stack.standin.wait_for(
         lambda: len(e := stack.standin.ephemerals(user)) > count_before and e,
-        description=f"new ephemeral for {user}")
+        description=f"new ephemeral for {user}",
+    )
     return " ".join(e["text"] + " " + str(e.get("blocks") or "") for e in shown[count_before:])
 
 
-def click_as_shown(stack: LocalStack, user: str, shown: dict[str, Any],
-                   label: str = "Approve") -> Any:
+def click_as_shown(
+    stack: LocalStack, user: str, shown: dict[str, Any], label: str = "Approve"
+) -> Any:
     """Click a button on a copy of a message as a client showed it earlier (a stale screen,
     or many people clicking at once), whatever the message looks like now."""
     return stack.driver.click_as_shown(user, label, APPROVALS_CHANNEL, shown)

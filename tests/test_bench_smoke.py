@@ -19,13 +19,26 @@ def _number(value: object) -> bool:
 @pytest.mark.timeout(120)
 def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
-    done = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=110)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text())
 
-    assert {"ack_latency", "approve_to_done", "redis_per_lifecycle", "token_economy",
-            "throughput", "throughput_sized", "targets", "machine"} <= report.keys()
+    assert {
+        "ack_latency",
+        "approve_to_done",
+        "redis_per_lifecycle",
+        "token_economy",
+        "throughput",
+        "throughput_sized",
+        "targets",
+        "machine",
+    } <= report.keys()
     commands = {cell["command"].split()[1] for cell in report["ack_latency"].values()}
     assert commands == {"help", "credit", "add"}
     for cell in report["ack_latency"].values():
@@ -37,8 +50,11 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     redis_figures = report["redis_per_lifecycle"]
     assert set(redis_figures["stages"]) == {"filed", "approved", "done"}
     assert redis_figures["commands_total"] > 0 and _number(redis_figures["round_trips_total"])
-    assert all(isinstance(count, int) for stage in redis_figures["stages"].values()
-               for count in stage["per_command"].values())
+    assert all(
+        isinstance(count, int)
+        for stage in redis_figures["stages"].values()
+        for count in stage["per_command"].values()
+    )
     tokens = report["token_economy"]
     assert tokens["api_calls"] > 0 and tokens["token_requests"] >= 1
     assert _number(tokens["token_requests_per_1000_calls"])

@@ -47,8 +47,7 @@ def reply_to(stack, user: str, text: str) -> str:
 
 @pytest.mark.parametrize("subcommand", sorted(ALLOWED))
 def test_each_subcommand_for_each_role(stack, subcommand):
-    stack.sandbox.state.add_member(COMMUNITY, "member@example.com", "Mem", "Ber",
-                                           Decimal("42.10"))
+    stack.sandbox.state.add_member(COMMUNITY, "member@example.com", "Mem", "Ber", Decimal("42.10"))
     for user in EVERYONE:
         if subcommand in ("add", "remove") and user in ALLOWED[subcommand]:
             view = open_modal(stack, user, subcommand)
@@ -79,8 +78,7 @@ def test_help_shows_each_role_its_own_commands(stack):
 
 
 def test_credit_is_private_and_in_euros(stack):
-    stack.sandbox.state.add_member(COMMUNITY, "jane@example.com", "Jane", "Doe",
-                                           Decimal("0.30"))
+    stack.sandbox.state.add_member(COMMUNITY, "jane@example.com", "Jane", "Doe", Decimal("0.30"))
     text = reply_to(stack, CAROL, "credit Jane@Example.com")
     assert "€0.30" in text and "Correlation ID" in text
     assert not stack.standin.messages(APPROVALS_CHANNEL)  # nothing public
@@ -96,22 +94,29 @@ def test_audit_csv_is_sent_by_dm(stack):
     shared = stack.standin.wait_for(lambda: stack.standin.files())
     rows = list(csv.DictReader(io.StringIO(shared[-1].content.decode())))
     assert [r["action"] for r in rows if r["request_id"] == request.id] == [
-        "filed", "approved", "execution_started", "done"]
+        "filed",
+        "approved",
+        "execution_started",
+        "done",
+    ]
     done = rows[-1]
     assert done["correlation_id"] and done["email"] == "jane@example.com"
     assert shared[-1].channels == [stack.standin.dm_channel(DAVE)]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("email", "not-an-email", "valid e-mail"),
-    ("credit", "-5", "more than €0.00"),
-    ("credit", "0", "more than €0.00"),
-    ("credit", "1.234", "two decimals"),
-    ("credit", "2500.01", "maximum"),
-    ("credit", "lots", "amount in euros"),
-    ("first_name", "x" * 10_000, "1 to 100"),
-    ("last_name", "Doe\u0007", "control characters"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "not-an-email", "valid e-mail"),
+        ("credit", "-5", "more than €0.00"),
+        ("credit", "0", "more than €0.00"),
+        ("credit", "1.234", "two decimals"),
+        ("credit", "2500.01", "maximum"),
+        ("credit", "lots", "amount in euros"),
+        ("first_name", "x" * 10_000, "1 to 100"),
+        ("last_name", "Doe\u0007", "control characters"),
+    ],
+)
 def test_bad_input_shows_error_on_the_field_and_posts_nothing(stack, field, value, message):
     view = open_modal(stack, ALICE, "add")
     result = stack.driver.fill_and_submit(ALICE, view["id"], {**JANE, field: value})
@@ -122,16 +127,23 @@ def test_bad_input_shows_error_on_the_field_and_posts_nothing(stack, field, valu
 
 
 def test_user_text_is_escaped_everywhere(stack):
-    evil = {"first_name": "<!channel>", "last_name": "<@U123>", "email": "jane@example.com",
-            "credit": "10", "note": "Tom & Jerry <b>", "external_reference": "<!here>"}
+    evil = {
+        "first_name": "<!channel>",
+        "last_name": "<@U123>",
+        "email": "jane@example.com",
+        "credit": "10",
+        "note": "Tom & Jerry <b>",
+        "external_reference": "<!here>",
+    }
     request = file_request(stack, ALICE, evil)
     reply_to(stack, BOB, "pending")
     stack.driver.open_home(BOB)
     stack.standin.wait_for(lambda: stack.standin.home(BOB))
     click(stack, BOB, "Approve", request)
     wait_status(stack, request.id, Status.DONE)
-    stack.standin.wait_for(lambda: any(m.text.startswith("Your request is done.")
-                                       for m in stack.standin.dms(ALICE)))
+    stack.standin.wait_for(
+        lambda: any(m.text.startswith("Your request is done.") for m in stack.standin.dms(ALICE))
+    )
     time.sleep(0.2)
     shown = json.dumps([c.args for c in stack.standin.calls], ensure_ascii=False)
     shown += json.dumps(stack.standin.responses, ensure_ascii=False, default=str)
@@ -142,9 +154,16 @@ def test_user_text_is_escaped_everywhere(stack):
 
 
 def test_forged_and_replayed_requests_are_refused(stack):
-    body = urlencode({"command": "/community", "text": "add", "user_id": ALICE,
-                      "trigger_id": stack.standin.issue_trigger(ALICE),
-                      "team_id": "T0001", "response_url": "http://127.0.0.1:9/x"}).encode()
+    body = urlencode(
+        {
+            "command": "/community",
+            "text": "add",
+            "user_id": ALICE,
+            "trigger_id": stack.standin.issue_trigger(ALICE),
+            "team_id": "T0001",
+            "response_url": "http://127.0.0.1:9/x",
+        }
+    ).encode()
     form = "application/x-www-form-urlencoded"
     forged = stack.driver.send(body, form, signature="v0=" + "0" * 64)
     replayed = stack.driver.send(body, form, timestamp=int(time.time()) - 600)
@@ -163,8 +182,11 @@ def test_app_home_shows_roles_and_waiting_requests(stack):
     stack.driver.click_in_view(BOB, "Approve", view_id=home["id"])
     wait_status(stack, request.id, Status.DONE)
     refreshed = stack.standin.wait_for(
-        lambda: request.id not in json.dumps(
-            (stack.standin.home(BOB) or {}).get("blocks", [])[:6]) and stack.standin.home(BOB))
+        lambda: (
+            request.id not in json.dumps((stack.standin.home(BOB) or {}).get("blocks", [])[:6])
+            and stack.standin.home(BOB)
+        )
+    )
     assert "Waiting for your approval" in json.dumps(refreshed["blocks"])
 
 

@@ -54,8 +54,16 @@ as frank
 
 def console_env(redis_url: str | None) -> dict[str, str]:
     """The caller's environment without any bot setting: no Slack credentials at all."""
-    prefixes = ("SLACK_", "ROLES_", "COMMUNITIES_", "COMMUNITY_", "REDIS_", "APPROVALS_",
-                "SANDBOX_", "DATA_DIR")
+    prefixes = (
+        "SLACK_",
+        "ROLES_",
+        "COMMUNITIES_",
+        "COMMUNITY_",
+        "REDIS_",
+        "APPROVALS_",
+        "SANDBOX_",
+        "DATA_DIR",
+    )
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(prefixes)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if redis_url is not None:
@@ -67,9 +75,14 @@ def run_cli(script: str, tmp_path: Path, redis_url: str | None) -> subprocess.Co
     path = tmp_path / "session.console"
     path.write_text(script, encoding="utf-8")
     # cwd is a scratch folder so no developer .env changes what the console does.
-    return subprocess.run([sys.executable, "-m", "bot", "console", "--script", str(path)],
-                          cwd=tmp_path, env=console_env(redis_url), capture_output=True,
-                          text=True, timeout=90)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--script", str(path)],
+        cwd=tmp_path,
+        env=console_env(redis_url),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
 
 
 def test_scripted_session_over_the_real_entry_point(tmp_path: Path, redis_url: str) -> None:
@@ -98,8 +111,13 @@ def test_a_failing_line_exits_non_zero(tmp_path: Path, redis_url: str) -> None:
 
 @pytest.fixture
 def console(redis_url: str, tmp_path: Path):
-    stack = console_stack(Settings(_env_file=None, redis_url=redis_url,  # type: ignore[call-arg]
-                                   data_dir=str(tmp_path / "data")))
+    stack = console_stack(
+        Settings(
+            _env_file=None,
+            redis_url=redis_url,  # type: ignore[call-arg]
+            data_dir=str(tmp_path / "data"),
+        )
+    )
     yield stack
     stack.stop()
 
@@ -118,12 +136,16 @@ def test_the_flow_changes_the_sandbox_and_the_requests(console) -> None:
     store = console.services.store
     requests = sorted(store.get_many(store.recent_ids()), key=lambda r: r.created_at)
     assert [(r.operation.value, r.status) for r in requests] == [
-        ("add", Status.DONE), ("remove", Status.REJECTED)]  # frank filed nothing
+        ("add", Status.DONE),
+        ("remove", Status.REJECTED),
+    ]  # frank filed nothing
     assert requests[1].decision_reason == "Not yet, her contract was extended"
 
 
 def test_refused_fields_are_shown_and_asked_again(console) -> None:
-    code, out = run_lines(console, """\
+    code, out = run_lines(
+        console,
+        """\
 /community add
   first name: Jane
   last name: Doe
@@ -131,7 +153,8 @@ def test_refused_fields_are_shown_and_asked_again(console) -> None:
   e-mail: jane@example.com
   credit: 12.345
   credit: 20
-""")
+""",
+    )
     assert code == 0, out
     assert "│ ✗ E-mail: Enter an email address in the right format." in out
     assert "│ ✗ Credit in euros: Use at most two decimals (whole cents)." in out
@@ -149,8 +172,10 @@ def test_a_refused_field_without_another_answer_fails_the_line(console) -> None:
 
 
 def test_several_buttons_need_a_request_id(console) -> None:
-    filing = "".join(f"/community add p{n}@example.com\n  first name: P\n  last name: {n}\n"
-                     f"  credit: {n}\n" for n in (1, 2))
+    filing = "".join(
+        f"/community add p{n}@example.com\n  first name: P\n  last name: {n}\n  credit: {n}\n"
+        for n in (1, 2)
+    )
     code, out = run_lines(console, filing + "as bob\n/community pending\nclick Approve\n")
     assert code == 1 and "2 buttons [Approve] here (R1, R2)" in out
     code, out = run_lines(console, "click Approve R2\n")  # a new session: R1, R2 afresh
@@ -158,8 +183,7 @@ def test_several_buttons_need_a_request_id(console) -> None:
     code, out = run_lines(console, "as bob\n/community pending\nclick Approve R2\n")
     assert code == 0, out
     member = console.sandbox.state.member(COMMUNITY, "p2@example.com")
-    assert member is not None and console.sandbox.state.member(
-        COMMUNITY, "p1@example.com") is None
+    assert member is not None and console.sandbox.state.member(COMMUNITY, "p1@example.com") is None
 
 
 def test_no_such_button_fails(console) -> None:
@@ -168,19 +192,34 @@ def test_no_such_button_fails(console) -> None:
 
 
 def test_script_format() -> None:
-    steps = parse_script(["# story", "as alice", "/community add", "  first name: Jane",
-                          "  # a note to self", "", "click Approve"])
+    steps = parse_script(
+        [
+            "# story",
+            "as alice",
+            "/community add",
+            "  first name: Jane",
+            "  # a note to self",
+            "",
+            "click Approve",
+        ]
+    )
     assert [(s.line_no, s.text, s.answers) for s in steps] == [
-        (1, "# story", []), (2, "as alice", []),
-        (3, "/community add", ["first name: Jane"]), (7, "click Approve", [])]
+        (1, "# story", []),
+        (2, "as alice", []),
+        (3, "/community add", ["first name: Jane"]),
+        (7, "click Approve", []),
+    ]
     with pytest.raises(ConsoleError, match="line 1"):
         parse_script(["  first name: Jane"])
 
 
 def test_mrkdwn_is_shown_as_slack_shows_it() -> None:
     names = Names({"U0ALICE": "alice"}, {"C0APPROVALS": "approvals"})
-    text = ("*Done* by <@U0ALICE> at <!date^1700000000^{date_short_pretty}|2023-11-14 22:13 UTC>"
-            " in <#C0APPROVALS> :white_check_mark: `R1` &lt;!channel&gt; &amp; co :test_tube:"
-            " *SANDBOX*")
-    assert mrkdwn(text, names) == ("Done by @alice at 2023-11-14 22:13 UTC in #approvals ✅ R1 "
-                                   "<!channel> & co 🧪 SANDBOX")
+    text = (
+        "*Done* by <@U0ALICE> at <!date^1700000000^{date_short_pretty}|2023-11-14 22:13 UTC>"
+        " in <#C0APPROVALS> :white_check_mark: `R1` &lt;!channel&gt; &amp; co :test_tube:"
+        " *SANDBOX*"
+    )
+    assert mrkdwn(text, names) == (
+        "Done by @alice at 2023-11-14 22:13 UTC in #approvals ✅ R1 <!channel> & co 🧪 SANDBOX"
+    )

@@ -24,8 +24,14 @@ ROOT = Path(__file__).parents[1]
 
 def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     full = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), **env}
-    return subprocess.Popen([sys.executable, "-m", "bot", *args], env=full, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env=full,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def stop(process: subprocess.Popen[str]) -> int:
@@ -45,12 +51,19 @@ def processes(redis_url, tmp_path):
     sandbox = SandboxServer(communities=[(COMMUNITY, "Acme Employees")]).start()
     port = free_port()
     env = {
-        "SLACK_BOT_TOKEN": standin.bot_token, "SLACK_SIGNING_SECRET": "process-secret",
-        "SLACK_API_URL": standin.api_url, "APPROVALS_CHANNEL": "C0APPROVALS",
-        "PORT": str(port), "REDIS_URL": redis_url, "COMMUNITIES_ENVIRONMENT": "acceptance",
-        "COMMUNITIES_API_URL": sandbox.base_url, "COMMUNITIES_TOKEN_URL": sandbox.token_url,
-        "COMMUNITIES_CLIENT_ID": "sandbox-client", "COMMUNITIES_CLIENT_SECRET":
-        "sandbox-secret", "COMMUNITIES_COMPANY": "Acme", "ROLES_HR": ALICE,
+        "SLACK_BOT_TOKEN": standin.bot_token,
+        "SLACK_SIGNING_SECRET": "process-secret",
+        "SLACK_API_URL": standin.api_url,
+        "APPROVALS_CHANNEL": "C0APPROVALS",
+        "PORT": str(port),
+        "REDIS_URL": redis_url,
+        "COMMUNITIES_ENVIRONMENT": "acceptance",
+        "COMMUNITIES_API_URL": sandbox.base_url,
+        "COMMUNITIES_TOKEN_URL": sandbox.token_url,
+        "COMMUNITIES_CLIENT_ID": "sandbox-client",
+        "COMMUNITIES_CLIENT_SECRET": "sandbox-secret",
+        "COMMUNITIES_COMPANY": "Acme",
+        "ROLES_HR": ALICE,
         "ROLES_MANAGER": BOB,
     }
     web = start(["web"], env, tmp_path)
@@ -97,12 +110,18 @@ def test_sandbox_entry_point_prints_its_urls_and_serves(tmp_path):
         output = "".join(lines)
         assert f"http://127.0.0.1:{port}/communities-api" in output
         assert "SANDBOX" in output and "sandbox-secret" in output  # defaults are printed
-        token = httpx.post(f"http://127.0.0.1:{port}/oauth2/token", data={
-            "grant_type": "client_credentials", "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret"}).json()["access_token"]
-        listed = httpx.get(f"http://127.0.0.1:{port}/communities-api/communities",
-                           headers={"Authorization": f"Bearer {token}",
-                                    "User-Agent": "Coolblue-Test"})
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "sandbox-client",
+                "client_secret": "sandbox-secret",
+            },
+        ).json()["access_token"]
+        listed = httpx.get(
+            f"http://127.0.0.1:{port}/communities-api/communities",
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "Coolblue-Test"},
+        )
         assert listed.json()["Communities"][0]["Id"] == "acme-employees"
     finally:
         assert stop(sandbox) == 0

@@ -24,12 +24,23 @@ def readme_transcript() -> str:
 
 def test_readme_transcript_is_what_the_demo_prints(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--script",
-         str(ROOT / "examples" / "demo.console")],
-        cwd=tmp_path, env=console_env(redis_url=None), capture_output=True, text=True,
-        timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "console",
+            "--script",
+            str(ROOT / "examples" / "demo.console"),
+        ],
+        cwd=tmp_path,
+        env=console_env(redis_url=None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✅ Done · approved by @bob" in done.stdout  # the demo shows the whole flow
     assert done.stdout == readme_transcript(), (
         "README.md's transcript is out of date; paste the output of "
-        "`python -m bot console --script examples/demo.console` between the markers")
+        "`python -m bot console --script examples/demo.console` between the markers"
+    )

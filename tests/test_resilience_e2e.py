@@ -36,18 +36,28 @@ def worker_process(stack, tmp_path: Path) -> subprocess.Popen[bytes]:
     and Slack stand-in."""
     settings, sandbox = stack.settings, stack.sandbox
     env = {
-        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[1]),
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(__file__).parents[1]),
         "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
         "SLACK_SIGNING_SECRET": "unused-by-the-worker",
-        "SLACK_API_URL": settings.slack_api_url, "APPROVALS_CHANNEL": "C0APPROVALS",
+        "SLACK_API_URL": settings.slack_api_url,
+        "APPROVALS_CHANNEL": "C0APPROVALS",
         "REDIS_URL": settings.redis_url.get_secret_value(),
-        "COMMUNITIES_ENVIRONMENT": "acceptance", "COMMUNITIES_API_URL": sandbox.base_url,
+        "COMMUNITIES_ENVIRONMENT": "acceptance",
+        "COMMUNITIES_API_URL": sandbox.base_url,
         "COMMUNITIES_TOKEN_URL": sandbox.token_url,
-        "COMMUNITIES_CLIENT_ID": "sandbox-client", "COMMUNITIES_CLIENT_SECRET":
-        "sandbox-secret", "COMMUNITIES_COMPANY": "Acme", "WORKER_CLAIM_IDLE_SECONDS": "1",
+        "COMMUNITIES_CLIENT_ID": "sandbox-client",
+        "COMMUNITIES_CLIENT_SECRET": "sandbox-secret",
+        "COMMUNITIES_COMPANY": "Acme",
+        "WORKER_CLAIM_IDLE_SECONDS": "1",
     }
-    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_worker_killed_mid_job_another_finishes_with_one_api_call(make_stack, tmp_path):
@@ -73,8 +83,10 @@ def test_worker_killed_mid_job_another_finishes_with_one_api_call(make_stack, tm
     assert creates(stack) == 1
     assert len(sandbox.state.members(COMMUNITY)) == 1
     assert "earlier attempt" in done.outcome and done.attempts == 2
-    eventually(lambda: stack.redis.xpending("cb:work", "workers")["pending"] == 0,
-               what="the claimed entry was acknowledged")
+    eventually(
+        lambda: stack.redis.xpending("cb:work", "workers")["pending"] == 0,
+        what="the claimed entry was acknowledged",
+    )
 
 
 def test_redis_restart_keeps_pending_requests(make_stack, own_redis_server):
@@ -107,8 +119,11 @@ def test_coolblue_down_fails_with_retry_then_retry_succeeds_once(stack):
     failed = wait_status(stack, request.id, Status.FAILED, timeout=30)
     assert failed.correlation_id
     message = stack.standin.wait_for(
-        lambda: (m := approval_message(stack, request)).metadata["event_payload"]["status"]
-        == "failed" and m)
+        lambda: (
+            (m := approval_message(stack, request)).metadata["event_payload"]["status"] == "failed"
+            and m
+        )
+    )
     text = json.dumps(message.blocks, ensure_ascii=False)
     assert "Failed" in text and failed.correlation_id in text and "Retry" in text
     stack.standin.wait_for(lambda: any("failed" in m.text for m in stack.standin.dms(ALICE)))

@@ -25,10 +25,11 @@ from typing import Any
 import redis
 
 from bot.communities.errors import CommunitiesError, Timeout
+from bot.storage import keys
 
 logger = logging.getLogger("bot.communities")
 
-KEY_PREFIX = "communities:token:"
+KEY_PREFIX = keys.TOKEN_PREFIX
 
 # Our own cache format in Redis (not part of the API contract).
 _CACHE_TOKEN = "token"

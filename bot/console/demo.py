@@ -23,8 +23,12 @@ _TEAM = [  # (id, name, real name)
     ("U0ERIN", "erin", "Erin Smit"),
     ("U0FRANK", "frank", "Frank Mulder"),
 ]
-_DEMO_ROLES = {"roles_hr": ("U0ALICE",), "roles_manager": ("U0BOB", MANAGERS_GROUP),
-               "roles_support": ("U0CAROL",), "roles_admin": ("U0DAVE",)}
+_DEMO_ROLES = {
+    "roles_hr": ("U0ALICE",),
+    "roles_manager": ("U0BOB", MANAGERS_GROUP),
+    "roles_support": ("U0CAROL",),
+    "roles_admin": ("U0DAVE",),
+}
 _ROLE_FIELDS = tuple(_DEMO_ROLES)
 
 
@@ -40,10 +44,11 @@ class Workspace:
 def workspace_for(settings: Settings) -> Workspace:
     if any(getattr(settings, name) for name in _ROLE_FIELDS):
         return _configured_workspace(settings)
-    users = [StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.example")
-             for uid, name, real in _TEAM]
-    return Workspace(settings.model_copy(update=_DEMO_ROLES), users,
-                     {MANAGERS_GROUP: ["U0ERIN"]})
+    users = [
+        StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.example")
+        for uid, name, real in _TEAM
+    ]
+    return Workspace(settings.model_copy(update=_DEMO_ROLES), users, {MANAGERS_GROUP: ["U0ERIN"]})
 
 
 def _configured_workspace(settings: Settings) -> Workspace:
@@ -51,6 +56,8 @@ def _configured_workspace(settings: Settings) -> Workspace:
     user_ids = list(dict.fromkeys(item for item in granted if item[0] in "UW"))
     # Groups exist but are empty: their members live in the real workspace, not here.
     groups: dict[str, list[str]] = {item: [] for item in granted if item[0] == "S"}
-    users = [StandInUser(id=uid, name=uid.lower(), email=f"{uid.lower()}@acme.example")
-             for uid in user_ids]
+    users = [
+        StandInUser(id=uid, name=uid.lower(), email=f"{uid.lower()}@acme.example")
+        for uid in user_ids
+    ]
     return Workspace(settings, users, groups)

@@ -46,8 +46,9 @@ class Field:
 
     def default_text(self) -> str:
         if self.choices and self.default is not None:
-            numbers = [str(i) for i, (_, value) in enumerate(self.choices, 1)
-                       if value == self.default]
+            numbers = [
+                str(i) for i, (_, value) in enumerate(self.choices, 1) if value == self.default
+            ]
             return numbers[0] if numbers else ""
         return self.default or ""
 
@@ -70,16 +71,26 @@ def fields_of(view: Mapping[str, Any]) -> list[Field]:
     for block in view.get("blocks", []):
         element = block.get("element") if block.get("type") == "input" else None
         if not isinstance(element, Mapping) or element.get("type") not in (
-                TEXT_INPUTS | SINGLE_SELECTS):
+            TEXT_INPUTS | SINGLE_SELECTS
+        ):
             continue
-        choices = tuple((text_of(o.get("text")), str(o.get("value")))
-                        for o in all_options(element))
+        choices = tuple((text_of(o.get("text")), str(o.get("value"))) for o in all_options(element))
         initial = element.get("initial_option")
-        default = initial.get("value") if isinstance(initial, Mapping) else (
-            element.get("initial_value"))
-        found.append(Field(block["block_id"], element["action_id"], text_of(block.get("label")),
-                           str(element.get("type")), bool(block.get("optional")),
-                           text_of(block.get("hint")), choices, default))
+        default = (
+            initial.get("value") if isinstance(initial, Mapping) else (element.get("initial_value"))
+        )
+        found.append(
+            Field(
+                block["block_id"],
+                element["action_id"],
+                text_of(block.get("label")),
+                str(element.get("type")),
+                bool(block.get("optional")),
+                text_of(block.get("hint")),
+                choices,
+                default,
+            )
+        )
     return found
 
 

@@ -11,10 +11,17 @@ import re
 
 REQUEST_ID = re.compile(r"\bR[0-9A-F]{8}\b")
 _MASKS = [
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
-     "<correlation-id>"),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
-                r"( ?(UTC|Z|[+-]\d{2}:?\d{2}))?"), "<time>"),
+    (
+        re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
+        "<correlation-id>",
+    ),
+    (
+        re.compile(
+            r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+            r"( ?(UTC|Z|[+-]\d{2}:?\d{2}))?"
+        ),
+        "<time>",
+    ),
     (re.compile(r"\b\d{8}-\d{6}\b"), "<time>"),  # file names such as community-audit-…
     (re.compile(r"\b\d{10}\.\d{6}\b"), "<ts>"),
     (re.compile(r"(Reference: )[0-9a-f]{8}\b"), r"\1<reference>"),
@@ -42,5 +49,4 @@ class Masker:
     def unmask(self, word: str) -> str:
         """The real request ID for an alias shown in the transcript (or the word itself)."""
         real = {alias: request_id for request_id, alias in self._ids.items()}
-        return real.get(word.upper(), word.upper() if REQUEST_ID.fullmatch(word.upper())
-                        else word)
+        return real.get(word.upper(), word.upper() if REQUEST_ID.fullmatch(word.upper()) else word)

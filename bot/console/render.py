@@ -17,9 +17,16 @@ Block = dict[str, Any]
 
 # The shortcodes the bot uses; anything else is left as typed, like an unknown emoji.
 EMOJI = {
-    "test_tube": "🧪", "white_check_mark": "✅", "warning": "⚠️", "x": "❌",
-    "hourglass_flowing_sand": "⏳", "hourglass": "⌛", "no_entry": "⛔",
-    "no_entry_sign": "🚫", "bell": "🔔", "paperclip": "📎",
+    "test_tube": "🧪",
+    "white_check_mark": "✅",
+    "warning": "⚠️",
+    "x": "❌",
+    "hourglass_flowing_sand": "⏳",
+    "hourglass": "⌛",
+    "no_entry": "⛔",
+    "no_entry_sign": "🚫",
+    "bell": "🔔",
+    "paperclip": "📎",
 }
 
 _TOKEN = re.compile(r"<([^<>\n]+)>")
@@ -74,8 +81,7 @@ def render_text(obj: Any, names: Names, bold: Callable[[str], str] = str) -> str
     return mrkdwn(text_of(obj), names, bold)
 
 
-def render_blocks(blocks: list[Block], names: Names,
-                  bold: Callable[[str], str] = str) -> list[str]:
+def render_blocks(blocks: list[Block], names: Names, bold: Callable[[str], str] = str) -> list[str]:
     """Lines for message or view blocks; input blocks are left to the modal form."""
     lines: list[str] = []
     for block in blocks:
@@ -90,8 +96,10 @@ def _block_lines(block: Block, names: Names, bold: Callable[[str], str]) -> list
     if kind == "divider":
         return ["─" * 40]
     if kind == "context":
-        parts = [render_text(e, names, bold) if "text" in e else f"[image: {e.get('alt_text', '')}]"
-                 for e in block.get("elements", [])]
+        parts = [
+            render_text(e, names, bold) if "text" in e else f"[image: {e.get('alt_text', '')}]"
+            for e in block.get("elements", [])
+        ]
         return " ".join(parts).splitlines()
     if kind == "actions":
         return [" ".join(element_label(e) for e in block.get("elements", []))]
@@ -125,6 +133,7 @@ def element_label(element: Mapping[str, Any]) -> str:
 
 def render_view_header(view: Mapping[str, Any]) -> str:
     """What the modal's frame shows: its title and buttons."""
-    buttons = " ".join(f"[{text_of(view.get(key))}]" for key in ("submit", "close")
-                       if view.get(key))
+    buttons = " ".join(
+        f"[{text_of(view.get(key))}]" for key in ("submit", "close") if view.get(key)
+    )
     return f"{text_of(view.get('title'))}  {buttons}".rstrip()

@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.runtime.settings import Settings
 from bot.console.demo import workspace_for
 from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
 from bot.console.mask import Masker
 from bot.console.session import ConsoleSession
 from bot.local.stack import LocalStack
+from bot.runtime.settings import Settings
 
 
 @dataclass
@@ -56,8 +56,10 @@ def run_console(settings: Settings, script: str | None = None) -> int:
         print(f"Cannot read the script: {exc}", file=sys.stderr)
         return 2
     # A fresh data folder per run: the same script gives the same transcript.
-    with tempfile.TemporaryDirectory(prefix="community-bot-console-") as data_dir, \
-            _started(settings.model_copy(update={"data_dir": data_dir})) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="community-bot-console-") as data_dir,
+        _started(settings.model_copy(update={"data_dir": data_dir})) as stack,
+    ):
         return run_script(stack, lines, print)
 
 
@@ -123,8 +125,12 @@ def run_script(stack: LocalStack, lines: list[str], write: Callable[[str], None]
 
 def run_interactive(stack: LocalStack) -> int:
     styled = sys.stdout.isatty()
-    session = ConsoleSession(stack, print, Masker(enabled=False),
-                             bold=(lambda text: f"\033[1m{text}\033[0m") if styled else str)
+    session = ConsoleSession(
+        stack,
+        print,
+        Masker(enabled=False),
+        bold=(lambda text: f"\033[1m{text}\033[0m") if styled else str,
+    )
     session.banner()
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
@@ -145,7 +151,8 @@ def run_interactive(stack: LocalStack) -> int:
 
 def _quiet_logging() -> None:
     """Warnings and errors only, on stderr, so the transcript on stdout stays readable."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     # Bolt warns that the token is unused because the app gets a ready WebClient; it is.
     logging.getLogger("bot.slack.bolt").setLevel(logging.ERROR)

@@ -61,8 +61,13 @@ class Surface:
 
 
 class ConsoleSession:
-    def __init__(self, stack: LocalStack, write: Callable[[str], None], mask: Masker,
-                 bold: Callable[[str], str] = str) -> None:
+    def __init__(
+        self,
+        stack: LocalStack,
+        write: Callable[[str], None],
+        mask: Masker,
+        bold: Callable[[str], str] = str,
+    ) -> None:
         self.stack = stack
         self.standin = stack.standin
         self.driver = stack.driver
@@ -98,8 +103,11 @@ class ConsoleSession:
     def banner(self) -> None:
         settings = self.stack.settings
         redis = "embedded Redis" if settings.uses_embedded_redis else "Redis at REDIS_URL"
-        api = ("the SANDBOX Communities API" if settings.uses_sandbox else
-               f"the Coolblue {settings.environment_label} Communities API")
+        api = (
+            "the SANDBOX Communities API"
+            if settings.uses_sandbox
+            else f"the Coolblue {settings.environment_label} Communities API"
+        )
         self.say(f"Community Bot local console: a Slack stand-in, {api}, {redis}.")
         people = ", ".join(f"{u.name} ({self._roles_text(u.id)})" for u in self.people)
         self.say(f"Users: {people}.")
@@ -163,21 +171,21 @@ class ConsoleSession:
                 return self.driver.click_ephemeral(user, label, surface.key, value, block_id)
             if surface.kind == "view":
                 return self.driver.click_in_view(user, label, surface.key, value, block_id)
-            return self.driver.click(user, label, surface.channel, surface.key, value,
-                                     block_id)
+            return self.driver.click(user, label, surface.channel, surface.key, value, block_id)
 
         self._act(press, answers)
 
     def show_dms(self) -> None:
         user = self.user.id
         dms = self.standin.dms(user)
-        new = dms[self.dms_read.get(user, 0):]
+        new = dms[self.dms_read.get(user, 0) :]
         self.dms_read[user] = self.dms_hinted[user] = len(dms)
         if not new:
             self.say("No new direct messages.")
         for message in new:
             lines = self._message_lines(message.text, message.blocks) + self._file_lines(
-                message.files)
+                message.files
+            )
             self._box("DM from Community Bot", lines)
             self._remember(Surface("message", message.ts, message.channel, user))
 
@@ -320,8 +328,9 @@ class ConsoleSession:
                 self.say("└ cancelled")
                 return
             before = self._activity()
-            result = self.driver.fill_and_submit(self.user.id, view["id"], values,
-                                                 client_checks=True)
+            result = self.driver.fill_and_submit(
+                self.user.id, view["id"], values, client_checks=True
+            )
             if not result.errors:
                 break
             asking, again = self._show_errors(fields, result.errors), True
@@ -373,18 +382,25 @@ class ConsoleSession:
                     return surface, *matches[0]
                 if matches:
                     choices = ", ".join(str(e.get("value")) for _, e in matches)
-                    raise ConsoleError(f"{len(matches)} buttons [{wanted}] here ({choices}); "
-                                       f"say which, e.g. click {wanted} <request ID>")
+                    raise ConsoleError(
+                        f"{len(matches)} buttons [{wanted}] here ({choices}); "
+                        f"say which, e.g. click {wanted} <request ID>"
+                    )
         raise ConsoleError(f"no button [{words}] on anything shown to @{self.user.name}")
 
-    def _buttons_on(self, surface: Surface, label: str,
-                    value: str | None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    def _buttons_on(
+        self, surface: Surface, label: str, value: str | None
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         if surface.owner not in (None, self.user.id):
             return []
         blocks = self._current_blocks(surface) or []
-        return [(b, e) for b, e in iter_elements(blocks) if e.get("type") == "button"
-                and text_of(e.get("text")).casefold() == label.casefold()
-                and (value is None or e.get("value") == value)]
+        return [
+            (b, e)
+            for b, e in iter_elements(blocks)
+            if e.get("type") == "button"
+            and text_of(e.get("text")).casefold() == label.casefold()
+            and (value is None or e.get("value") == value)
+        ]
 
     def _current_blocks(self, surface: Surface) -> list[dict[str, Any]] | None:
         """The blocks as they are now: a click on a button an update removed must fail."""

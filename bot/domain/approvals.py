@@ -53,8 +53,9 @@ def new_request_id() -> str:
 
 
 class RequestService:
-    def __init__(self, store: RequestStore, policy: Policy, notifier: Notifier,
-                 environment: str) -> None:
+    def __init__(
+        self, store: RequestStore, policy: Policy, notifier: Notifier, environment: str
+    ) -> None:
         self.store = store
         self.policy = policy
         self.notifier = notifier
@@ -62,31 +63,62 @@ class RequestService:
 
     # Filing ------------------------------------------------------------------
 
-    def file_add(self, form: AddEmployeeForm, community_name: str,
-                 requester_id: str) -> MemberRequest:
-        request = self._new(Operation.ADD, form.community_id, community_name, form.email,
-                            requester_id, first_name=form.first_name,
-                            last_name=form.last_name, credit=form.credit,
-                            external_reference=form.external_reference, note=form.note)
+    def file_add(
+        self, form: AddEmployeeForm, community_name: str, requester_id: str
+    ) -> MemberRequest:
+        request = self._new(
+            Operation.ADD,
+            form.community_id,
+            community_name,
+            form.email,
+            requester_id,
+            first_name=form.first_name,
+            last_name=form.last_name,
+            credit=form.credit,
+            external_reference=form.external_reference,
+            note=form.note,
+        )
         return self._file(request)
 
-    def file_remove(self, form: RemoveEmployeeForm, community_name: str,
-                    requester_id: str) -> MemberRequest:
-        request = self._new(Operation.REMOVE, form.community_id, community_name, form.email,
-                            requester_id, reason=form.reason)
+    def file_remove(
+        self, form: RemoveEmployeeForm, community_name: str, requester_id: str
+    ) -> MemberRequest:
+        request = self._new(
+            Operation.REMOVE,
+            form.community_id,
+            community_name,
+            form.email,
+            requester_id,
+            reason=form.reason,
+        )
         return self._file(request)
 
-    def _new(self, operation: Operation, community_id: str, community_name: str, email: str,
-             requester_id: str, **details: str | Decimal) -> MemberRequest:
+    def _new(
+        self,
+        operation: Operation,
+        community_id: str,
+        community_name: str,
+        email: str,
+        requester_id: str,
+        **details: str | Decimal,
+    ) -> MemberRequest:
         now = time.time()
         required = self.policy.approvals_required(operation)
         return MemberRequest(
-            id=new_request_id(), operation=operation, community_id=community_id,
-            community_name=community_name, email=email, requester_id=requester_id,
-            created_at=now, updated_at=now, expires_at=now + self.policy.expiry_seconds,
-            approvals_required=required, environment=self.environment,
+            id=new_request_id(),
+            operation=operation,
+            community_id=community_id,
+            community_name=community_name,
+            email=email,
+            requester_id=requester_id,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + self.policy.expiry_seconds,
+            approvals_required=required,
+            environment=self.environment,
             status=Status.PENDING if required else Status.APPROVED,
-            decided_by=SYSTEM if not required else "", decided_at=now if not required else 0,
+            decided_by=SYSTEM if not required else "",
+            decided_at=now if not required else 0,
             rounds=0 if required else 1,
             **details,  # type: ignore[arg-type]
         )
@@ -95,9 +127,12 @@ class RequestService:
         """Store the request (the caller acknowledges Slack only after this succeeds, so a
         failure keeps the user's input), then `publish_filed` tells people."""
         detail = "" if request.approvals_required else "no approval required by policy"
-        self.store.create(request, audit.entry(request, "filed", request.requester_id,
-                                               detail=detail) + ["status", request.status],
-                          enqueue=request.status is Status.APPROVED)
+        self.store.create(
+            request,
+            audit.entry(request, "filed", request.requester_id, detail=detail)
+            + ["status", request.status],
+            enqueue=request.status is Status.APPROVED,
+        )
         log.info("request %s filed (%s)", request.id, request.operation)
         return request
 
@@ -114,25 +149,33 @@ class RequestService:
             return Decision(False, request, Refusal.OWN)
         if approver_email and approver_email.lower() == request.email.lower():
             return Decision(False, request, Refusal.EMPLOYEE)
-        result = self.store.approve(request_id, approver_id,
-                                    audit.entry(request, "approved", approver_id))
+        result = self.store.approve(
+            request_id, approver_id, audit.entry(request, "approved", approver_id)
+        )
         if not result.ok:
             return Decision(False, self.store.get(request_id), Refusal(result.outcome))
         event = Event.APPROVED if result.outcome == "approved" else Event.APPROVAL_RECORDED
         return self.announce(request_id, event)
 
-    def reject(self, request_id: str, user_id: str, reason: str, *,
-               announce: bool = True) -> Decision:
+    def reject(
+        self, request_id: str, user_id: str, reason: str, *, announce: bool = True
+    ) -> Decision:
         request = self.store.get(request_id)
         if request is None:
             return Decision(False, None, Refusal.MISSING)
         if user_id == request.requester_id:
             return Decision(False, request, Refusal.OWN)
         result = self.store.transition(
-            request_id, allowed={Status.PENDING}, to=Status.REJECTED,
-            updates={"decided_by": user_id, "decided_at": repr(time.time()),
-                     "decision_reason": reason},
-            audit_entry=audit.entry(request, "rejected", user_id, detail=reason))
+            request_id,
+            allowed={Status.PENDING},
+            to=Status.REJECTED,
+            updates={
+                "decided_by": user_id,
+                "decided_at": repr(time.time()),
+                "decision_reason": reason,
+            },
+            audit_entry=audit.entry(request, "rejected", user_id, detail=reason),
+        )
         if not announce and result.ok:
             return Decision(True, self.store.get(request_id))
         return self._after(request_id, Event.REJECTED, result)
@@ -144,9 +187,12 @@ class RequestService:
         if user_id != request.requester_id:
             return Decision(False, request, Refusal.NOT_REQUESTER)
         result = self.store.transition(
-            request_id, allowed={Status.PENDING}, to=Status.CANCELLED,
+            request_id,
+            allowed={Status.PENDING},
+            to=Status.CANCELLED,
             updates={"decided_by": user_id, "decided_at": repr(time.time())},
-            audit_entry=audit.entry(request, "cancelled", user_id))
+            audit_entry=audit.entry(request, "cancelled", user_id),
+        )
         return self._after(request_id, Event.CANCELLED, result)
 
     def retry(self, request_id: str, user_id: str) -> Decision:
@@ -154,10 +200,17 @@ class RequestService:
         if request is None:
             return Decision(False, None, Refusal.MISSING)
         result = self.store.transition(
-            request_id, allowed={Status.FAILED}, to=Status.APPROVED, enqueue=True,
-            updates={"outcome": "", "decided_by": request.decided_by or user_id,
-                     "rounds": str(request.rounds + 1)},
-            audit_entry=audit.entry(request, "retried", user_id))
+            request_id,
+            allowed={Status.FAILED},
+            to=Status.APPROVED,
+            enqueue=True,
+            updates={
+                "outcome": "",
+                "decided_by": request.decided_by or user_id,
+                "rounds": str(request.rounds + 1),
+            },
+            audit_entry=audit.entry(request, "retried", user_id),
+        )
         return self._after(request_id, Event.RETRIED, result)
 
     def _after(self, request_id: str, event: Event, result: TransitionResult) -> Decision:
@@ -190,9 +243,12 @@ class RequestService:
         for request in self.store.get_many(due):
             if now >= request.expires_at:
                 result = self.store.transition(
-                    request.id, allowed={Status.PENDING}, to=Status.EXPIRED,
+                    request.id,
+                    allowed={Status.PENDING},
+                    to=Status.EXPIRED,
                     updates={"decided_by": SYSTEM, "decided_at": repr(now)},
-                    audit_entry=audit.entry(request, "expired", SYSTEM))
+                    audit_entry=audit.entry(request, "expired", SYSTEM),
+                )
                 if result.ok:
                     expired += 1
                     self.announce(request.id, Event.EXPIRED)

@@ -11,37 +11,59 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import IO
 
 from bot.domain.requests import MemberRequest
 
-COLUMNS = ["at", "request_id", "action", "actor", "operation", "community_id", "email",
-           "credit", "status", "correlation_id", "detail"]
+COLUMNS = [
+    "at",
+    "request_id",
+    "action",
+    "actor",
+    "operation",
+    "community_id",
+    "email",
+    "credit",
+    "status",
+    "correlation_id",
+    "detail",
+]
 
 # A cell starting with one of these is run as a formula by spreadsheets (CWE-1236); a
 # leading tab or carriage return hides one from a quick look and some importers strip it.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def entry(request: MemberRequest, action: str, actor: str, *, detail: str = "",
-          correlation_id: str = "") -> list[str]:
+def entry(
+    request: MemberRequest, action: str, actor: str, *, detail: str = "", correlation_id: str = ""
+) -> list[str]:
     """A flat field/value list. `status` is added by whoever writes it, from the state
     actually reached."""
     return [
-        "at", datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "request_id", request.id,
-        "action", action,
-        "actor", actor,
-        "operation", request.operation.value,
-        "community_id", request.community_id,
-        "email", request.email,
-        "credit", str(request.credit or ""),
-        "correlation_id", correlation_id or request.correlation_id,
-        "detail", detail,
+        "at",
+        datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "request_id",
+        request.id,
+        "action",
+        action,
+        "actor",
+        actor,
+        "operation",
+        request.operation.value,
+        "community_id",
+        request.community_id,
+        "email",
+        request.email,
+        "credit",
+        str(request.credit or ""),
+        "correlation_id",
+        correlation_id or request.correlation_id,
+        "detail",
+        detail,
     ]
 
 
-def write_csv(rows: Iterable[dict[str, str]], out: TextIO) -> int:
+def write_csv(rows: Iterable[dict[str, str]], out: IO[str]) -> int:
     """Write the trail as CSV, safe to open in a spreadsheet; returns the row count.
     Rows are written as they come, so a long trail never sits in memory whole."""
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")

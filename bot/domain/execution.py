@@ -48,43 +48,60 @@ def perform(request: MemberRequest, api: MembersApi, *, check_first: bool) -> Ou
         return Outcome(False, exc.message, exc.correlation_id or correlation_id)
 
 
-def _add(request: MemberRequest, api: MembersApi, check_first: bool,
-         correlation_id: str) -> Outcome:
-    member = NewMember(email=request.email, first_name=request.first_name,
-                       last_name=request.last_name, credit=request.credit or Decimal("0"),
-                       external_reference=request.external_reference or None)
+def _add(
+    request: MemberRequest, api: MembersApi, check_first: bool, correlation_id: str
+) -> Outcome:
+    member = NewMember(
+        email=request.email,
+        first_name=request.first_name,
+        last_name=request.last_name,
+        credit=request.credit or Decimal("0"),
+        external_reference=request.external_reference or None,
+    )
     ambiguity: CreateOutcomeUnknown | None = None
     for _ in range(CREATE_TRIES):
         if check_first:
             try:
-                found = api.get_remaining_credit(request.community_id, request.email,
-                                                 correlation_id=correlation_id)
-                return Outcome(True, "The member already existed from an earlier attempt; "
-                               "not created again.", found.correlation_id,
-                               found.remaining_credit)
+                found = api.get_remaining_credit(
+                    request.community_id, request.email, correlation_id=correlation_id
+                )
+                return Outcome(
+                    True,
+                    "The member already existed from an earlier attempt; not created again.",
+                    found.correlation_id,
+                    found.remaining_credit,
+                )
             except NotAMember:
                 pass
         try:
-            created = api.create_member(request.community_id, member,
-                                        correlation_id=correlation_id)
-            return Outcome(True, "Member created.", created.correlation_id,
-                           created.remaining_credit)
+            created = api.create_member(request.community_id, member, correlation_id=correlation_id)
+            return Outcome(
+                True, "Member created.", created.correlation_id, created.remaining_credit
+            )
         except CreateOutcomeUnknown as exc:
             ambiguity, check_first = exc, True
     assert ambiguity is not None
-    return Outcome(False, ambiguity.message + " Retry first checks whether the member exists.",
-                   ambiguity.correlation_id or correlation_id)
+    return Outcome(
+        False,
+        ambiguity.message + " Retry first checks whether the member exists.",
+        ambiguity.correlation_id or correlation_id,
+    )
 
 
-def _remove(request: MemberRequest, api: MembersApi, check_first: bool,
-            correlation_id: str) -> Outcome:
+def _remove(
+    request: MemberRequest, api: MembersApi, check_first: bool, correlation_id: str
+) -> Outcome:
     try:
-        removed = api.delete_member(request.community_id, request.email,
-                                    correlation_id=correlation_id)
+        removed = api.delete_member(
+            request.community_id, request.email, correlation_id=correlation_id
+        )
     except NotAMember as exc:
         if check_first:  # an earlier attempt may have removed the member already
-            return Outcome(True, "The member was already removed by an earlier attempt.",
-                           exc.correlation_id or correlation_id)
+            return Outcome(
+                True,
+                "The member was already removed by an earlier attempt.",
+                exc.correlation_id or correlation_id,
+            )
         raise
     return Outcome(True, "Member removed.", removed.correlation_id, removed.revoked_credit)
 
@@ -107,8 +124,12 @@ def carry_out(store: RequestStore, api: MembersApi, request_id: str, actor: str)
     if request.status not in {Status.APPROVED, Status.EXECUTING}:
         return Finished(None)
     started = store.transition(
-        request_id, allowed={Status.APPROVED, Status.EXECUTING}, to=Status.EXECUTING,
-        count_attempt=True, audit_entry=audit.entry(request, "execution_started", actor))
+        request_id,
+        allowed={Status.APPROVED, Status.EXECUTING},
+        to=Status.EXECUTING,
+        count_attempt=True,
+        audit_entry=audit.entry(request, "execution_started", actor),
+    )
     if not started.ok:
         return Finished(None)
     # A second attempt (crash, claim, Retry) must not create twice: check first.
@@ -116,15 +137,22 @@ def carry_out(store: RequestStore, api: MembersApi, request_id: str, actor: str)
     return _record(store, request, outcome, actor)
 
 
-def _record(store: RequestStore, request: MemberRequest, outcome: Outcome,
-            actor: str) -> Finished:
+def _record(store: RequestStore, request: MemberRequest, outcome: Outcome, actor: str) -> Finished:
     to = Status.DONE if outcome.done else Status.FAILED
-    updates = {"outcome": outcome.message, "correlation_id": outcome.correlation_id,
-               "result_credit": str(outcome.credit) if outcome.credit is not None else ""}
+    updates = {
+        "outcome": outcome.message,
+        "correlation_id": outcome.correlation_id,
+        "result_credit": str(outcome.credit) if outcome.credit is not None else "",
+    }
     result = store.transition(
-        request.id, allowed={Status.EXECUTING}, to=to, updates=updates,
-        audit_entry=audit.entry(request, to.value, actor, detail=outcome.message,
-                                correlation_id=outcome.correlation_id))
+        request.id,
+        allowed={Status.EXECUTING},
+        to=to,
+        updates=updates,
+        audit_entry=audit.entry(
+            request, to.value, actor, detail=outcome.message, correlation_id=outcome.correlation_id
+        ),
+    )
     log.info("request %s %s (correlation %s)", request.id, to, outcome.correlation_id)
     if not result.ok:
         return Finished(None)

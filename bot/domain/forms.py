@@ -16,7 +16,6 @@ from pydantic_core import ErrorDetails
 
 from bot.domain.money import InvalidAmount, parse_euros
 
-
 FormT = TypeVar("FormT", bound=BaseModel)
 
 
@@ -39,6 +38,7 @@ def _optional_text(limit: int) -> Callable[[str], str]:
         if len(text) > limit:
             raise ValueError(f"Use at most {limit} characters.")
         return text
+
     return check
 
 
@@ -56,8 +56,9 @@ class AddEmployeeForm(BaseModel):
     last_name: Name
     email: Email
     credit: Decimal
-    external_reference: Annotated[str, AfterValidator(_printable),
-                                  AfterValidator(_optional_text(100))] = ""
+    external_reference: Annotated[
+        str, AfterValidator(_printable), AfterValidator(_optional_text(100))
+    ] = ""
     note: Annotated[str, AfterValidator(_optional_text(1000))] = ""
 
 
@@ -70,8 +71,9 @@ class RemoveEmployeeForm(BaseModel):
 FieldErrors = dict[str, str]
 
 
-def parse_add_form(raw: dict[str, str | None], *, max_credit: Decimal,
-                   communities: set[str]) -> AddEmployeeForm | FieldErrors:
+def parse_add_form(
+    raw: dict[str, str | None], *, max_credit: Decimal, communities: set[str]
+) -> AddEmployeeForm | FieldErrors:
     errors: FieldErrors = {}
     credit: Decimal | None = None
     try:
@@ -83,8 +85,9 @@ def parse_add_form(raw: dict[str, str | None], *, max_credit: Decimal,
     return _finish(AddEmployeeForm, values, errors, communities)
 
 
-def parse_remove_form(raw: dict[str, str | None], *,
-                      communities: set[str]) -> RemoveEmployeeForm | FieldErrors:
+def parse_remove_form(
+    raw: dict[str, str | None], *, communities: set[str]
+) -> RemoveEmployeeForm | FieldErrors:
     values = {key: (value or "") for key, value in raw.items()}
     errors: FieldErrors = {}
     if not values.get("reason", "").strip():
@@ -92,8 +95,9 @@ def parse_remove_form(raw: dict[str, str | None], *,
     return _finish(RemoveEmployeeForm, values, errors, communities)
 
 
-def _finish(model: type[FormT], values: dict[str, str], errors: FieldErrors,
-            communities: set[str]) -> FormT | FieldErrors:
+def _finish(
+    model: type[FormT], values: dict[str, str], errors: FieldErrors, communities: set[str]
+) -> FormT | FieldErrors:
     if values.get("community_id") not in communities:
         errors["community_id"] = "Choose one of the communities this integration may manage."
     try:

@@ -47,8 +47,13 @@ class MembersApiError(Exception):
 
     default_message = "The members API call failed."
 
-    def __init__(self, message: str | None = None, *, correlation_id: str | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        correlation_id: str | None = None,
+        status: int | None = None,
+    ) -> None:
         self.message = message or self.default_message
         self.correlation_id = correlation_id
         self.status = status
@@ -69,11 +74,14 @@ class CreateOutcomeUnknown(MembersApiError):
 
 
 class MembersApi(Protocol):
-    def get_remaining_credit(self, community_id: str, email: str, *,
-                             correlation_id: str | None = None) -> RemainingCredit: ...
+    def get_remaining_credit(
+        self, community_id: str, email: str, *, correlation_id: str | None = None
+    ) -> RemainingCredit: ...
 
-    def create_member(self, community_id: str, member: NewMember, *,
-                      correlation_id: str | None = None) -> RemainingCredit: ...
+    def create_member(
+        self, community_id: str, member: NewMember, *, correlation_id: str | None = None
+    ) -> RemainingCredit: ...
 
-    def delete_member(self, community_id: str, email: str, *,
-                      correlation_id: str | None = None) -> RevokedCredit: ...
+    def delete_member(
+        self, community_id: str, email: str, *, correlation_id: str | None = None
+    ) -> RevokedCredit: ...

@@ -28,8 +28,9 @@ class TransitionResult:
 class RequestStore(Protocol):
     """Requests and their indexes; every state change atomic across processes."""
 
-    def create(self, request: MemberRequest, audit_entry: list[str], *,
-               enqueue: bool = False) -> None: ...
+    def create(
+        self, request: MemberRequest, audit_entry: list[str], *, enqueue: bool = False
+    ) -> None: ...
 
     def get(self, request_id: str) -> MemberRequest | None: ...
 
@@ -37,12 +38,21 @@ class RequestStore(Protocol):
 
     def set_fields(self, request_id: str, **values: str) -> None: ...
 
-    def transition(self, request_id: str, *, allowed: set[Status], to: Status,
-                   audit_entry: list[str], updates: dict[str, str] | None = None,
-                   enqueue: bool = False, count_attempt: bool = False) -> TransitionResult: ...
+    def transition(
+        self,
+        request_id: str,
+        *,
+        allowed: set[Status],
+        to: Status,
+        audit_entry: list[str],
+        updates: dict[str, str] | None = None,
+        enqueue: bool = False,
+        count_attempt: bool = False,
+    ) -> TransitionResult: ...
 
-    def approve(self, request_id: str, approver_id: str,
-                audit_entry: list[str]) -> TransitionResult: ...
+    def approve(
+        self, request_id: str, approver_id: str, audit_entry: list[str]
+    ) -> TransitionResult: ...
 
     def mark_round_announced(self, request_id: str, round_number: int) -> None: ...
 

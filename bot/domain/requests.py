@@ -1,7 +1,7 @@
 """A request to onboard or offboard one employee, and the states it moves through.
 
-    pending → approved → executing → done | failed      (failed → approved on Retry)
-    pending → rejected | expired | cancelled
+pending → approved → executing → done | failed      (failed → approved on Retry)
+pending → rejected | expired | cancelled
 """
 
 from __future__ import annotations
@@ -98,8 +98,10 @@ class MemberRequest:
 
     @classmethod
     def from_hash(cls, data: dict[str, str]) -> MemberRequest:
-        approvals = [Approval(a["user_id"], float(a["at"]))
-                     for a in json.loads(data.get("approvals") or "[]")]
+        approvals = [
+            Approval(a["user_id"], float(a["at"]))
+            for a in json.loads(data.get("approvals") or "[]")
+        ]
         return cls(
             id=data["id"],
             operation=Operation(data["operation"]),

@@ -9,7 +9,7 @@ same answer.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 
 from bot.domain.ports import GroupCache
@@ -27,8 +27,13 @@ LOCAL_SECONDS = 5.0
 
 
 class RoleDirectory:
-    def __init__(self, grants: dict[Role, Iterable[str]], cache: GroupCache,
-                 resolve_group: GroupResolver, cache_seconds: int = 300) -> None:
+    def __init__(
+        self,
+        grants: Mapping[Role, Iterable[str]],
+        cache: GroupCache,
+        resolve_group: GroupResolver,
+        cache_seconds: int = 300,
+    ) -> None:
         self.grants = {role: tuple(ids) for role, ids in grants.items()}
         self.cache = cache
         self.resolve_group = resolve_group
@@ -63,8 +68,10 @@ class RoleDirectory:
             if self.cache_seconds:
                 self.cache.put(group_id, sorted(members), self.cache_seconds)
         if self.cache_seconds:
-            self._local[group_id] = (time.monotonic() + min(LOCAL_SECONDS, self.cache_seconds),
-                                     members)
+            self._local[group_id] = (
+                time.monotonic() + min(LOCAL_SECONDS, self.cache_seconds),
+                members,
+            )
         return members
 
     def users_with(self, role: Role) -> set[str]:

@@ -21,9 +21,9 @@ def start_sandbox(settings: Settings) -> SandboxServer:
     sandbox = SandboxServer(
         communities=settings.sandbox_community_pairs(),
         client_id=settings.communities_client_id or DEFAULT_SANDBOX_CLIENT_ID,
-        client_secret=_secret(settings.communities_client_secret,
-                              DEFAULT_SANDBOX_CLIENT_SECRET),
-        latency_ms=settings.sandbox_latency_ms)
+        client_secret=_secret(settings.communities_client_secret, DEFAULT_SANDBOX_CLIENT_SECRET),
+        latency_ms=settings.sandbox_latency_ms,
+    )
     sandbox.start()
     log.info("SANDBOX Communities API on %s", sandbox.base_url)
     return sandbox

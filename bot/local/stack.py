@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from bot.local.embedded import sandbox_urls, start_sandbox
 from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
-from bot.runtime.settings import Settings
 from bot.runtime.http_server import HttpServer
+from bot.runtime.settings import Settings
 from bot.runtime.web import create_wsgi_app
 from bot.runtime.worker import Worker
 from bot.sandbox import SandboxServer
@@ -22,7 +22,7 @@ from bot.slack.app import build_app
 from bot.slack.services import Services
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 
-STANDIN_TOKEN = "xoxb-standin"  # noqa: S105 - the stand-in's own fake token
+STANDIN_TOKEN = "xoxb-standin"
 APPROVALS_CHANNEL = "C0APPROVALS"
 
 
@@ -45,26 +45,33 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         signing_secret = secrets.token_hex(16)
-        self.standin = SlackStandIn(users=self.users, usergroups=self.usergroups,
-                                    bot_token=STANDIN_TOKEN).start()
-        self.settings = self.settings.model_copy(update={
-            "slack_bot_token": SecretStr(STANDIN_TOKEN),
-            "slack_signing_secret": SecretStr(signing_secret),
-            "slack_app_token": None,
-            "slack_api_url": self.standin.api_url,
-            "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
-        })
+        self.standin = SlackStandIn(
+            users=self.users, usergroups=self.usergroups, bot_token=STANDIN_TOKEN
+        ).start()
+        self.settings = self.settings.model_copy(
+            update={
+                "slack_bot_token": SecretStr(STANDIN_TOKEN),
+                "slack_signing_secret": SecretStr(signing_secret),
+                "slack_app_token": None,
+                "slack_api_url": self.standin.api_url,
+                "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
+            }
+        )
         slack = slack_client(STANDIN_TOKEN, self.standin.api_url)
         if self.settings.uses_sandbox:
             self.sandbox = start_sandbox(self.settings)
         self.runtime = start_runtime(
-            self.settings, slack=slack,
-            api_urls=sandbox_urls(self.sandbox) if self.sandbox is not None else None)
+            self.settings,
+            slack=slack,
+            api_urls=sandbox_urls(self.sandbox) if self.sandbox is not None else None,
+        )
         app = build_app(self.runtime.services, slack, self.settings.slack_signing_secret)
-        self.server = HttpServer(create_wsgi_app(app, self.runtime.redis),
-                                 threads=self.http_threads).start()
-        self.driver = SlackDriver(self.standin, bot_url=f"{self.server.url}/slack/events",
-                                  signing_secret=signing_secret)
+        self.server = HttpServer(
+            create_wsgi_app(app, self.runtime.redis), threads=self.http_threads
+        ).start()
+        self.driver = SlackDriver(
+            self.standin, bot_url=f"{self.server.url}/slack/events", signing_secret=signing_secret
+        )
         for _ in range(self.workers):
             self.start_worker()
         return self

@@ -10,8 +10,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T], *, timeout: float, what: str, interval: float = 0.01,
-               abort: Callable[[], str | None] | None = None) -> T:
+def wait_until(
+    check: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.01,
+    abort: Callable[[], str | None] | None = None,
+) -> T:
     """Call `check` every `interval` s until it returns something truthy, and return that.
     `abort` may return a reason to give up at once (a process that died)."""
     deadline = time.monotonic() + timeout

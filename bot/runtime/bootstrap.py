@@ -50,10 +50,16 @@ class Runtime:
     redis_server: RedisServer | None = None
 
     def build_worker(self, *, name: str | None = None, sweep_every: float = 30.0) -> Worker:
-        return Worker(self.redis, self.services.store, self.services.requests,
-                      self.services.api, concurrency=self.settings.worker_concurrency,
-                      claim_idle=self.settings.worker_claim_idle_seconds,
-                      sweep_every=sweep_every, name=name)
+        return Worker(
+            self.redis,
+            self.services.store,
+            self.services.requests,
+            self.services.api,
+            concurrency=self.settings.worker_concurrency,
+            claim_idle=self.settings.worker_claim_idle_seconds,
+            sweep_every=sweep_every,
+            name=name,
+        )
 
     def close(self) -> None:
         self.services.api.close()
@@ -63,9 +69,14 @@ class Runtime:
 
 
 def connect_redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
-                                socket_timeout=10, health_check_interval=30,
-                                retry_on_timeout=False)
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=10,
+        health_check_interval=30,
+        retry_on_timeout=False,
+    )
 
 
 def slack_client(token: str | None, base_url: str) -> WebClient:
@@ -85,8 +96,9 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
-def start_runtime(settings: Settings, *, slack: WebClient | None = None,
-                  api_urls: ApiUrls | None = None) -> Runtime:
+def start_runtime(
+    settings: Settings, *, slack: WebClient | None = None, api_urls: ApiUrls | None = None
+) -> Runtime:
     redis_server = None
     if settings.redis_url is None:
         redis_server = RedisServer(Path(settings.data_dir) / "redis")
@@ -99,11 +111,13 @@ def start_runtime(settings: Settings, *, slack: WebClient | None = None,
         if api_urls is None:
             api = communities_client(settings, client)
         else:
-            api = communities_client(settings, client, base_url=api_urls.base_url,
-                                     token_url=api_urls.token_url)
+            api = communities_client(
+                settings, client, base_url=api_urls.base_url, token_url=api_urls.token_url
+            )
         if slack is None:
-            token = (settings.slack_bot_token.get_secret_value()
-                     if settings.slack_bot_token else None)
+            token = (
+                settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+            )
             slack = slack_client(token, settings.slack_api_url)
         services = build_services(settings, client, api, slack)
     except BaseException:
@@ -114,17 +128,31 @@ def start_runtime(settings: Settings, *, slack: WebClient | None = None,
     return Runtime(settings, client, services, slack, redis_server)
 
 
-def build_services(settings: Settings, client: redis.Redis,
-                   api: CommunitiesClient, slack: WebClient) -> Services:
+def build_services(
+    settings: Settings, client: redis.Redis, api: CommunitiesClient, slack: WebClient
+) -> Services:
     store = RedisRequestStore(client)
     users = UserDirectory(slack, client)
-    grants = {Role.HR: settings.roles_hr, Role.MANAGER: settings.roles_manager,
-              Role.SUPPORT: settings.roles_support, Role.ADMIN: settings.roles_admin}
-    roles = RoleDirectory(grants, RedisGroupCache(client), users.members_of,
-                          settings.group_cache_seconds)
+    grants = {
+        Role.HR: settings.roles_hr,
+        Role.MANAGER: settings.roles_manager,
+        Role.SUPPORT: settings.roles_support,
+        Role.ADMIN: settings.roles_admin,
+    }
+    roles = RoleDirectory(
+        grants, RedisGroupCache(client), users.members_of, settings.group_cache_seconds
+    )
     notifier = SlackNotifier(slack, store, settings.approvals_channel or "", roles)
     policy = policy_from(settings)
     service = RequestService(store, policy, notifier, settings.environment_label)
-    return Services(store=store, roles=roles, requests=service, notifier=notifier,
-                    users=users, api=api, policy=policy, audit_log=RedisAuditLog(client),
-                    environment=settings.environment_label)
+    return Services(
+        store=store,
+        roles=roles,
+        requests=service,
+        notifier=notifier,
+        users=users,
+        api=api,
+        policy=policy,
+        audit_log=RedisAuditLog(client),
+        environment=settings.environment_label,
+    )

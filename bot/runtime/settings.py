@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -20,7 +21,7 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 CommaList = Annotated[tuple[str, ...], NoDecode]
 
 DEFAULT_SANDBOX_CLIENT_ID = "sandbox-client"
-DEFAULT_SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - a public sandbox default
+DEFAULT_SANDBOX_CLIENT_SECRET = "sandbox-secret"
 DEFAULT_SANDBOX_COMMUNITIES = "acme-employees:Acme Employees"
 
 
@@ -76,8 +77,9 @@ class Settings(BaseSettings):
     # Policy
     approvals_required_add: int = Field(default=1, ge=0, le=2)
     approvals_required_remove: int = Field(default=1, ge=0, le=2)
-    max_credit_eur: Decimal = Field(default=Decimal("2500.00"), gt=0, max_digits=9,
-                                    decimal_places=2)
+    max_credit_eur: Decimal = Field(
+        default=Decimal("2500.00"), gt=0, max_digits=9, decimal_places=2
+    )
     request_expiry_hours: float = Field(default=72, gt=0)
     reminder_after_hours: float = Field(default=24, gt=0)
 
@@ -92,8 +94,9 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("community_ids", "roles_hr", "roles_manager", "roles_support",
-                     "roles_admin", mode="before")
+    @field_validator(
+        "community_ids", "roles_hr", "roles_manager", "roles_support", "roles_admin", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)
@@ -165,9 +168,13 @@ class Settings(BaseSettings):
         """Cross-field checks that a single field validator cannot make."""
         found: list[str] = []
         if not self.uses_sandbox:
-            for name in ("communities_environment", "communities_token_url",
-                         "communities_client_id", "communities_client_secret",
-                         "communities_company"):
+            for name in (
+                "communities_environment",
+                "communities_token_url",
+                "communities_client_id",
+                "communities_client_secret",
+                "communities_company",
+            ):
                 if getattr(self, name) is None:
                     found.append(f"{name.upper()}: required when COMMUNITIES_API_URL is set")
         if self.has_slack_credentials:
@@ -175,13 +182,16 @@ class Settings(BaseSettings):
             if not token.startswith("xoxb-"):
                 found.append("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
             if self.slack_app_token is None and self.slack_signing_secret is None:
-                found.append("SLACK_SIGNING_SECRET: required for HTTP mode "
-                             "(or set SLACK_APP_TOKEN for Socket Mode)")
+                found.append(
+                    "SLACK_SIGNING_SECRET: required for HTTP mode "
+                    "(or set SLACK_APP_TOKEN for Socket Mode)"
+                )
             if self.approvals_channel is None:
                 found.append("APPROVALS_CHANNEL: required when Slack credentials are set")
         elif self.slack_app_token is not None or self.slack_signing_secret is not None:
-            found.append("SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN or "
-                         "SLACK_SIGNING_SECRET is set")
+            found.append(
+                "SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set"
+            )
         if self.slack_app_token is not None and not (
             self.slack_app_token.get_secret_value().startswith("xapp-")
         ):
@@ -205,7 +215,7 @@ def load_settings(**overrides: object) -> Settings:
     return settings
 
 
-def _describe(error: dict) -> str:  # type: ignore[type-arg]
+def _describe(error: ErrorDetails) -> str:
     variable = str(error["loc"][0]).upper() if error.get("loc") else "CONFIGURATION"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return f"{variable}: {message}"

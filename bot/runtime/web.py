@@ -30,6 +30,7 @@ def create_wsgi_app(app: App, client: redis.Redis) -> WSGIApp:
 
 
 def _healthz(client: redis.Redis, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    body: dict[str, object]
     try:
         client.ping()
         status, body = "200 OK", {"ok": True}

@@ -27,9 +27,18 @@ log = logging.getLogger("bot.worker")
 
 
 class Worker:
-    def __init__(self, client: redis.Redis, store: RequestStore, service: RequestService,
-                 api: MembersApi, *, concurrency: int = 8, claim_idle: float = 60.0,
-                 sweep_every: float = 30.0, name: str | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        store: RequestStore,
+        service: RequestService,
+        api: MembersApi,
+        *,
+        concurrency: int = 8,
+        claim_idle: float = 60.0,
+        sweep_every: float = 30.0,
+        name: str | None = None,
+    ) -> None:
         self.store = store
         self.service = service
         self.api = api
@@ -84,8 +93,9 @@ class Worker:
             self._submit(entry_id, request_id)
 
     def _claim_abandoned(self) -> None:
-        for entry_id, request_id in self.queue.claim_abandoned(self.claim_idle_ms,
-                                                              max(1, self._free_slots())):
+        for entry_id, request_id in self.queue.claim_abandoned(
+            self.claim_idle_ms, max(1, self._free_slots())
+        ):
             log.info("worker %s claimed abandoned entry %s", self.name, entry_id)
             self._submit(entry_id, request_id)
 
@@ -106,8 +116,9 @@ class Worker:
             finished = self.execute(request_id)
         except Exception:
             # Left unacknowledged on purpose: another worker claims it after claim_idle.
-            log.exception("worker %s: entry %s for request %s failed", self.name,
-                          entry_id, request_id)
+            log.exception(
+                "worker %s: entry %s for request %s failed", self.name, entry_id, request_id
+            )
             finished = None
         finally:
             # The API work is over: the slot takes new work while this thread tells people.

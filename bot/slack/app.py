@@ -40,7 +40,7 @@ def build_app(services: Services, client: WebClient, signing_secret: SecretStr |
     )
 
     @app.middleware
-    def attach_services(context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002
+    def attach_services(context: BoltContext, next: Callable[[], None]) -> None:
         context["services"] = services
         next()
 

@@ -26,12 +26,18 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltRe
     log.error("unhandled error (reference %s): %r", reference, error, exc_info=error)
     text = f"{_words_for(error)} Reference: {reference}."
     if body.get("type") == "view_submission":
-        inputs = [b["block_id"] for b in body.get("view", {}).get("blocks", [])
-                  if b.get("type") == "input"]
+        inputs = [
+            b["block_id"]
+            for b in body.get("view", {}).get("blocks", [])
+            if b.get("type") == "input"
+        ]
         if inputs:  # Bolt sends this instead of a 500
             errors = {"response_action": "errors", "errors": {inputs[0]: text}}
-            return BoltResponse(status=200, body=json.dumps(errors),
-                                headers={"content-type": "application/json;charset=utf-8"})
+            return BoltResponse(
+                status=200,
+                body=json.dumps(errors),
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
     if respond is not None and getattr(respond, "response_url", None):
         respond(error_reply(text))
     return None

@@ -43,8 +43,9 @@ _ROUND_EVENTS = {Event.FILED, Event.APPROVED, Event.RETRIED}
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, store: RequestStore, approvals_channel: str,
-                 roles: RoleDirectory) -> None:
+    def __init__(
+        self, client: WebClient, store: RequestStore, approvals_channel: str, roles: RoleDirectory
+    ) -> None:
         self.client = client
         self.store = store
         self.channel = approvals_channel
@@ -53,10 +54,10 @@ class SlackNotifier:
     def publish_filed(self, request: MemberRequest) -> None:
         """Post the approval message for a request just stored, then DM the requester."""
         with self._lock(request.id):
-            reply = self.client.chat_postMessage(channel=self.channel,
-                                                 **approval_message(request))
-            self.store.set_fields(request.id, channel=str(reply["channel"]),
-                                  message_ts=str(reply["ts"]))
+            reply = self.client.chat_postMessage(channel=self.channel, **approval_message(request))
+            self.store.set_fields(
+                request.id, channel=str(reply["channel"]), message_ts=str(reply["ts"])
+            )
             # The message already shows `request`; update it only if the request moved on
             # meanwhile (a no-approval request the worker already carried out).
             self._render(request.id, Event.FILED, shown=request)
@@ -72,22 +73,24 @@ class SlackNotifier:
         text = reminder(request)
         if approvers:
             text["text"] = f"{mentions(approvers)}: {text['text']}"
-        self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts,
-                                     **text)
+        self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts, **text)
 
-    def _render(self, request_id: str, event: Event,
-                shown: MemberRequest | None = None) -> None:
+    def _render(self, request_id: str, event: Event, shown: MemberRequest | None = None) -> None:
         request = self.store.get(request_id)
         if request is None:
             return
         unchanged = shown is not None and (shown.status, shown.updated_at) == (
-            request.status, request.updated_at)
+            request.status,
+            request.updated_at,
+        )
         if request.message_ts and not unchanged:
-            self.client.chat_update(channel=request.channel, ts=request.message_ts,
-                                    **approval_message(request))
+            self.client.chat_update(
+                channel=request.channel, ts=request.message_ts, **approval_message(request)
+            )
         if request.status in _CURRENT_FOR.get(event, set()):
-            self.client.chat_postMessage(channel=request.requester_id,
-                                         **requester_dm(request, event))
+            self.client.chat_postMessage(
+                channel=request.requester_id, **requester_dm(request, event)
+            )
         if event in _ROUND_EVENTS and request.rounds > request.announced_round:
             self.store.mark_round_announced(request_id, request.rounds)
 

@@ -1,17 +1,17 @@
 """Every Redis key the bot uses, in one place.
 
-    cb:req:{id}                 hash    a request (MemberRequest.to_hash)
-    cb:req:pending              zset    open requests, scored by creation time
-    cb:req:recent               zset    requests by last change (App Home, /community pending)
-    cb:req:by-requester:{U}     zset    a requester's requests
-    cb:work                     stream  approved work; consumer group `workers`
-    cb:audit                    stream  the audit trail
-    cb:lease:{id}               string  the worker carrying out a request (per-request lease)
-    cb:sweep-lock               string  one worker at a time expires and reminds
-    cb:notify-lock:{id}         lock    notifications of one request, one at a time
-    cb:roles:group:{S}          string  a user group's members (JSON), for a few minutes
-    cb:user-email:{U}           string  a Slack user's e-mail address, for a few minutes
-    communities:token:{ns}      string  the shared OAuth token of one client (bot.communities)
+cb:req:{id}                 hash    a request (MemberRequest.to_hash)
+cb:req:pending              zset    open requests, scored by creation time
+cb:req:recent               zset    requests by last change (App Home, /community pending)
+cb:req:by-requester:{U}     zset    a requester's requests
+cb:work                     stream  approved work; consumer group `workers`
+cb:audit                    stream  the audit trail
+cb:lease:{id}               string  the worker carrying out a request (per-request lease)
+cb:sweep-lock               string  one worker at a time expires and reminds
+cb:notify-lock:{id}         lock    notifications of one request, one at a time
+cb:roles:group:{S}          string  a user group's members (JSON), for a few minutes
+cb:user-email:{U}           string  a Slack user's e-mail address, for a few minutes
+communities:token:{ns}      string  the shared OAuth token of one client (bot.communities)
 """
 
 from __future__ import annotations

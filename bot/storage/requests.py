@@ -42,7 +42,9 @@ end
 # KEYS: request, pending, recent, work stream, audit stream
 # ARGV: allowed from-statuses (comma list), new status, now, enqueue (0/1),
 #       JSON object of fields to set, JSON array of audit field/value pairs, audit maxlen
-_TRANSITION = _AUDIT_LUA + """
+_TRANSITION = (
+    _AUDIT_LUA
+    + """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {'missing'} end
 local allowed = false
@@ -67,10 +69,13 @@ table.insert(entry, 'status'); table.insert(entry, ARGV[2])
 audit(KEYS[5], ARGV[7], entry)
 return {'ok', current, redis.call('HGET', KEYS[1], 'attempts') or '0'}
 """
+)
 
 # KEYS: request, pending, recent, work stream, audit stream
 # ARGV: approver, now, audit maxlen, JSON array of audit field/value pairs
-_APPROVE = _AUDIT_LUA + """
+_APPROVE = (
+    _AUDIT_LUA
+    + """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {'missing'} end
 if current ~= 'pending' then
@@ -103,6 +108,7 @@ table.insert(entry, 'status'); table.insert(entry, 'pending')
 audit(KEYS[5], ARGV[3], entry)
 return {'partial', tostring(#approvals), tostring(required)}
 """
+)
 
 
 class RedisRequestStore:
@@ -116,8 +122,9 @@ class RedisRequestStore:
     def _keys(self, request_id: str) -> list[str]:
         return [keys.request(request_id), PENDING, RECENT, WORK_STREAM, AUDIT_STREAM]
 
-    def create(self, request: MemberRequest, audit_entry: list[str],
-               *, enqueue: bool = False) -> None:
+    def create(
+        self, request: MemberRequest, audit_entry: list[str], *, enqueue: bool = False
+    ) -> None:
         """Store a new request, index it and write its first audit entry, in one round trip."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(keys.request(request.id), mapping=request.to_hash())
@@ -127,8 +134,12 @@ class RedisRequestStore:
         pipe.zadd(keys.by_requester(request.requester_id), {request.id: request.created_at})
         if enqueue:
             pipe.xadd(WORK_STREAM, {"request_id": request.id})
-        pipe.xadd(AUDIT_STREAM, dict(zip(audit_entry[::2], audit_entry[1::2], strict=True)),
-                  maxlen=AUDIT_MAXLEN, approximate=True)
+        pipe.xadd(
+            AUDIT_STREAM,
+            dict(zip(audit_entry[::2], audit_entry[1::2], strict=True)),
+            maxlen=AUDIT_MAXLEN,
+            approximate=True,
+        )
         pipe.execute()
 
     def get(self, request_id: str) -> MemberRequest | None:
@@ -146,21 +157,37 @@ class RedisRequestStore:
     def set_fields(self, request_id: str, **values: str) -> None:
         self.redis.hset(keys.request(request_id), mapping=values)
 
-    def transition(self, request_id: str, *, allowed: set[Status], to: Status,
-                   audit_entry: list[str], updates: dict[str, str] | None = None,
-                   enqueue: bool = False, count_attempt: bool = False) -> TransitionResult:
+    def transition(
+        self,
+        request_id: str,
+        *,
+        allowed: set[Status],
+        to: Status,
+        audit_entry: list[str],
+        updates: dict[str, str] | None = None,
+        enqueue: bool = False,
+        count_attempt: bool = False,
+    ) -> TransitionResult:
         fields = dict(updates or {})
         if count_attempt:
             fields["__incr_attempts"] = "1"
         reply = self._transition(
             keys=self._keys(request_id),
-            args=[",".join(sorted(allowed)), to.value, repr(time.time()), "1" if enqueue else "0",
-                  json.dumps(fields), json.dumps(audit_entry), AUDIT_MAXLEN],
+            args=[
+                ",".join(sorted(allowed)),
+                to.value,
+                repr(time.time()),
+                "1" if enqueue else "0",
+                json.dumps(fields),
+                json.dumps(audit_entry),
+                AUDIT_MAXLEN,
+            ],
         )
         return _result(reply)
 
-    def approve(self, request_id: str, approver_id: str,
-                audit_entry: list[str]) -> TransitionResult:
+    def approve(
+        self, request_id: str, approver_id: str, audit_entry: list[str]
+    ) -> TransitionResult:
         reply = self._approve(
             keys=self._keys(request_id),
             args=[approver_id, repr(time.time()), AUDIT_MAXLEN, json.dumps(audit_entry)],
@@ -172,8 +199,7 @@ class RedisRequestStore:
 
     def round_announced(self, request_id: str) -> bool:
         """Were people told about this round's approval (or Retry) yet?"""
-        rounds, announced = self.redis.hmget(keys.request(request_id), "rounds",
-                                             "announced_round")
+        rounds, announced = self.redis.hmget(keys.request(request_id), "rounds", "announced_round")
         return int(announced or 0) >= int(rounds or 0)
 
     def notification_lock(self, request_id: str) -> Lock:

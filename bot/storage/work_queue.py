@@ -39,15 +39,24 @@ class WorkQueue:
                 raise
 
     def read_new(self, count: int, block_ms: int) -> list[Entry]:
-        replies = self.redis.xreadgroup(WORK_GROUP, self.consumer, {WORK_STREAM: ">"},
-                                        count=count, block=block_ms)
-        return [(entry_id, fields.get("request_id", ""))
-                for _stream, entries in replies or [] for entry_id, fields in entries]
+        replies = self.redis.xreadgroup(
+            WORK_GROUP, self.consumer, {WORK_STREAM: ">"}, count=count, block=block_ms
+        )
+        return [
+            (entry_id, fields.get("request_id", ""))
+            for _stream, entries in replies or []
+            for entry_id, fields in entries
+        ]
 
     def claim_abandoned(self, min_idle_ms: int, count: int) -> list[Entry]:
         _next, entries, *_ = self.redis.xautoclaim(
-            WORK_STREAM, WORK_GROUP, self.consumer, min_idle_time=min_idle_ms,
-            start_id="0-0", count=count)
+            WORK_STREAM,
+            WORK_GROUP,
+            self.consumer,
+            min_idle_time=min_idle_ms,
+            start_id="0-0",
+            count=count,
+        )
         claimed = []
         for entry_id, fields in entries:
             if fields is None:  # the entry was deleted from the stream meanwhile
@@ -62,8 +71,14 @@ class WorkQueue:
         if not busy:
             return
         pipe = self.redis.pipeline(transaction=False)
-        pipe.xclaim(WORK_STREAM, WORK_GROUP, self.consumer, 0,
-                    [entry_id for entry_id, _ in busy], justid=True)
+        pipe.xclaim(
+            WORK_STREAM,
+            WORK_GROUP,
+            self.consumer,
+            0,
+            [entry_id for entry_id, _ in busy],
+            justid=True,
+        )
         for _entry_id, request_id in busy:
             pipe.pexpire(keys.lease(request_id), lease_ms)
         pipe.execute()

@@ -11,20 +11,28 @@ from bot.slack.blocks.replies import request_line
 from bot.slack.text import badge
 
 
-def home_view(roles: frozenset[Role], mine: list[MemberRequest],
-              waiting: list[MemberRequest], recent: list[MemberRequest],
-              environment: str) -> dict[str, Any]:
+def home_view(
+    roles: frozenset[Role],
+    mine: list[MemberRequest],
+    waiting: list[MemberRequest],
+    recent: list[MemberRequest],
+    environment: str,
+) -> dict[str, Any]:
     env = badge(environment)
     blocks: list[Block] = [header("Community Bot")]
     if env:
         blocks.append(context(env))
-    blocks.append(section("Your roles: " + (", ".join(sorted(roles)) if roles else
-                                            "none yet — ask an admin.")))
+    blocks.append(
+        section(
+            "Your roles: " + (", ".join(sorted(roles)) if roles else "none yet — ask an admin.")
+        )
+    )
     if Role.MANAGER in roles:
         blocks += _list("Waiting for your approval", waiting, with_buttons=True)
     if Role.HR in roles:
-        blocks += _list("Your open requests", [r for r in mine if r.status.is_open],
-                        with_buttons=False)
+        blocks += _list(
+            "Your open requests", [r for r in mine if r.status.is_open], with_buttons=False
+        )
     blocks += _list("Recent outcomes", recent, with_buttons=False)
     return {"type": "home", "blocks": blocks[:100]}
 

@@ -26,8 +26,7 @@ def divider() -> Block:
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
-    element: Block = {"type": "button", "text": plain(text), "action_id": action_id,
-                      "value": value}
+    element: Block = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
     if style:
         element["style"] = style
     return element

@@ -15,17 +15,29 @@ REMOVE_EMPLOYEE = "remove_employee"
 REJECT_REASON = "reject_reason"
 
 
-def _input(block_id: str, label: str, element: Block, *, optional: bool = False,
-           hint: str | None = None) -> Block:
-    block: Block = {"type": "input", "block_id": block_id, "label": plain(label),
-                    "element": {"action_id": block_id, **element}, "optional": optional}
+def _input(
+    block_id: str, label: str, element: Block, *, optional: bool = False, hint: str | None = None
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": {"action_id": block_id, **element},
+        "optional": optional,
+    }
     if hint:
         block["hint"] = plain(hint)
     return block
 
 
-def _text(placeholder: str = "", *, initial: str | None = None, max_length: int | None = None,
-          multiline: bool = False, kind: str = "plain_text_input") -> Block:
+def _text(
+    placeholder: str = "",
+    *,
+    initial: str | None = None,
+    max_length: int | None = None,
+    multiline: bool = False,
+    kind: str = "plain_text_input",
+) -> Block:
     element: Block = {"type": kind}
     if kind == "plain_text_input" and multiline:
         element["multiline"] = True
@@ -40,66 +52,109 @@ def _text(placeholder: str = "", *, initial: str | None = None, max_length: int 
 
 def _community_select(communities: list[Community]) -> Block:
     options = [{"text": plain(f"{c.name} ({c.id})", 75), "value": c.id} for c in communities]
-    element: Block = {"type": "static_select", "options": options,
-                      "placeholder": plain("Choose a community")}
+    element: Block = {
+        "type": "static_select",
+        "options": options,
+        "placeholder": plain("Choose a community"),
+    }
     if len(options) == 1:
         element["initial_option"] = options[0]
     return element
 
 
-def _modal(callback_id: str, title: str, submit: str, blocks: list[Block],
-           environment: str, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def _modal(
+    callback_id: str,
+    title: str,
+    submit: str,
+    blocks: list[Block],
+    environment: str,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
     env = badge(environment)
     if env:
-        blocks = [context(f"{env} · nothing here reaches real customers"
-                          if environment != "PRODUCTION" else env)] + blocks
-    return {"type": "modal", "callback_id": callback_id, "title": plain(title, 24),
-            "submit": plain(submit, 24), "close": plain("Cancel", 24), "blocks": blocks,
-            "private_metadata": json.dumps(metadata or {})}
+        blocks = [
+            context(
+                f"{env} · nothing here reaches real customers"
+                if environment != "PRODUCTION"
+                else env
+            )
+        ] + blocks
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, 24),
+        "submit": plain(submit, 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+        "private_metadata": json.dumps(metadata or {}),
+    }
 
 
-def add_employee_modal(communities: list[Community], environment: str, *,
-                       email: str = "", max_credit: Any = None) -> dict[str, Any]:
+def add_employee_modal(
+    communities: list[Community], environment: str, *, email: str = "", max_credit: Any = None
+) -> dict[str, Any]:
     limit = f"At most {format_euros(max_credit)}, whole cents." if max_credit else None
     blocks = [
         _input("community_id", "Community", _community_select(communities)),
         _input("first_name", "First name", _text(max_length=100)),
         _input("last_name", "Last name", _text(max_length=100)),
-        _input("email", "E-mail", _text("jane.doe@example.com", initial=email,
-                                        kind="email_text_input")),
+        _input(
+            "email", "E-mail", _text("jane.doe@example.com", initial=email, kind="email_text_input")
+        ),
         _input("credit", "Credit in euros", _text("750.00"), hint=limit),
-        _input("external_reference", "Employee reference", _text("HR-123456", max_length=100),
-               optional=True, hint="Your own reference; Coolblue keeps it with the member."),
-        _input("note", "Note to the approver", _text(multiline=True, max_length=1000),
-               optional=True),
+        _input(
+            "external_reference",
+            "Employee reference",
+            _text("HR-123456", max_length=100),
+            optional=True,
+            hint="Your own reference; Coolblue keeps it with the member.",
+        ),
+        _input(
+            "note", "Note to the approver", _text(multiline=True, max_length=1000), optional=True
+        ),
     ]
     return _modal(ADD_EMPLOYEE, "Add employee", "Request", blocks, environment)
 
 
-def remove_employee_modal(communities: list[Community], environment: str, *,
-                          email: str = "") -> dict[str, Any]:
+def remove_employee_modal(
+    communities: list[Community], environment: str, *, email: str = ""
+) -> dict[str, Any]:
     blocks = [
-        section(":warning: Offboarding *revokes the employee's remaining business credit*. "
-                "Their Coolblue account itself remains, so orders, returns and customer "
-                "service keep working."),
+        section(
+            ":warning: Offboarding *revokes the employee's remaining business credit*. "
+            "Their Coolblue account itself remains, so orders, returns and customer "
+            "service keep working."
+        ),
         _input("community_id", "Community", _community_select(communities)),
-        _input("email", "E-mail", _text("jane.doe@example.com", initial=email,
-                                        kind="email_text_input")),
-        _input("reason", "Reason", _text("Left the company on 30 November",
-                                         multiline=True, max_length=1000)),
+        _input(
+            "email", "E-mail", _text("jane.doe@example.com", initial=email, kind="email_text_input")
+        ),
+        _input(
+            "reason",
+            "Reason",
+            _text("Left the company on 30 November", multiline=True, max_length=1000),
+        ),
     ]
     return _modal(REMOVE_EMPLOYEE, "Remove employee", "Request", blocks, environment)
 
 
-def reject_modal(request_id: str, summary: str, environment: str,
-                 origin: dict[str, str] | None = None) -> dict[str, Any]:
+def reject_modal(
+    request_id: str, summary: str, environment: str, origin: dict[str, str] | None = None
+) -> dict[str, Any]:
     blocks = [
         section(f"Reject {summary}?"),
-        _input("reason", "Reason", _text("Tell the requester why", multiline=True,
-                                         max_length=1000)),
+        _input(
+            "reason", "Reason", _text("Tell the requester why", multiline=True, max_length=1000)
+        ),
     ]
-    return _modal(REJECT_REASON, "Reject request", "Reject", blocks, environment,
-                  {"request_id": request_id, **(origin or {})})
+    return _modal(
+        REJECT_REASON,
+        "Reject request",
+        "Reject",
+        blocks,
+        environment,
+        {"request_id": request_id, **(origin or {})},
+    )
 
 
 def field_values(view: dict[str, Any]) -> dict[str, str | None]:

@@ -16,10 +16,16 @@ Reply = dict[str, Any]
 USAGE: list[tuple[str, str, set[Role]]] = [
     ("/community add [email]", "ask to onboard an employee with a business credit", {Role.HR}),
     ("/community remove [email]", "ask to offboard an employee (revokes the credit)", {Role.HR}),
-    ("/community credit <email>", "look up an employee's remaining credit",
-     {Role.SUPPORT, Role.HR, Role.MANAGER}),
-    ("/community pending", "open requests (managers can approve them here)",
-     {Role.MANAGER, Role.HR}),
+    (
+        "/community credit <email>",
+        "look up an employee's remaining credit",
+        {Role.SUPPORT, Role.HR, Role.MANAGER},
+    ),
+    (
+        "/community pending",
+        "open requests (managers can approve them here)",
+        {Role.MANAGER, Role.HR},
+    ),
     ("/community communities", "the communities this integration may manage", set(Role)),
     ("/community audit", "the audit trail as a CSV file, by DM", {Role.ADMIN}),
     ("/community help", "this help", set()),
@@ -27,46 +33,56 @@ USAGE: list[tuple[str, str, set[Role]]] = [
 
 
 def help_reply(roles: frozenset[Role], environment: str, *, unknown: str = "") -> Reply:
-    lines = [f"`{escape(usage)}` — {what}" for usage, what, who in USAGE
-             if not who or roles & who]
+    lines = [f"`{escape(usage)}` — {what}" for usage, what, who in USAGE if not who or roles & who]
     intro = (f"I don't know `{escape(unknown)}`. " if unknown else "") + (
-        f"Your roles: {', '.join(sorted(roles))}." if roles else
-        "You have no Community Bot role yet; ask an admin to add you (or your Slack user "
-        "group) to one.")
+        f"Your roles: {', '.join(sorted(roles))}."
+        if roles
+        else "You have no Community Bot role yet; ask an admin to add you (or your Slack user "
+        "group) to one."
+    )
     return _reply(intro, [section("\n".join(lines))], environment)
 
 
 def refusal(action: str, allowed: set[Role]) -> Reply:
     names = " or ".join(sorted(allowed))
-    return {"response_type": "ephemeral", "replace_original": False,
-            "text": f":no_entry: Only {names} may {action}. Ask an admin if you need this."}
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": f":no_entry: Only {names} may {action}. Ask an admin if you need this.",
+    }
 
 
 def error_reply(text: str) -> Reply:
-    return {"response_type": "ephemeral", "replace_original": False,
-            "text": f":warning: {text}"}
+    return {"response_type": "ephemeral", "replace_original": False, "text": f":warning: {text}"}
 
 
 def credit_reply(credit: RemainingCredit, community: Community, environment: str) -> Reply:
     name = " ".join(part for part in (credit.first_name, credit.last_name) if part)
     who = f"*{escape(name)}* ({escape(credit.email)})" if name else f"*{escape(credit.email)}*"
-    text = (f"{who} has *{euros(credit.remaining_credit)}* remaining credit in "
-            f"{escape(community.name)}.")
-    return _reply(text, [context(f"Correlation ID: `{escape(credit.correlation_id)}`")],
-                  environment)
+    text = (
+        f"{who} has *{euros(credit.remaining_credit)}* remaining credit in "
+        f"{escape(community.name)}."
+    )
+    return _reply(
+        text, [context(f"Correlation ID: `{escape(credit.correlation_id)}`")], environment
+    )
 
 
 def communities_reply(communities: list[Community], environment: str) -> Reply:
     if not communities:
-        return _reply("This integration may not manage any community. Check COMMUNITY_IDS "
-                      "and that the client ID belongs to this environment.", [], environment)
+        return _reply(
+            "This integration may not manage any community. Check COMMUNITY_IDS "
+            "and that the client ID belongs to this environment.",
+            [],
+            environment,
+        )
     lines = [f"• *{escape(c.name)}* — `{escape(c.id)}`" for c in communities]
-    return _reply("Communities this integration may manage:", [section("\n".join(lines))],
-                  environment)
+    return _reply(
+        "Communities this integration may manage:", [section("\n".join(lines))], environment
+    )
 
 
-def pending_reply(requests: list[MemberRequest], environment: str, *,
-                  with_buttons: bool) -> Reply:
+def pending_reply(requests: list[MemberRequest], environment: str, *, with_buttons: bool) -> Reply:
     if not requests:
         return _reply("No open requests.", [], environment)
     blocks: list[Block] = []
@@ -79,8 +95,7 @@ def request_line(request: MemberRequest, *, with_buttons: bool) -> list[Block]:
     blocks: list[Block] = [divider(), section(summary(request)), context(status_line(request))]
     buttons = request_buttons(request) if with_buttons else []
     if buttons:
-        blocks.append({"type": "actions", "block_id": f"list:{request.id}",
-                       "elements": buttons})
+        blocks.append({"type": "actions", "block_id": f"list:{request.id}", "elements": buttons})
     return blocks
 
 
@@ -88,5 +103,9 @@ def _reply(text: str, blocks: list[Block], environment: str) -> Reply:
     env = badge(environment)
     head = section(text)
     tail = [context(env)] if env else []
-    return {"response_type": "ephemeral", "replace_original": False, "text": text[:300],
-            "blocks": [head, *blocks, *tail]}
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": text[:300],
+        "blocks": [head, *blocks, *tail],
+    }

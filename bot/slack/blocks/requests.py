@@ -24,8 +24,11 @@ def summary(request: MemberRequest) -> str:
     """One line for lists and notifications, all user text escaped."""
     verb = "Onboard" if request.operation is Operation.ADD else "Offboard"
     amount = f" with {euros(request.credit)}" if request.operation is Operation.ADD else ""
-    who = (f"*{escape(request.employee_name)}* ({escape(request.email)})"
-           if request.employee_name else f"*{escape(request.email)}*")
+    who = (
+        f"*{escape(request.employee_name)}* ({escape(request.email)})"
+        if request.employee_name
+        else f"*{escape(request.email)}*"
+    )
     return f"`{request.id}` {verb} {who}{amount} — {escape(request.community_name)}"
 
 
@@ -43,10 +46,12 @@ def status_line(request: MemberRequest) -> str:
     if status is Status.DONE:
         return f":white_check_mark: Done · approved by {decided}. {_result(request)}"
     if status is Status.FAILED:
-        return (f":warning: Failed · approved by {decided}. {escape(request.outcome)}\n"
-                f"Correlation ID for Coolblue support: `{escape(request.correlation_id)}`")
+        return (
+            f":warning: Failed · approved by {decided}. {escape(request.outcome)}\n"
+            f"Correlation ID for Coolblue support: `{escape(request.correlation_id)}`"
+        )
     if status is Status.REJECTED:
-        return (f":x: Rejected by {decided}: {escape(request.decision_reason)}")
+        return f":x: Rejected by {decided}: {escape(request.decision_reason)}"
     if status is Status.EXPIRED:
         return f":hourglass: Expired at {when(request.decided_at)} without a decision"
     return f":no_entry_sign: Cancelled by {decided}"
@@ -55,8 +60,11 @@ def status_line(request: MemberRequest) -> str:
 def _result(request: MemberRequest) -> str:
     if request.operation is Operation.ADD:
         return f"Remaining credit: *{euros(request.result_credit)}*. {escape(request.outcome)}"
-    revoked = (f"Revoked credit: *{euros(request.result_credit)}*. "
-               if request.result_credit is not None else "")
+    revoked = (
+        f"Revoked credit: *{euros(request.result_credit)}*. "
+        if request.result_credit is not None
+        else ""
+    )
     return revoked + escape(request.outcome)
 
 
@@ -71,15 +79,17 @@ def details(request: MemberRequest) -> list[Block]:
         fields.append(f"*Credit*\n{euros(request.credit)}")
         if request.external_reference:
             fields.append(f"*Employee reference*\n{escape(request.external_reference)}")
-    blocks: list[Block] = [{"type": "section", "fields": [
-        {"type": "mrkdwn", "text": text} for text in fields]}]
+    blocks: list[Block] = [
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in fields]}
+    ]
     if request.note:
         blocks.append(section(f"*Note to the approver*\n{escape(request.note)}"))
     if request.reason:
         blocks.append(section(f"*Reason*\n{escape(request.reason)}"))
     if request.operation is Operation.REMOVE:
-        blocks.append(context("The remaining credit is revoked; the employee's Coolblue "
-                               "account remains."))
+        blocks.append(
+            context("The remaining credit is revoked; the employee's Coolblue account remains.")
+        )
     return blocks
 
 
@@ -96,16 +106,23 @@ def approval_message(request: MemberRequest) -> dict[str, Any]:
     return {
         "text": f"{title(request)} {request.id}: {request.status.value}",
         "blocks": blocks,
-        "metadata": {"event_type": METADATA_EVENT, "event_payload": {
-            "request_id": request.id, "operation": request.operation.value,
-            "status": request.status.value}},
+        "metadata": {
+            "event_type": METADATA_EVENT,
+            "event_payload": {
+                "request_id": request.id,
+                "operation": request.operation.value,
+                "status": request.status.value,
+            },
+        },
     }
 
 
 def request_buttons(request: MemberRequest) -> list[Block]:
     if request.status is Status.PENDING:
-        return [button("Approve", APPROVE, request.id, "primary"),
-                button("Reject", REJECT, request.id, "danger")]
+        return [
+            button("Approve", APPROVE, request.id, "primary"),
+            button("Reject", REJECT, request.id, "danger"),
+        ]
     if request.status is Status.FAILED:
         return [button("Retry", RETRY, request.id, "primary")]
     return []
@@ -132,11 +149,18 @@ def requester_dm(request: MemberRequest, event: Event) -> dict[str, Any]:
     blocks: list[Block] = [section(f"{opener}\n{summary(request)}")]
     blocks.append(context(status_line(request) + (f"   {env}" if env else "")))
     if event is Event.FILED and request.status is Status.PENDING:
-        blocks.append({"type": "actions", "block_id": f"cancel:{request.id}",
-                       "elements": [button("Cancel request", CANCEL, request.id)]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"cancel:{request.id}",
+                "elements": [button("Cancel request", CANCEL, request.id)],
+            }
+        )
     return {"text": f"{opener} ({request.id})", "blocks": blocks}
 
 
 def reminder(request: MemberRequest) -> dict[str, Any]:
-    return {"text": f"Reminder: {request.id} is still waiting for approval",
-            "blocks": [section(f":bell: Still waiting for approval: {summary(request)}")]}
+    return {
+        "text": f"Reminder: {request.id} is still waiting for approval",
+        "blocks": [section(f":bell: Still waiting for approval: {summary(request)}")],
+    }

@@ -17,13 +17,16 @@ if TYPE_CHECKING:
 
 
 @reports_errors
-def handle_approve(body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                   client: WebClient, services: Services) -> None:
+def handle_approve(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
     user_id = body["user"]["id"]
     if not services.roles.has(user_id, Role.MANAGER):
         tell_clicker(body, respond, client, refusal("approve requests", {Role.MANAGER}))
         return
-    decision = services.requests.approve(action["value"], user_id,
-                                         services.users.email_of(user_id))
-    after_click(decision, body, respond, client, services,
-                f"You approved `{action['value']}`.")
+    decision = services.requests.approve(action["value"], user_id, services.users.email_of(user_id))
+    after_click(decision, body, respond, client, services, f"You approved `{action['value']}`.")

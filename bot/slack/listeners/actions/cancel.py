@@ -15,8 +15,12 @@ if TYPE_CHECKING:
 
 
 @reports_errors
-def handle_cancel(body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                  client: WebClient, services: Services) -> None:
+def handle_cancel(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
     decision = services.requests.cancel(action["value"], body["user"]["id"])
-    after_click(decision, body, respond, client, services,
-                f"You cancelled `{action['value']}`.")
+    after_click(decision, body, respond, client, services, f"You cancelled `{action['value']}`.")

@@ -17,8 +17,12 @@ if TYPE_CHECKING:
     from bot.slack.services import Services
 
 _STATUS_WORDS = {
-    Status.APPROVED: "approved", Status.EXECUTING: "approved", Status.DONE: "approved",
-    Status.FAILED: "approved", Status.REJECTED: "rejected", Status.CANCELLED: "cancelled",
+    Status.APPROVED: "approved",
+    Status.EXECUTING: "approved",
+    Status.DONE: "approved",
+    Status.FAILED: "approved",
+    Status.REJECTED: "rejected",
+    Status.CANCELLED: "cancelled",
     Status.EXPIRED: "expired",
 }
 
@@ -41,12 +45,20 @@ def explain_refusal(decision: Decision) -> str:
     if request.status is Status.PENDING:
         return f"Request `{request.id}` is still waiting for approval."
     word = _STATUS_WORDS.get(request.status, request.status.value)
-    return (f"Request `{request.id}` was already {word} by {mentions(request.decided_by)} "
-            f"at {when(request.decided_at)}.")
+    return (
+        f"Request `{request.id}` was already {word} by {mentions(request.decided_by)} "
+        f"at {when(request.decided_at)}."
+    )
 
 
-def after_click(decision: Decision, body: dict[str, Any], respond: Respond | None,
-                client: WebClient, services: Services, done_text: str) -> None:
+def after_click(
+    decision: Decision,
+    body: dict[str, Any],
+    respond: Respond | None,
+    client: WebClient,
+    services: Services,
+    done_text: str,
+) -> None:
     """Tell the clicker what happened where they clicked. The approval message itself was
     already updated in place by the notifier."""
     user_id = body["user"]["id"]
@@ -59,8 +71,9 @@ def after_click(decision: Decision, body: dict[str, Any], respond: Respond | Non
         publish_home(client, services, user_id)
 
 
-def tell_clicker(body: dict[str, Any], respond: Respond | None, client: WebClient,
-                 reply: dict[str, Any]) -> None:
+def tell_clicker(
+    body: dict[str, Any], respond: Respond | None, client: WebClient, reply: dict[str, Any]
+) -> None:
     """An only-you-can-see-this reply where the click happened."""
     if respond is not None and getattr(respond, "response_url", None):
         respond(reply)

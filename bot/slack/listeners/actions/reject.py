@@ -21,8 +21,13 @@ if TYPE_CHECKING:
 
 
 @reports_errors
-def handle_reject(body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                  client: WebClient, services: Services) -> None:
+def handle_reject(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
     user_id = body["user"]["id"]
     if not services.roles.has(user_id, Role.MANAGER):
         tell_clicker(body, respond, client, refusal("reject requests", {Role.MANAGER}))
@@ -37,6 +42,7 @@ def handle_reject(body: dict[str, Any], action: dict[str, Any], respond: Respond
         tell_clicker(body, respond, client, error_reply(explain_refusal(refused)))
         return
     origin = {"home": "1"} if body.get("view", {}).get("type") == "home" else {}
-    client.views_open(trigger_id=body["trigger_id"],
-                      view=reject_modal(request.id, summary(request), services.environment,
-                                        origin))
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=reject_modal(request.id, summary(request), services.environment, origin),
+    )

@@ -17,12 +17,16 @@ if TYPE_CHECKING:
 
 
 @reports_errors
-def handle_retry(body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                 client: WebClient, services: Services) -> None:
+def handle_retry(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
     user_id = body["user"]["id"]
     if not services.roles.has(user_id, Role.MANAGER):
         tell_clicker(body, respond, client, refusal("retry requests", {Role.MANAGER}))
         return
     decision = services.requests.retry(action["value"], user_id)
-    after_click(decision, body, respond, client, services,
-                f"Retrying `{action['value']}`.")
+    after_click(decision, body, respond, client, services, f"Retrying `{action['value']}`.")

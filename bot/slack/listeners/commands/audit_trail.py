@@ -16,8 +16,11 @@ def send_audit_trail(call: Invocation) -> None:
     with tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="", encoding="utf-8") as out:
         audit.write_csv(call.services.audit_log.entries(), out)
         out.flush()
-        call.client.files_upload_v2(channel=channel, file=out.name,
-                                    filename=f"community-audit-{stamp}.csv",
-                                    title="Community Bot audit trail",
-                                    initial_comment="The audit trail you asked for.")
+        call.client.files_upload_v2(
+            channel=channel,
+            file=out.name,
+            filename=f"community-audit-{stamp}.csv",
+            title="Community Bot audit trail",
+            initial_comment="The audit trail you asked for.",
+        )
     call.respond({"response_type": "ephemeral", "text": "Sent the audit trail to your DMs."})

@@ -33,18 +33,22 @@ class Subcommand:
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
-    "add": Subcommand(request_forms.open_add_employee, "request onboarding",
-                      frozenset({Role.HR})),
-    "remove": Subcommand(request_forms.open_remove_employee, "request offboarding",
-                         frozenset({Role.HR})),
-    "credit": Subcommand(credit.show_remaining_credit, "look up credit",
-                         frozenset({Role.SUPPORT, Role.HR, Role.MANAGER})),
-    "pending": Subcommand(pending.list_pending, "see pending requests",
-                          frozenset({Role.MANAGER, Role.HR})),
-    "communities": Subcommand(communities.list_communities, "list communities",
-                              frozenset(Role)),
-    "audit": Subcommand(audit_trail.send_audit_trail, "export the audit trail",
-                        frozenset({Role.ADMIN})),
+    "add": Subcommand(request_forms.open_add_employee, "request onboarding", frozenset({Role.HR})),
+    "remove": Subcommand(
+        request_forms.open_remove_employee, "request offboarding", frozenset({Role.HR})
+    ),
+    "credit": Subcommand(
+        credit.show_remaining_credit,
+        "look up credit",
+        frozenset({Role.SUPPORT, Role.HR, Role.MANAGER}),
+    ),
+    "pending": Subcommand(
+        pending.list_pending, "see pending requests", frozenset({Role.MANAGER, Role.HR})
+    ),
+    "communities": Subcommand(communities.list_communities, "list communities", frozenset(Role)),
+    "audit": Subcommand(
+        audit_trail.send_audit_trail, "export the audit trail", frozenset({Role.ADMIN})
+    ),
 }
 
 
@@ -53,8 +57,9 @@ def _parse(command: dict[str, Any]) -> tuple[str, str]:
     return word.lower(), rest.strip()
 
 
-def ack_community_command(ack: Ack, command: dict[str, Any], context: BoltContext,
-                          services: Services) -> None:
+def ack_community_command(
+    ack: Ack, command: dict[str, Any], context: BoltContext, services: Services
+) -> None:
     """Checked on the server at the moment of the command; help and refusals need no more
     than a role look-up, so they are the ack itself (no second request to Slack)."""
     word, _ = _parse(command)
@@ -71,13 +76,26 @@ def ack_community_command(ack: Ack, command: dict[str, Any], context: BoltContex
 
 
 @reports_errors
-def run_community_command(command: dict[str, Any], respond: Respond, client: WebClient,
-                          services: Services, roles: frozenset[Role] | None) -> None:
+def run_community_command(
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+    roles: frozenset[Role] | None,
+) -> None:
     """The slow part, after the ack: only for subcommands the ack let through."""
     word, args = _parse(command)
     subcommand = SUBCOMMANDS.get(word)
     if subcommand is None or roles is None:
         return
-    subcommand.run(Invocation(user_id=command["user_id"], args=args, roles=roles,
-                              trigger_id=command.get("trigger_id", ""), respond=respond,
-                              client=client, services=services))
+    subcommand.run(
+        Invocation(
+            user_id=command["user_id"],
+            args=args,
+            roles=roles,
+            trigger_id=command.get("trigger_id", ""),
+            respond=respond,
+            client=client,
+            services=services,
+        )
+    )

@@ -17,13 +17,17 @@ def show_remaining_credit(call: Invocation) -> None:
     try:
         email = _EMAIL.validate_python(words[0] if words else "").lower()
     except ValidationError:
-        call.respond(error_reply("Usage: `/community credit jane.doe@example.com` "
-                                 "(a valid e-mail address)."))
+        call.respond(
+            error_reply("Usage: `/community credit jane.doe@example.com` (a valid e-mail address).")
+        )
         return
     api = call.services.api
     try:
-        communities = ([api.ensure_community(words[1])] if len(words) > 1
-                       else list(api.list_communities().communities))
+        communities = (
+            [api.ensure_community(words[1])]
+            if len(words) > 1
+            else list(api.list_communities().communities)
+        )
         for community in communities:
             try:
                 credit = api.get_remaining_credit(community.id, email)
@@ -34,8 +38,9 @@ def show_remaining_credit(call: Invocation) -> None:
     except CommunitiesError as exc:
         call.respond(error_reply(exc.message + _correlation(exc)))
         return
-    call.respond(error_reply(f"{escape(email)} is not a member of any community this "
-                             "integration manages."))
+    call.respond(
+        error_reply(f"{escape(email)} is not a member of any community this integration manages.")
+    )
 
 
 def _correlation(exc: CommunitiesError) -> str:

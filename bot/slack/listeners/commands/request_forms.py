@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.communities import Community
 from bot.communities.errors import CommunitiesError
 from bot.slack.blocks.modals import add_employee_modal, remove_employee_modal
 from bot.slack.blocks.replies import error_reply
@@ -11,21 +12,25 @@ from bot.slack.listeners.commands.invocation import Invocation
 def open_add_employee(call: Invocation) -> None:
     communities = _communities(call)
     if communities is not None:
-        view = add_employee_modal(communities, call.services.environment,
-                                  email=_prefill(call.args),
-                                  max_credit=call.services.policy.max_credit)
+        view = add_employee_modal(
+            communities,
+            call.services.environment,
+            email=_prefill(call.args),
+            max_credit=call.services.policy.max_credit,
+        )
         call.client.views_open(trigger_id=call.trigger_id, view=view)
 
 
 def open_remove_employee(call: Invocation) -> None:
     communities = _communities(call)
     if communities is not None:
-        view = remove_employee_modal(communities, call.services.environment,
-                                     email=_prefill(call.args))
+        view = remove_employee_modal(
+            communities, call.services.environment, email=_prefill(call.args)
+        )
         call.client.views_open(trigger_id=call.trigger_id, view=view)
 
 
-def _communities(call: Invocation):  # noqa: ANN202
+def _communities(call: Invocation) -> list[Community] | None:
     try:
         return list(call.services.api.list_communities().communities)
     except CommunitiesError as exc:

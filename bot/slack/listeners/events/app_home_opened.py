@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 
 
 @reports_errors
-def handle_app_home_opened(event: dict[str, Any], client: WebClient,
-                           services: Services) -> None:
+def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: Services) -> None:
     if event.get("tab", "home") == "home":
         publish_home(client, services, event["user"])
 
@@ -27,10 +26,14 @@ def publish_home(client: WebClient, services: Services, user_id: str) -> None:
     mine = store.get_many(store.ids_of_requester(user_id))
     waiting = []
     if Role.MANAGER in roles:
-        waiting = [r for r in store.get_many(store.pending_ids())
-                   if r.requester_id != user_id and user_id not in r.approver_ids]
+        waiting = [
+            r
+            for r in store.get_many(store.pending_ids())
+            if r.requester_id != user_id and user_id not in r.approver_ids
+        ]
     recent = [r for r in store.get_many(store.recent_ids()) if not r.status.is_open][:10]
     if Role.ADMIN not in roles and Role.MANAGER not in roles:
         recent = [r for r in recent if r.requester_id == user_id]
-    client.views_publish(user_id=user_id,
-                         view=home_view(roles, mine, waiting, recent, services.environment))
+    client.views_publish(
+        user_id=user_id, view=home_view(roles, mine, waiting, recent, services.environment)
+    )

@@ -14,6 +14,5 @@ def register(app: App) -> None:
     # Validation and storing happen in the ack, so errors show in the modal and nothing is
     # lost; telling people happens after it.
     app.view(ADD_EMPLOYEE)(ack=handle_add_employee_submission, lazy=[publish_filed_request])
-    app.view(REMOVE_EMPLOYEE)(ack=handle_remove_employee_submission,
-                              lazy=[publish_filed_request])
+    app.view(REMOVE_EMPLOYEE)(ack=handle_remove_employee_submission, lazy=[publish_filed_request])
     app.view(REJECT_REASON)(ack=handle_reject_submission, lazy=[announce_rejection])

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext
 
 from bot.domain.forms import AddEmployeeForm, parse_add_form
+from bot.domain.requests import MemberRequest
 from bot.slack.blocks.modals import field_values
 from bot.slack.listeners.views.request_submission import submit_request
 
@@ -14,14 +15,16 @@ if TYPE_CHECKING:
     from bot.slack.services import Services
 
 
-def handle_add_employee_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                                   context: BoltContext, services: Services) -> None:
+def handle_add_employee_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, services: Services
+) -> None:
     user_id = body["user"]["id"]
     raw = field_values(view)
 
-    def file(communities: dict[str, str]):  # noqa: ANN202
-        form = parse_add_form(raw, max_credit=services.policy.max_credit,
-                              communities=set(communities))
+    def file(communities: dict[str, str]) -> MemberRequest | dict[str, str]:
+        form = parse_add_form(
+            raw, max_credit=services.policy.max_credit, communities=set(communities)
+        )
         if not isinstance(form, AddEmployeeForm):
             return form
         return services.requests.file_add(form, communities[form.community_id], user_id)

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from bot.slack.services import Services
 
 
-def handle_reject_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                             context: BoltContext, services: Services) -> None:
+def handle_reject_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, services: Services
+) -> None:
     user_id = body["user"]["id"]
     metadata = json.loads(view.get("private_metadata") or "{}")
     reason = (field_values(view).get("reason") or "").strip()
@@ -31,8 +32,9 @@ def handle_reject_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any
     if not reason:
         ack(response_action="errors", errors={"reason": "Say why, for the requester."})
         return
-    decision = services.requests.reject(metadata.get("request_id", ""), user_id,
-                                        reason[:1000], announce=False)
+    decision = services.requests.reject(
+        metadata.get("request_id", ""), user_id, reason[:1000], announce=False
+    )
     if not decision.ok:
         ack(response_action="errors", errors={"reason": explain_refusal(decision)})
         return
@@ -41,8 +43,13 @@ def handle_reject_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any
 
 
 @reports_errors
-def announce_rejection(body: dict[str, Any], view: dict[str, Any], client: WebClient,
-                       services: Services, rejected_request_id: str | None) -> None:
+def announce_rejection(
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: WebClient,
+    services: Services,
+    rejected_request_id: str | None,
+) -> None:
     if rejected_request_id is None:
         return
     services.requests.announce(rejected_request_id, Event.REJECTED)

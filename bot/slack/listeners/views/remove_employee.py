@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext
 
 from bot.domain.forms import RemoveEmployeeForm, parse_remove_form
+from bot.domain.requests import MemberRequest
 from bot.slack.blocks.modals import field_values
 from bot.slack.listeners.views.request_submission import submit_request
 
@@ -14,12 +15,13 @@ if TYPE_CHECKING:
     from bot.slack.services import Services
 
 
-def handle_remove_employee_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                                      context: BoltContext, services: Services) -> None:
+def handle_remove_employee_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, services: Services
+) -> None:
     user_id = body["user"]["id"]
     raw = field_values(view)
 
-    def file(communities: dict[str, str]):  # noqa: ANN202
+    def file(communities: dict[str, str]) -> MemberRequest | dict[str, str]:
         form = parse_remove_form(raw, communities=set(communities))
         if not isinstance(form, RemoveEmployeeForm):
             return form

@@ -17,14 +17,21 @@ if TYPE_CHECKING:
     from bot.slack.services import Services
 
 
-def submit_request(ack: Ack, context: BoltContext, user_id: str, services: Services,
-                   file: Callable[[dict[str, str]], MemberRequest | dict[str, str]]) -> None:
+def submit_request(
+    ack: Ack,
+    context: BoltContext,
+    user_id: str,
+    services: Services,
+    file: Callable[[dict[str, str]], MemberRequest | dict[str, str]],
+) -> None:
     """`file` validates and stores; it gets {community id: name} and returns the stored
     request or field errors. The request is stored BEFORE the ack, so a failure (Redis
     down: bot.slack.errors.handle_error answers in the modal) keeps what the user typed."""
     if not services.roles.has(user_id, Role.HR):
-        ack(response_action="errors",
-            errors={"community_id": "Only HR may file requests. Ask an admin for the role."})
+        ack(
+            response_action="errors",
+            errors={"community_id": "Only HR may file requests. Ask an admin for the role."},
+        )
         return
     try:
         listed = services.api.list_communities().communities
