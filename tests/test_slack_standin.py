@@ -7,10 +7,8 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import urlencode
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 import pytest
@@ -19,6 +17,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.runtime.http_server import HttpServer
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 
 TOKEN = "xoxb-standin"
@@ -217,7 +216,7 @@ def test_conversations_and_users(standin: SlackStandIn, client: WebClient) -> No
 
 def test_usergroup_membership_changes_at_runtime(standin: SlackStandIn, client: WebClient) -> None:
     before = client.usergroups_users_list(usergroup="S0MANAGERS")["users"]
-    standin.set_usergroup("S0MANAGERS", [ALICE, BOB])
+    standin.directory.set_usergroup("S0MANAGERS", [ALICE, BOB])
     after = client.usergroups_users_list(usergroup="S0MANAGERS")["users"]
     standin.reset()
 
@@ -285,8 +284,8 @@ def test_response_url_replies(standin: SlackStandIn, client: WebClient) -> None:
     posted = client.chat_postMessage(
         channel="C0APPROVALS", text="Pending", blocks=button_blocks("Approve")
     )
-    on_message = standin.issue_response_url(BOB, "C0APPROVALS", message_ts=posted["ts"])
-    on_command = standin.issue_response_url(ALICE, "C0GENERAL")
+    on_message = standin.response_urls.issue(BOB, "C0APPROVALS", message_ts=posted["ts"])
+    on_command = standin.response_urls.issue(ALICE, "C0GENERAL")
 
     httpx.post(on_message, json={"text": "Approved", "replace_original": True})
     httpx.post(on_command, json={"text": "Working on it"})
@@ -317,15 +316,6 @@ def test_wait_for_wakes_on_change_and_times_out_helpfully(
 
 # ---------------------------------------------------------------------------------------------
 # The driver, against a real Bolt app over HTTP
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
 
 
 def community_modal(email: str = "") -> dict[str, Any]:
@@ -488,23 +478,10 @@ def submissions() -> list[dict[str, Any]]:
 @pytest.fixture
 def driver(standin: SlackStandIn, submissions: list[dict[str, Any]]) -> Iterator[SlackDriver]:
     app = build_bot(standin.api_url, submissions)
-    server = make_server(
-        "127.0.0.1",
-        0,
-        SlackRequestHandler(app),
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    bot_url = f"http://127.0.0.1:{server.server_port}/slack/events"
-    try:
+    with HttpServer(SlackRequestHandler(app)) as server:
+        bot_url = f"{server.url}/slack/events"
         with SlackDriver(standin, bot_url=bot_url, signing_secret=SECRET) as slack:
             yield slack
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_signed_command_is_acked_and_opens_the_modal(

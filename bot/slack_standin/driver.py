@@ -111,8 +111,12 @@ class SlackDriver:
         """Type `/command text` in a channel (default: the user's DM with the app). A reply in
         the ack shows up like Slack shows it: ephemeral, or in the channel for in_channel."""
         prepared = self.prepare_command(user_id, text, command, channel_id)
-        result = self.send(prepared.body, FORM, timestamp=prepared.timestamp,
-                           signature=prepared.headers["X-Slack-Signature"])
+        result = self.send(
+            prepared.body,
+            FORM,
+            timestamp=prepared.timestamp,
+            signature=prepared.headers["X-Slack-Signature"],
+        )
         return self.command_answered(prepared, result)
 
     def prepare_command(
@@ -125,15 +129,15 @@ class SlackDriver:
         """The signed slash-command request, ready for any HTTP client to send (the
         benchmarks send it from other processes); `command_answered` records the answer."""
         user = self._user(user_id)
-        channel = channel_id or self.standin.dm_channel(user_id)
-        response_url = self.standin.issue_response_url(user_id, channel)
-        trigger_id = self.standin.issue_trigger(user_id)
+        channel = channel_id or self.standin.directory.dm_channel(user_id)
+        response_url = self.standin.response_urls.issue(user_id, channel)
+        trigger_id = self.standin.views.issue_trigger(user_id)
         form = {
             "token": VERIFICATION_TOKEN,
             "team_id": self.team_id,
             "team_domain": TEAM_DOMAIN,
             "channel_id": channel,
-            "channel_name": self.standin.channel_name(channel),
+            "channel_name": self.standin.directory.channel_name(channel),
             "user_id": user.id,
             "user_name": user.name,
             "command": command,
@@ -145,8 +149,11 @@ class SlackDriver:
         }
         body = urlencode(form).encode()
         stamp = str(int(time.time()))
-        headers = {"Content-Type": FORM, "X-Slack-Request-Timestamp": stamp,
-                   "X-Slack-Signature": self.sign(body, stamp)}
+        headers = {
+            "Content-Type": FORM,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": self.sign(body, stamp),
+        }
         return PreparedCommand(body, headers, stamp, trigger_id, response_url)
 
     def command_answered(self, prepared: PreparedCommand, result: DriverResult) -> DriverResult:
@@ -165,11 +172,12 @@ class SlackDriver:
     ) -> DriverResult:
         """Click the button labelled `label` (or with that action_id) in the message's current
         blocks, so a click on a button that an update removed fails like it would on screen."""
-        message = self.standin.message(channel, ts)
+        message = self.standin.conversations.message(channel, ts)
         if message is None:
             raise LookupError(f"no message {ts} in {channel}")
-        return self.click_as_shown(user_id, label, message.channel, message.to_slack(),
-                                   value=value, block_id=block_id)
+        return self.click_as_shown(
+            user_id, label, message.channel, message.to_slack(), value=value, block_id=block_id
+        )
 
     def click_as_shown(
         self,
@@ -183,8 +191,9 @@ class SlackDriver:
         """Click a button on a message as a client showed it (`Message.to_slack()` taken
         earlier): a stale screen, or many people clicking the same message at once."""
         block, button = find_button(shown["blocks"], label, value=value, block_id=block_id)
-        return self._message_click(user_id, channel, shown["ts"], block, button,
-                                   message=dict(shown))
+        return self._message_click(
+            user_id, channel, shown["ts"], block, button, message=dict(shown)
+        )
 
     def click_ephemeral(
         self,
@@ -196,7 +205,7 @@ class SlackDriver:
     ) -> DriverResult:
         """Click a button in an ephemeral message shown to the user (default: the latest one).
         Slack sends no `message` for these; replies go through the response_url."""
-        shown = self.standin.ephemerals(user_id)
+        shown = self.standin.conversations.ephemerals(user_id)
         chosen = [e for e in shown if e["ts"] == ts] if ts else shown[-1:]
         if not chosen:
             raise LookupError(f"no ephemeral message {ts or ''} for {user_id}")
@@ -214,8 +223,8 @@ class SlackDriver:
         message: dict[str, Any] | None = None,
     ) -> DriverResult:
         """block_actions for a message button; `message` is None for an ephemeral one."""
-        trigger_id = self.standin.issue_trigger(user_id)
-        response_url = self.standin.issue_response_url(
+        trigger_id = self.standin.views.issue_trigger(user_id)
+        response_url = self.standin.response_urls.issue(
             user_id, channel, message_ts=ts, ephemeral=message is None
         )
         payload = {
@@ -226,7 +235,7 @@ class SlackDriver:
                 "channel_id": channel,
                 "is_ephemeral": message is None,
             },
-            "channel": {"id": channel, "name": self.standin.channel_name(channel)},
+            "channel": {"id": channel, "name": self.standin.directory.channel_name(channel)},
             "state": {"values": {}},
             "response_url": response_url,
             "actions": [self._action(block, button)],
@@ -252,9 +261,9 @@ class SlackDriver:
         view = self._visible_view(user_id, view_id)
         if values:
             view["state"] = {"values": self._state_for(user_id, view, values)}
-            self.standin.set_view_state(view_id, view["state"]["values"])
+            self.standin.views.set_view_state(view_id, view["state"]["values"])
         block, button = find_button(view["blocks"], label, value=value, block_id=block_id)
-        trigger_id = self.standin.issue_trigger(user_id)
+        trigger_id = self.standin.views.issue_trigger(user_id)
         payload = {
             **self._interaction("block_actions", user_id, trigger_id),
             "container": {"type": "view", "view_id": view_id},
@@ -278,15 +287,15 @@ class SlackDriver:
         empty required fields and malformed e-mails/numbers are refused before sending, as the
         Slack client does; the default sends anything, to test the bot's own validation.
         """
-        top = self.standin.open_view(user_id)
+        top = self.standin.views.open_view(user_id)
         if top is None or (view_id is not None and top["id"] != view_id):
             raise LookupError(f"{user_id} is not looking at view {view_id}; top: {_vid(top)}")
         view_id = top["id"]
         state = self._state_for(user_id, top, values)
-        self.standin.set_view_state(view_id, state)
+        self.standin.views.set_view_state(view_id, state)
         if client_checks and (problems := client_side_problems(top["blocks"], state)):
             return DriverResult(0, 0.0, "", None, errors=problems, view=top, sent=False)
-        trigger_id = self.standin.issue_trigger(user_id)
+        trigger_id = self.standin.views.issue_trigger(user_id)
         payload = {
             **self._interaction("view_submission", user_id, trigger_id),
             "view": {**top, "state": {"values": state}},
@@ -299,10 +308,10 @@ class SlackDriver:
 
     def close_view(self, user_id: str) -> DriverResult | None:
         """Press Cancel on the open modal; Slack tells the bot only if notify_on_close."""
-        top = self.standin.open_view(user_id)
+        top = self.standin.views.open_view(user_id)
         if top is None:
             raise LookupError(f"{user_id} has no open modal")
-        self.standin.close_top_view(user_id)
+        self.standin.views.close_top_view(user_id)
         if not top.get("notify_on_close"):
             return None
         payload = {
@@ -318,14 +327,14 @@ class SlackDriver:
         event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": user_id,
-            "channel": self.standin.dm_channel(user_id),
+            "channel": self.standin.directory.dm_channel(user_id),
             "tab": "home",
-            "event_ts": self.standin.next_ts(),
+            "event_ts": self.standin.shared.next_ts(),
         }
-        home = self.standin.home(user_id)
+        home = self.standin.views.home(user_id)
         if home is not None:
             event["view"] = home
-        number = self.standin.next_number("event")
+        number = self.standin.shared.next_number("event")
         envelope = {
             "token": VERIFICATION_TOKEN,
             "team_id": self.team_id,
@@ -349,7 +358,7 @@ class SlackDriver:
 
     def last_view(self, user_id: str) -> dict[str, Any] | None:
         """The modal the user is looking at (top of the stack)."""
-        return self.standin.open_view(user_id)
+        return self.standin.views.open_view(user_id)
 
     # -----------------------------------------------------------------------------------------
     # The wire
@@ -388,7 +397,7 @@ class SlackDriver:
     # Payload pieces
 
     def _user(self, user_id: str) -> StandInUser:
-        user = self.standin.user(user_id)
+        user = self.standin.directory.user(user_id)
         if user is None:
             raise LookupError(f"unknown user {user_id}; add it to the stand-in first")
         return user
@@ -420,7 +429,7 @@ class SlackDriver:
             "block_id": block["block_id"],
             "text": button.get("text") or {"type": "plain_text", "text": ""},
             "type": "button",
-            "action_ts": self.standin.next_ts(),
+            "action_ts": self.standin.shared.next_ts(),
         }
         for optional in ("value", "style", "url"):
             if optional in button:
@@ -428,10 +437,10 @@ class SlackDriver:
         return action
 
     def _visible_view(self, user_id: str, view_id: str) -> dict[str, Any]:
-        view = self.standin.view(view_id)
-        if view is None or self.standin.view_owner(view_id) != user_id:
+        view = self.standin.views.view(view_id)
+        if view is None or self.standin.views.view_owner(view_id) != user_id:
             raise LookupError(f"{user_id} has no view {view_id}")
-        if not self.standin.is_view_open(view_id):
+        if not self.standin.views.is_view_open(view_id):
             raise LookupError(f"view {view_id} ({text_of(view.get('title'))}) is closed")
         return view
 
@@ -450,8 +459,8 @@ class SlackDriver:
         files = []
         for item in items:
             filename, content = _file_parts(item)
-            file_id = self.standin.add_file(user_id, filename, content)
-            shared = self.standin.file(file_id)
+            file_id = self.standin.uploads.add_file(user_id, filename, content)
+            shared = self.standin.uploads.file(file_id)
             assert shared is not None
             files.append(shared.to_slack())
         return files
@@ -466,7 +475,7 @@ class SlackDriver:
         payload = result.json if isinstance(result.json, dict) else {"text": result.body}
         if payload.get("text") or payload.get("blocks"):
             url_id = response_url.rsplit("/", 1)[-1]
-            self.standin.record_response(url_id, payload, via="ack")
+            self.standin.response_urls.record(url_id, payload, via="ack")
 
     def _apply_submission_answer(self, user_id: str, view_id: str, result: DriverResult) -> None:
         """Slack keeps the modal open when the bot fails or is slow; otherwise it follows the
@@ -474,10 +483,10 @@ class SlackDriver:
         if result.status_code == 200:
             answer = result.json if isinstance(result.json, dict) else {}
             try:
-                result.errors = self.standin.apply_response_action(user_id, view_id, answer)
+                result.errors = self.standin.views.apply_response_action(user_id, view_id, answer)
             except SlackError as error:
                 result.error = error.error
-        result.view = self.standin.open_view(user_id)
+        result.view = self.standin.views.open_view(user_id)
 
 
 def _parse_json(response: httpx.Response) -> Any | None:
