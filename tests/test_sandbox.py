@@ -931,6 +931,21 @@ def test_nothing_personal_is_logged(
         assert "Zebediah" not in text
 
 
+def test_a_dropped_reply_is_logged_without_its_path(
+    api: Api, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = api.headers()
+    sandbox.faults.drop_next = 1
+    with caplog.at_level(logging.DEBUG), pytest.raises(httpx.RemoteProtocolError):
+        # waitress logs the drop before it closes the connection
+        api.client.get(
+            api.url(c.member_credit_path(COMMUNITY, "secret.person@example.com")), headers=headers
+        )
+    logged = [record.getMessage() for record in caplog.records if record.name == "waitress"]
+    assert logged  # "Client disconnected"
+    assert not [line for line in logged if "secret.person" in line or "members" in line]
+
+
 # The standalone process ----------------------------------------------------------------
 
 LAUNCHER = (

@@ -34,23 +34,16 @@ class DropConnection(Exception):
     not even a status line (the sandbox's faults: a reply lost on the way)."""
 
 
-class _WithoutPaths(logging.Filter):
-    """waitress names the request path when a request ends without a reply; paths can hold
-    e-mail addresses (the sandbox's member paths do), so that part is left out."""
+class _WithoutPaths(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """waitress's logger ("waitress"), minus the request path waitress names when a request
+    ends without a reply: paths can hold e-mail addresses (the sandbox's member paths do)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and " while serving " in record.msg:
-            record.msg = record.msg.split(" while serving ", 1)[0]
-            record.args = ()
-        return True
-
-
-_channel_log = logging.getLogger("waitress.channel")
-_channel_log.addFilter(_WithoutPaths())
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return str(msg).split(" while serving ", 1)[0], kwargs
 
 
 class _Channel(HTTPChannel):  # type: ignore[misc]  # waitress is untyped
-    logger = _channel_log
+    logger = _WithoutPaths(logging.getLogger("waitress"), {})
 
 
 def _dropping(app: WSGIApp) -> WSGIApp:
