@@ -65,6 +65,8 @@ class MemberRequest:
     reminded: bool = False
     channel: str = ""
     message_ts: str = ""
+    dm_channel: str = ""  # the requester's "filed" DM, updated in place as the request moves
+    dm_ts: str = ""
     attempts: int = 0
     rounds: int = 0  # 1 once approved, +1 per Retry
     announced_round: int = 0  # the last round whose approval people were told about
@@ -128,6 +130,8 @@ class MemberRequest:
             reminded=data.get("reminded") == "1",
             channel=data.get("channel", ""),
             message_ts=data.get("message_ts", ""),
+            dm_channel=data.get("dm_channel", ""),
+            dm_ts=data.get("dm_ts", ""),
             attempts=int(data.get("attempts") or 0),
             rounds=int(data.get("rounds") or 0),
             announced_round=int(data.get("announced_round") or 0),

@@ -142,7 +142,7 @@ def build_services(
     roles = RoleDirectory(
         grants, RedisGroupCache(client), users.members_of, settings.group_cache_seconds
     )
-    notifier = SlackNotifier(slack, store, settings.approvals_channel or "", roles)
+    notifier = SlackNotifier(slack, store, settings.approvals_channel or "", roles, members=api)
     policy = policy_from(settings)
     service = RequestService(store, policy, notifier, settings.environment_label)
     return Services(

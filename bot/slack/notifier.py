@@ -3,23 +3,41 @@
 Clicks and workers in several processes change a request concurrently. Notifications for
 one request are serialised by a short Redis lock and always render the request as it is
 now, so the message shows the latest state and DMs never arrive out of order.
+
+Every step is tried on its own: a step Slack refuses is logged (with its error code, never
+the message) and the next step still runs. An approval message Slack no longer has (deleted,
+its channel archived or gone) is posted afresh in the approvals channel, and the request
+points at the new one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
+from bot.domain.members import MembersApi, RemainingCredit
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
-from bot.domain.requests import MemberRequest, Status
+from bot.domain.requests import MemberRequest, Operation, Status
 from bot.domain.roles import Role, RoleDirectory
-from bot.slack.blocks.requests import approval_message, reminder, requester_dm
+from bot.slack.blocks.requests import (
+    approval_message,
+    filed_dm,
+    reminder,
+    requester_dm,
+)
 from bot.slack.text import mentions
 
 log = logging.getLogger("bot.slack")
+
+T = TypeVar("T")
 
 # A DM for an event is only sent while the request is still in a state that event
 # describes; if it moved on, the later event's DM tells the requester instead. The outcome
@@ -41,25 +59,47 @@ _CURRENT_FOR = {
 # Events that tell people a round of work was approved (the worker waits for them).
 _ROUND_EVENTS = {Event.FILED, Event.APPROVED, Event.RETRIED}
 
+# chat.update errors that mean the approval message can no longer be shown where it was.
+MESSAGE_GONE = frozenset(
+    {
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+    }
+)
+
+# How long publishing waits for Coolblue to name the employee of an offboarding.
+NAME_LOOKUP_SECONDS = 2.0
+
 
 class SlackNotifier:
     def __init__(
-        self, client: WebClient, store: RequestStore, approvals_channel: str, roles: RoleDirectory
+        self,
+        client: WebClient,
+        store: RequestStore,
+        approvals_channel: str,
+        roles: RoleDirectory,
+        members: MembersApi | None = None,
+        name_lookup_seconds: float = NAME_LOOKUP_SECONDS,
     ) -> None:
         self.client = client
         self.store = store
         self.channel = approvals_channel
         self.roles = roles
+        self.members = members
+        self.name_lookup_seconds = name_lookup_seconds
 
     def publish_filed(self, request: MemberRequest) -> None:
         """Post the approval message for a request just stored, then DM the requester."""
         with self._lock(request.id):
-            reply = self.client.chat_postMessage(channel=self.channel, **approval_message(request))
-            self.store.set_fields(
-                request.id, channel=str(reply["channel"]), message_ts=str(reply["ts"])
-            )
+            request = self._with_employee_name(request)
+            self._post_approval(request)
             # The message already shows `request`; update it only if the request moved on
-            # meanwhile (a no-approval request the worker already carried out).
+            # meanwhile (a no-approval request the worker already carried out). A post that
+            # failed is tried again on the next change, not now.
             self._render(request.id, Event.FILED, shown=request)
 
     def request_changed(self, request_id: str, event: Event) -> None:
@@ -75,6 +115,8 @@ class SlackNotifier:
             text["text"] = f"{mentions(approvers)}: {text['text']}"
         self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts, **text)
 
+    # Steps -------------------------------------------------------------------------------
+
     def _render(self, request_id: str, event: Event, shown: MemberRequest | None = None) -> None:
         request = self.store.get(request_id)
         if request is None:
@@ -83,16 +125,138 @@ class SlackNotifier:
             request.status,
             request.updated_at,
         )
-        if request.message_ts and not unchanged:
-            self.client.chat_update(
-                channel=request.channel, ts=request.message_ts, **approval_message(request)
-            )
+        if not unchanged:
+            self._show_approval(request)
         if request.status in _CURRENT_FOR.get(event, set()):
-            self.client.chat_postMessage(
-                channel=request.requester_id, **requester_dm(request, event)
+            self._send_dm(request, event)
+        if event is not Event.FILED and request.dm_ts:
+            self._attempt(
+                "updating the filed DM",
+                request.id,
+                lambda: self.client.chat_update(
+                    channel=request.dm_channel, ts=request.dm_ts, **filed_dm(request)
+                ),
             )
         if event in _ROUND_EVENTS and request.rounds > request.announced_round:
-            self.store.mark_round_announced(request_id, request.rounds)
+            self._attempt(
+                "marking the round as told",
+                request.id,
+                lambda: self.store.mark_round_announced(request_id, request.rounds),
+            )
+
+    def _show_approval(self, request: MemberRequest) -> None:
+        """Update the approval message in place, or post it afresh where Slack lost it."""
+        if request.message_ts:
+            try:
+                self.client.chat_update(
+                    channel=request.channel, ts=request.message_ts, **approval_message(request)
+                )
+                return
+            except SlackApiError as exc:
+                error = _error_code(exc)
+                if error not in MESSAGE_GONE:
+                    log.warning("approval message of %s not updated: %s", request.id, error)
+                    return
+                log.warning(
+                    "approval message of %s is gone (%s); posting it again", request.id, error
+                )
+            except Exception as exc:  # network, timeouts: the next change tries again
+                log.warning("approval message of %s not updated: %s", request.id, _kind(exc))
+                return
+        self._post_approval(request)
+
+    def _post_approval(self, request: MemberRequest) -> None:
+        reply = self._attempt(
+            "posting the approval message",
+            request.id,
+            lambda: self.client.chat_postMessage(channel=self.channel, **approval_message(request)),
+        )
+        if reply is not None:
+            self._attempt(
+                "storing where the approval message is",
+                request.id,
+                lambda: self.store.set_fields(
+                    request.id, channel=str(reply["channel"]), message_ts=str(reply["ts"])
+                ),
+            )
+
+    def _send_dm(self, request: MemberRequest, event: Event) -> None:
+        reply = self._attempt(
+            f"the {event.value} DM",
+            request.id,
+            lambda: self.client.chat_postMessage(
+                channel=request.requester_id, **requester_dm(request, event)
+            ),
+        )
+        if reply is not None and event is Event.FILED:
+            # Kept so the DM can follow the request (its Cancel button goes once decided).
+            self._attempt(
+                "storing where the filed DM is",
+                request.id,
+                lambda: self.store.set_fields(
+                    request.id, dm_channel=str(reply["channel"]), dm_ts=str(reply["ts"])
+                ),
+            )
+
+    def _with_employee_name(self, request: MemberRequest) -> MemberRequest:
+        """An offboarding names only an e-mail address; Coolblue knows whose it is. Asked
+        here, after the modal closed, for at most `name_lookup_seconds`: a slow or failing
+        Communities API leaves the name out, it never holds the approval message back."""
+        if request.operation is not Operation.REMOVE or request.employee_name:
+            return request
+        credit = self._look_up_member(request)
+        if credit is None or not (credit.first_name or credit.last_name):
+            return request
+        first, last = credit.first_name or "", credit.last_name or ""
+
+        def store_names() -> bool:
+            self.store.set_fields(request.id, first_name=first, last_name=last)
+            return True
+
+        stored = self._attempt("storing the employee's name", request.id, store_names)
+        return replace(request, first_name=first, last_name=last) if stored else request
+
+    def _look_up_member(self, request: MemberRequest) -> RemainingCredit | None:
+        members = self.members
+        if members is None:
+            return None
+        found: list[RemainingCredit] = []
+        finished = threading.Event()
+
+        def look_up() -> None:
+            try:
+                found.append(members.get_remaining_credit(request.community_id, request.email))
+            except Exception as exc:  # not a member, Coolblue down: the name stays out
+                log.info("no employee name for request %s: %s", request.id, _kind(exc))
+            finally:
+                finished.set()
+
+        threading.Thread(target=look_up, name=f"name-{request.id}", daemon=True).start()
+        finished.wait(self.name_lookup_seconds)
+        return found[0] if found else None
+
+    def _attempt(self, what: str, request_id: str, step: Callable[[], T]) -> T | None:
+        """Run one step; a failure is logged (no message content) and yields None."""
+        try:
+            return step()
+        except SlackApiError as exc:
+            log.warning("%s failed for request %s: %s", what, request_id, _error_code(exc))
+        except Exception as exc:
+            log.warning("%s failed for request %s: %s", what, request_id, _kind(exc))
+        return None
 
     def _lock(self, request_id: str) -> AbstractContextManager[object]:
         return self.store.notification_lock(request_id)
+
+
+def _error_code(exc: SlackApiError) -> str:
+    response: Any = exc.response
+    try:
+        return str(response.get("error") or "unknown_error")
+    except AttributeError:
+        return "unknown_error"
+
+
+def _kind(exc: BaseException) -> str:
+    """An exception's type only: its message may hold what was sent (names, addresses)."""
+    return type(exc).__name__

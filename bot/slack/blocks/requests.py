@@ -141,10 +141,14 @@ _DM_OPENERS = {
 }
 
 
+_FILED_NO_APPROVAL = "Your request was filed; no approval is needed, so it is carried out at once."
+
+
 def requester_dm(request: MemberRequest, event: Event) -> dict[str, Any]:
+    """A DM telling the requester about `event`, showing the request as it is now."""
     opener = _DM_OPENERS[event]
     if event is Event.FILED and request.status is not Status.PENDING:
-        opener = "Your request was filed; no approval is needed, so it is carried out at once."
+        opener = _FILED_NO_APPROVAL if not request.approvals_required else "Your request was filed."
     env = badge(request.environment)
     blocks: list[Block] = [section(f"{opener}\n{summary(request)}")]
     blocks.append(context(status_line(request) + (f"   {env}" if env else "")))
@@ -156,7 +160,20 @@ def requester_dm(request: MemberRequest, event: Event) -> dict[str, Any]:
                 "elements": [button("Cancel request", CANCEL, request.id)],
             }
         )
-    return {"text": f"{opener} ({request.id})", "blocks": blocks}
+    return {"text": f"{_notification(request, event, opener)} ({request.id})", "blocks": blocks}
+
+
+def filed_dm(request: MemberRequest) -> dict[str, Any]:
+    """The "filed" DM as it reads now, for chat.update: the request's current state, and the
+    Cancel button only while the request waits. Its `text`, the notification people got,
+    stays what it was when the request was filed."""
+    return requester_dm(request, Event.FILED)
+
+
+def _notification(request: MemberRequest, event: Event, opener: str) -> str:
+    if event is not Event.FILED:
+        return opener
+    return _DM_OPENERS[Event.FILED] if request.approvals_required else _FILED_NO_APPROVAL
 
 
 def reminder(request: MemberRequest) -> dict[str, Any]:
