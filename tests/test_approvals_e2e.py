@@ -143,7 +143,7 @@ def test_user_without_role_cannot_approve(stack):
     request = file_request(stack, ALICE, JANE)
     before = len(stack.standin.ephemerals(FRANK))
     click(stack, FRANK, "Approve", request)
-    assert "Only manager may approve" in ephemeral_after(stack, FRANK, before)
+    assert "Only managers and admins can approve" in ephemeral_after(stack, FRANK, before)
     assert stack.services.store.get(request.id).status is Status.PENDING
 
 

@@ -96,7 +96,7 @@ def test_scripted_session_over_the_real_entry_point(tmp_path: Path, redis_url: s
     assert "Your request is done." in out  # alice's DM
     assert "Jane Doe (jane@example.com) has €750.00 remaining credit" in out
     assert "❌ Rejected by @bob at <time>: Not yet, her contract was extended" in out
-    assert "⛔ Only hr may request onboarding." in out
+    assert "⛔ Only HR and admins can request onboarding." in out
     # Request IDs and correlation IDs are masked, so the transcript is reproducible.
     assert "Onboard employee · R1" in out and "Offboard employee · R2" in out
     assert "Correlation ID: <correlation-id>" in out

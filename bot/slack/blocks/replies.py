@@ -43,13 +43,33 @@ def help_reply(roles: frozenset[Role], environment: str, *, unknown: str = "") -
     return _reply(intro, [section("\n".join(lines))], environment)
 
 
+# How a refusal names the people holding a role, in the order it lists them.
+_ROLE_PEOPLE = {
+    Role.HR: "HR",
+    Role.MANAGER: "managers",
+    Role.SUPPORT: "support staff",
+    Role.ADMIN: "admins",
+}
+
+
 def refusal(action: str, allowed: set[Role]) -> Reply:
-    names = " or ".join(sorted(allowed))
+    """ "Only HR and admins can request onboarding.": every role that may, admins included
+    (they may do everything)."""
+    if set(Role) <= allowed:
+        who = "people with a Community Bot role"
+    else:
+        who = _and(
+            [people for role, people in _ROLE_PEOPLE.items() if role in allowed | {Role.ADMIN}]
+        )
     return {
         "response_type": "ephemeral",
         "replace_original": False,
-        "text": f":no_entry: Only {names} may {action}. Ask an admin if you need this.",
+        "text": f":no_entry: Only {who} can {action}. Ask an admin if you need this.",
     }
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def error_reply(text: str) -> Reply:
