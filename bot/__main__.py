@@ -5,22 +5,97 @@ python -m bot web             the Slack listener only (HTTP or Socket Mode)
 python -m bot worker          a worker that carries out approved requests
 python -m bot sandbox --port  a standalone sandbox of the Communities API
 python -m bot console [--script FILE]
+
+However the bot ends (`quit`, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP, an error), what it started
+is stopped, in reverse order. The exit status is 0 for a requested stop; a failure exits
+non-zero with a line saying what is wrong and what to do. If the bot itself is killed, its
+embedded redis-server follows it (see bot/storage/redis_server.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
+import urllib.error
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.runtime.settings import ConfigError, Settings, load_settings
+import redis
+
+from bot.runtime.settings import ConfigError, Process, Settings, load_settings
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    from bot.runtime.worker import Worker
+
+T = TypeVar("T")
 
 log = logging.getLogger("bot")
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+EXIT_CONFIG, EXIT_FAILED = 2, 1
+
+# Read once into Settings (as SecretStr), then taken out of the environment: no library reads
+# them behind our back (slack_bolt's App falls back to SLACK_BOT_TOKEN and, given our ready
+# WebClient as well, warns "As you gave `client` as well, `token` will be unused"), and no
+# child process (the embedded redis-server) inherits them.
+SECRET_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "COMMUNITIES_CLIENT_SECRET",
+    "REDIS_URL",
+)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal, raised in the main thread so every `finally` on the way out runs.
+    A KeyboardInterrupt, so what already ends cleanly on Ctrl-C (the console's prompt) ends
+    alike on SIGTERM and SIGHUP."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+
+
+class Failure(Exception):
+    """A failure the operator can act on; the message says what is wrong and what to do."""
+
+    def __init__(self, reason: str, *, starting: bool = True) -> None:
+        super().__init__(reason)
+        self.starting = starting
+
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    _stop_on_signals()
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Stopped included: a requested stop
+        return 0
+    except ConfigError as exc:
+        print("Configuration problems:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Failure as exc:
+        happened = "could not start" if exc.starting else "stopped"
+        print(f"Community Bot {happened}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: where it happened is worth the lines
+        log.critical("unexpected error", exc_info=True)
+        print(f"Community Bot stopped by an unexpected error: {exc!r}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description=__doc__,
@@ -34,83 +109,235 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--host", default="127.0.0.1")
     console = sub.add_parser("console", help="act as Slack users in a terminal")
     console.add_argument("--script", help="read commands from this file; print a transcript")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def _run(args: argparse.Namespace) -> int:
     if args.mode == "sandbox":
         from bot.sandbox.cli import run_standalone
 
         _configure_logging("INFO")
-        run_standalone(args.host, args.port)
+        try:
+            run_standalone(args.host, args.port)
+        except OSError as exc:
+            raise Failure(
+                f"cannot serve on {args.host}:{args.port} ({exc.strerror}): "
+                "stop what uses that port, or pass another --port"
+            ) from None
         return 0
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print("Configuration problems:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  {line}", file=sys.stderr)
-        return 2
-    if args.mode == "console" or (args.mode is None and not settings.has_slack_credentials):
+    process = {
+        "console": Process.CONSOLE,
+        "web": Process.WEB,
+        "worker": Process.WORKER,
+    }.get(args.mode)
+    settings = load_settings(process)
+    _forget_secret_variables()
+    if process is None:
+        process = settings.default_process
+    if process is Process.CONSOLE:
         from bot.console import run_console
 
         return run_console(settings, script=getattr(args, "script", None))
-    if not settings.has_slack_credentials:
-        print(
-            "SLACK_BOT_TOKEN: required for `web` and `worker` "
-            "(run `python -m bot` without it for the local console)",
-            file=sys.stderr,
-        )
-        return 2
     _configure_logging(settings.log_level)
-    return serve(settings, web=args.mode in (None, "web"), worker=args.mode in (None, "worker"))
+    return serve(
+        settings,
+        web=process in (Process.ALL_IN_ONE, Process.WEB),
+        worker=process in (Process.ALL_IN_ONE, Process.WORKER),
+    )
 
 
 def serve(settings: Settings, *, web: bool, worker: bool) -> int:
+    """Start the parts, serve until a stop signal (or a part failing), stop the parts.
+
+    Each part is put on `parts` the moment it is started, and `parts` stops them in reverse
+    order however this ends: a signal raises Stopped out of the wait, a failure raises
+    Failure. A new part: start it, then `parts.callback(its_stop)`."""
     from bot.local.embedded import sandbox_urls, start_sandbox
     from bot.runtime.bootstrap import start_runtime
+
+    with contextlib.ExitStack() as parts:
+        api_urls = None
+        if settings.uses_sandbox:
+            sandbox = _starting("the embedded sandbox", lambda: start_sandbox(settings))
+            parts.callback(sandbox.stop)
+            api_urls = sandbox_urls(sandbox)
+        redis_part = "the embedded Redis" if settings.uses_embedded_redis else "Redis"
+        runtime = _starting(redis_part, lambda: start_runtime(settings, api_urls=api_urls))
+        parts.callback(runtime.close)
+        _check_redis(runtime.redis)
+        _check_slack(runtime.slack, settings)  # a bad token stops here, not at a request
+        failed = _PartFailed()
+        if worker:
+            job = runtime.build_worker()
+            parts.callback(_stop_worker, job, failed.watch("worker", job.run))
+        if web:
+            from bot.slack.app import build_app
+
+            app = build_app(runtime.services, runtime.slack, settings.slack_signing_secret)
+            if settings.slack_app_token is not None:
+                _serve_socket_mode(parts, app, settings)
+            else:
+                _serve_http(parts, app, runtime.redis, settings)
+        failed.wait()  # until a signal raises Stopped here, or a part fails
+        raise Failure(failed.reason, starting=False)
+
+
+def _starting(what: str, start: Callable[[], T]) -> T:
+    """A start step; what stops it becomes a one-line Failure (the step cleans up after
+    itself)."""
+    from bot.storage.redis_server import DataFolderInUse
+
+    try:
+        return start()
+    except DataFolderInUse as exc:
+        raise Failure(str(exc)) from None
+    except FileNotFoundError as exc:
+        raise Failure(
+            f"{what} could not start: {exc} (install redis-server, or set REDIS_URL)"
+        ) from None
+    except (OSError, RuntimeError) as exc:
+        raise Failure(f"{what} could not start: {exc}") from None
+
+
+def _check_redis(client: redis.Redis) -> None:
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise Failure(
+            f"cannot reach Redis ({exc}): check that it runs and that REDIS_URL points at it"
+        ) from None
+
+
+def _check_slack(client: WebClient, settings: Settings) -> None:
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        with _quiet("slack_sdk"):  # its retries and errors would say the same, in 60 lines
+            client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "no error code")
+        if error in REFUSED_TOKEN:
+            raise Failure(
+                f"Slack refused SLACK_BOT_TOKEN ({error}): set it to the app's Bot User OAuth "
+                "Token (xoxb-…, on the app's OAuth & Permissions page)"
+            ) from None
+        raise Failure(f"Slack's auth.test failed ({error}); see https://status.slack.com") from None
+    except OSError as exc:  # urllib's URLError included
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise Failure(
+            f"cannot reach Slack at {settings.slack_api_url} ({reason}): check the network "
+            "(and any proxy), or SLACK_API_URL"
+        ) from None
+    except SlackClientError as exc:
+        raise Failure(f"Slack's auth.test failed ({exc}); check SLACK_API_URL") from None
+
+
+REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}
+
+
+def _serve_http(
+    parts: contextlib.ExitStack, app: App, client: redis.Redis, settings: Settings
+) -> None:
     from bot.runtime.http_server import HttpServer
     from bot.runtime.web import create_wsgi_app
-    from bot.slack.app import build_app
 
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    sandbox = start_sandbox(settings) if settings.uses_sandbox else None
-    running: list[object] = []
     try:
-        runtime = start_runtime(settings, api_urls=sandbox_urls(sandbox) if sandbox else None)
-        try:
-            runtime.slack.auth_test()  # bad token: stop here with Slack's error, not later
-            if worker:
-                job = runtime.build_worker()
-                threading.Thread(target=job.run, name="worker", daemon=True).start()
-                running.append(job)
-            if web:
-                app = build_app(runtime.services, runtime.slack, settings.slack_signing_secret)
-                if settings.slack_app_token is not None:
-                    from slack_bolt.adapter.socket_mode import SocketModeHandler
+        server = HttpServer(create_wsgi_app(app, client), host="0.0.0.0", port=settings.port)
+    except OSError as exc:
+        raise Failure(
+            f"cannot listen on PORT {settings.port} ({exc.strerror}): stop what uses it, "
+            "or set PORT to a free port"
+        ) from None
+    parts.callback(server.stop)
+    server.start()
+    log.info("HTTP mode on port %d: POST /slack/events, GET /healthz", settings.port)
 
-                    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-                    handler.connect()  # type: ignore[no-untyped-call]
-                    running.append(handler)
-                    log.info("Socket Mode connected")
-                else:
-                    server = HttpServer(
-                        create_wsgi_app(app, runtime.redis), host="0.0.0.0", port=settings.port
-                    ).start()
-                    running.append(server)
-                    log.info(
-                        "HTTP mode on port %d: POST /slack/events, GET /healthz", settings.port
-                    )
-            stop.wait()
-            log.info("stopping")
-        finally:
-            for part in reversed(running):
-                part.stop() if hasattr(part, "stop") else part.close()  # type: ignore[attr-defined]
-            runtime.close()
+
+def _serve_socket_mode(parts: contextlib.ExitStack, app: App, settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    parts.callback(handler.close)
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as exc:
+        error = exc.response.get("error", "no error code")
+        raise Failure(
+            f"Slack refused SLACK_APP_TOKEN ({error}): set it to an app-level token "
+            "(xapp-…) with the connections:write scope"
+        ) from None
+    log.info("Socket Mode connected")
+
+
+class _PartFailed:
+    """Threads of parts that must not end on their own: the first to end wakes serve()."""
+
+    def __init__(self) -> None:
+        self._ended = threading.Event()
+        self.reason = ""
+
+    def watch(self, name: str, target: Callable[[], None]) -> threading.Thread:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:
+                log.exception("the %s failed", name)  # a bug: the traceback is worth it
+                self._end(f"the {name} failed ({exc!r})")
+            else:
+                self._end(f"the {name} ended")  # on a stop too; nobody waits by then
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def _end(self, reason: str) -> None:
+        if not self._ended.is_set():
+            self.reason = reason
+            self._ended.set()
+
+    def wait(self) -> None:
+        self._ended.wait()
+
+
+WORKER_STOP_SECONDS = 15.0  # running jobs finish before Redis and the API client close
+
+
+def _stop_worker(job: Worker, thread: threading.Thread) -> None:
+    job.stop()
+    thread.join(WORKER_STOP_SECONDS)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
     finally:
-        if sandbox is not None:
-            sandbox.stop()
-    return 0
+        logger.setLevel(level)
+
+
+def _stop_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP raise Stopped in the main thread (once: a second one stops
+    the process at once; the embedded redis-server still follows)."""
+    stopping = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            os._exit(128 + signum)
+        stopping.set()
+        raise Stopped(signum)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handle)
+
+
+def _forget_secret_variables() -> None:
+    for name in [key for key in os.environ if key.upper() in SECRET_VARIABLES]:
+        del os.environ[name]
 
 
 def _configure_logging(level: str) -> None:

@@ -67,7 +67,10 @@ def processes(redis_url, tmp_path):
         "ROLES_MANAGER": BOB,
     }
     web = start(["web"], env, tmp_path)
-    worker = start(["worker"], env, tmp_path)
+    # A worker answers no Slack requests: it starts without the signing secret.
+    worker = start(
+        ["worker"], {k: v for k, v in env.items() if k != "SLACK_SIGNING_SECRET"}, tmp_path
+    )
     url = f"http://127.0.0.1:{port}"
     driver = SlackDriver(standin, bot_url=f"{url}/slack/events", signing_secret="process-secret")
     try:
@@ -78,7 +81,11 @@ def processes(redis_url, tmp_path):
         driver.close()
         sandbox.stop()
         standin.stop()
-    assert codes == [0, 0], "SIGTERM stops both processes cleanly"
+    outputs = [web.stdout.read(), worker.stdout.read()]  # type: ignore[union-attr]
+    assert codes == [0, 0], outputs  # SIGTERM stops both processes cleanly
+    for output in outputs:
+        assert "will be unused" not in output  # Bolt is not handed a token besides the client
+        assert "Traceback" not in output, output
 
 
 def _healthy(url: str) -> bool:

@@ -100,14 +100,15 @@ def start_runtime(
     settings: Settings, *, slack: WebClient | None = None, api_urls: ApiUrls | None = None
 ) -> Runtime:
     redis_server = None
-    if settings.redis_url is None:
-        redis_server = RedisServer(Path(settings.data_dir) / "redis")
-        url = redis_server.start()
-        log.info("embedded Redis on %s (data in %s)", url, redis_server.data_dir)
-    else:
-        url = settings.redis_url.get_secret_value()
-    client = connect_redis(url)
-    try:
+    client = None
+    try:  # whatever fails or interrupts start-up stops what it started
+        if settings.redis_url is None:
+            redis_server = RedisServer(Path(settings.data_dir) / "redis")
+            url = redis_server.start()
+            log.info("embedded Redis on %s (data in %s)", url, redis_server.data_dir)
+        else:
+            url = settings.redis_url.get_secret_value()
+        client = connect_redis(url)
         if api_urls is None:
             api = communities_client(settings, client)
         else:
@@ -121,7 +122,8 @@ def start_runtime(
             slack = slack_client(token, settings.slack_api_url)
         services = build_services(settings, client, api, slack)
     except BaseException:
-        client.close()
+        if client is not None:
+            client.close()
         if redis_server is not None:
             redis_server.stop()
         raise

@@ -1,14 +1,17 @@
 """Configuration: every setting the bot reads, typed and validated once at start-up.
 
 Values come from the environment and a `.env` file. A bad or missing setting stops
-start-up with one line per problem naming the variable (`ConfigError`); secrets are
-`SecretStr`, so they never show in a repr, a log line or a traceback.
+start-up with one line per problem naming the variable (`ConfigError`), every problem in
+one pass; secrets are `SecretStr`, so they never show in a repr, a log line or a traceback.
+Each process (`Process`) asks only for what it needs.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -23,6 +26,20 @@ CommaList = Annotated[tuple[str, ...], NoDecode]
 DEFAULT_SANDBOX_CLIENT_ID = "sandbox-client"
 DEFAULT_SANDBOX_CLIENT_SECRET = "sandbox-secret"
 DEFAULT_SANDBOX_COMMUNITIES = "acme-employees:Acme Employees"
+
+
+class Process(StrEnum):
+    """The process the settings are read for; each asks only for what it needs."""
+
+    CONSOLE = "console"  # `python -m bot console`, or `python -m bot` without Slack credentials
+    ALL_IN_ONE = "all-in-one"  # `python -m bot` with Slack credentials
+    WEB = "web"  # `python -m bot web`
+    WORKER = "worker"  # `python -m bot worker`
+
+    @property
+    def is_split(self) -> bool:
+        """One of several processes that must share Redis and the Communities API."""
+        return self in (Process.WEB, Process.WORKER)
 
 
 class ConfigError(Exception):
@@ -94,6 +111,11 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator(
         "community_ids", "roles_hr", "roles_manager", "roles_support", "roles_admin", mode="before"
     )
@@ -164,10 +186,39 @@ class Settings(BaseSettings):
                 pairs.append((community_id.strip(), name.strip() or community_id.strip()))
         return pairs
 
-    def problems(self) -> list[str]:
-        """Cross-field checks that a single field validator cannot make."""
+    @property
+    def default_process(self) -> Process:
+        """What `python -m bot` runs: everything in one process, or the console when there
+        are no Slack credentials."""
+        return Process.ALL_IN_ONE if self.has_slack_credentials else Process.CONSOLE
+
+    def problems(
+        self, process: Process | None = None, invalid: frozenset[str] = frozenset()
+    ) -> list[str]:
+        """Cross-field checks that a single field validator cannot make, for `process`
+        (None: the one `python -m bot` picks). Fields named in `invalid` failed their own
+        validation (and hold their defaults here): checks of their values are skipped, but
+        they count as set."""
+        implicit = process is None
+        process = process or self.default_process
+
+        def given(name: str) -> bool:
+            return getattr(self, name) is not None or name in invalid
+
+        def valid(*names: str) -> bool:
+            return invalid.isdisjoint(names)
+
         found: list[str] = []
-        if not self.uses_sandbox:
+        command = (
+            "`python -m bot`" if process is Process.ALL_IN_ONE else f"`python -m bot {process}`"
+        )
+        if process is not Process.CONSOLE:
+            found += self._slack_problems(process, command, valid)
+        elif implicit and (self.slack_app_token is not None or given("slack_signing_secret")):
+            found.append(
+                "SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set"
+            )
+        if given("communities_api_url"):
             for name in (
                 "communities_environment",
                 "communities_token_url",
@@ -175,41 +226,76 @@ class Settings(BaseSettings):
                 "communities_client_secret",
                 "communities_company",
             ):
-                if getattr(self, name) is None:
+                if not given(name):
                     found.append(f"{name.upper()}: required when COMMUNITIES_API_URL is set")
-        if self.has_slack_credentials:
-            token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else ""
-            if not token.startswith("xoxb-"):
-                found.append("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
-            if self.slack_app_token is None and self.slack_signing_secret is None:
-                found.append(
-                    "SLACK_SIGNING_SECRET: required for HTTP mode "
-                    "(or set SLACK_APP_TOKEN for Socket Mode)"
-                )
-            if self.approvals_channel is None:
-                found.append("APPROVALS_CHANNEL: required when Slack credentials are set")
-        elif self.slack_app_token is not None or self.slack_signing_secret is not None:
+        elif process.is_split:
             found.append(
-                "SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set"
+                f"COMMUNITIES_API_URL: required for {command}; set the same one for web and "
+                "workers, e.g. a `python -m bot sandbox` (an embedded sandbox would be this "
+                "process's alone)"
+            )
+        if process.is_split and self.redis_url is None:
+            found.append(
+                f"REDIS_URL: required for {command}; set the same one for web and workers "
+                "(an embedded Redis would be this process's alone: approved work would never "
+                "reach the other)"
+            )
+        if (
+            valid("reminder_after_hours", "request_expiry_hours")
+            and self.reminder_after_hours >= self.request_expiry_hours
+        ):
+            found.append("REMINDER_AFTER_HOURS: must be less than REQUEST_EXPIRY_HOURS")
+        if not process.is_split and self.uses_sandbox and not self.sandbox_community_pairs():
+            found.append("SANDBOX_COMMUNITIES: list at least one id:name")
+        return found
+
+    def _slack_problems(
+        self, process: Process, command: str, valid: Callable[..., bool]
+    ) -> list[str]:
+        found: list[str] = []
+        if self.slack_bot_token is None:
+            found.append(
+                f"SLACK_BOT_TOKEN: required for {command} "
+                "(without Slack credentials, `python -m bot` opens the local console)"
+            )
+        elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            found.append("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
+        if self.approvals_channel is None and valid("approvals_channel"):
+            found.append(f"APPROVALS_CHANNEL: required for {command}")
+        if process is Process.WORKER:
+            return found  # a worker answers no Slack requests: no signing secret, no app token
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            found.append(
+                "SLACK_SIGNING_SECRET: required for HTTP mode "
+                "(or set SLACK_APP_TOKEN for Socket Mode)"
             )
         if self.slack_app_token is not None and not (
             self.slack_app_token.get_secret_value().startswith("xapp-")
         ):
             found.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
-        if self.reminder_after_hours >= self.request_expiry_hours:
-            found.append("REMINDER_AFTER_HOURS: must be less than REQUEST_EXPIRY_HOURS")
-        if self.uses_sandbox and not self.sandbox_community_pairs():
-            found.append("SANDBOX_COMMUNITIES: list at least one id:name")
         return found
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read and check the configuration; raise ConfigError with one line per problem."""
+def load_settings(process: Process | None = None, **overrides: object) -> Settings:
+    """Read and check the configuration for `process` (None: the one `python -m bot`
+    picks); raise ConfigError with one line per problem, all problems at once."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
+        lines: list[str] = []
+        invalid: frozenset[str] = frozenset()
     except ValidationError as exc:
-        raise ConfigError([_describe(error) for error in exc.errors()]) from None
-    problems = settings.problems()
+        lines = [_describe(error) for error in exc.errors()]
+        invalid = frozenset(str(error["loc"][0]) for error in exc.errors() if error.get("loc"))
+        # The other settings are still checked together: read again with the failing
+        # fields at their defaults (init arguments win over the environment).
+        defaults = {
+            name: field.default for name, field in Settings.model_fields.items() if name in invalid
+        }
+        try:
+            settings = Settings(**{**overrides, **defaults})
+        except ValidationError:
+            raise ConfigError(lines) from None
+    problems = lines + settings.problems(process, invalid)
     if problems:
         raise ConfigError(problems)
     return settings
