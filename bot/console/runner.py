@@ -45,11 +45,12 @@ class Step:
 
 
 def run_console(settings: Settings, script: str | None = None) -> int:
-    """`python -m bot console [--script FILE]`; the exit status."""
+    """`python -m bot console [--script FILE]`; the exit status. What the console started is
+    stopped however it ends (a stop signal arrives here as a KeyboardInterrupt)."""
     _quiet_logging()
     if script is None:
         with _started(settings) as stack:
-            return run_interactive(stack)
+            return run_interactive(stack, data=data_line(stack.settings))
     try:
         lines = Path(script).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -60,7 +61,16 @@ def run_console(settings: Settings, script: str | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="community-bot-console-") as data_dir,
         _started(settings.model_copy(update={"data_dir": data_dir})) as stack,
     ):
-        return run_script(stack, lines, print)
+        return run_script(stack, lines, print, data=data_line(stack.settings, temporary=True))
+
+
+def data_line(settings: Settings, temporary: bool = False) -> str:
+    """Where the console keeps its data, for the banner."""
+    if not settings.uses_embedded_redis:
+        return "Data: in the Redis at REDIS_URL."
+    if temporary:
+        return "Data: a fresh temporary folder, removed when the script ends."
+    return f"Data: {Path(settings.data_dir).resolve()} (set DATA_DIR to keep it elsewhere)."
 
 
 @contextlib.contextmanager
@@ -96,10 +106,15 @@ def parse_script(lines: list[str]) -> list[Step]:
     return steps
 
 
-def run_script(stack: LocalStack, lines: list[str], write: Callable[[str], None]) -> int:
-    """Run script lines against a started stack, writing the transcript; the exit status."""
+def run_script(
+    stack: LocalStack, lines: list[str], write: Callable[[str], None], data: str | None = None
+) -> int:
+    """Run script lines against a started stack, writing the transcript; the exit status.
+    `data`: a banner line saying where the data lives."""
     session = ConsoleSession(stack, write, Masker(enabled=True))
     session.banner()
+    if data is not None:
+        write(data)
     try:
         steps = parse_script(lines)
     except ConsoleError as exc:
@@ -123,7 +138,7 @@ def run_script(stack: LocalStack, lines: list[str], write: Callable[[str], None]
     return 0
 
 
-def run_interactive(stack: LocalStack) -> int:
+def run_interactive(stack: LocalStack, data: str | None = None) -> int:
     styled = sys.stdout.isatty()
     session = ConsoleSession(
         stack,
@@ -132,6 +147,8 @@ def run_interactive(stack: LocalStack) -> int:
         bold=(lambda text: f"\033[1m{text}\033[0m") if styled else str,
     )
     session.banner()
+    if data is not None:
+        print(data)
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
     while True:
@@ -154,5 +171,3 @@ def _quiet_logging() -> None:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    # Bolt warns that the token is unused because the app gets a ready WebClient; it is.
-    logging.getLogger("bot.slack.bolt").setLevel(logging.ERROR)
