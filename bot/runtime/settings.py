@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     data_dir: str = "data"
 
     # Communities API
-    communities_environment: Literal["acceptance", "production"] | None = None
+    communities_environment: Literal["sandbox", "acceptance", "production"] | None = None
     communities_api_url: str | None = None
     communities_token_url: str | None = None
     communities_client_id: str | None = None
