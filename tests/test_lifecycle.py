@@ -239,23 +239,26 @@ def test_every_signal_stops_what_the_mode_started(
             bot.end()
 
 
-def test_console_quit_and_end_of_input_stop_everything(tmp_path: Path) -> None:
+def test_console_quit_end_of_input_and_hang_up_stop_everything(tmp_path: Path) -> None:
     quitting = start_bot(["console"], {}, tmp_path / "quit")
     closing = start_bot(["console"], {}, tmp_path / "eof")
+    hung_up = start_bot(["console"], {}, tmp_path / "hup")  # the terminal went away
+    bots = (quitting, closing, hung_up)
     try:
-        for bot in (quitting, closing):
+        for bot in bots:
             bot.wait_for(READY["console"])
-        started = descendants(quitting.pid) + descendants(closing.pid)
-        assert [command_name(pid) for pid in started] == ["redis-server", "redis-server"]
+        started = [pid for bot in bots for pid in descendants(bot.pid)]
+        assert [command_name(pid) for pid in started] == ["redis-server"] * 3
         assert quitting.popen.stdin is not None and closing.popen.stdin is not None
         quitting.popen.stdin.write(b"quit\n")
         quitting.popen.stdin.flush()
         closing.popen.stdin.close()  # Ctrl-D
-        assert [quitting.wait(), closing.wait()] == [0, 0]
+        os.kill(hung_up.pid, signal.SIGHUP)
+        assert [bot.wait() for bot in bots] == [0, 0, 0]
         eventually(lambda: not [pid for pid in started if alive(pid)], 10, "redis gone")
     finally:
-        quitting.end()
-        closing.end()
+        for bot in bots:
+            bot.end()
 
 
 def test_a_second_console_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
