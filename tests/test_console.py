@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from bot.console import console_stack, parse_script, run_script
-from bot.console.form import ConsoleError
+from bot.console.form import ConsoleError, KeyboardAnswers
+from bot.console.mask import Masker
 from bot.console.render import Names, mrkdwn
+from bot.console.session import ConsoleSession
 from bot.domain.requests import Status
 from bot.runtime.settings import Settings
 
@@ -223,3 +225,66 @@ def test_mrkdwn_is_shown_as_slack_shows_it() -> None:
     assert mrkdwn(text, names) == (
         "Done by @alice at 2023-11-14 22:13 UTC in #approvals ✅ R1 <!channel> & co 🧪 SANDBOX"
     )
+
+
+def test_the_interactive_console_reports_every_invalid_field_at_once(console) -> None:
+    """As Slack does on submit: every field in trouble at once, then only those again."""
+    typed = iter(
+        # Community, first, last, e-mail, credit, reference, note; then the three refused.
+        ["7", "Jane", "", "not-an-address", "750", "", "", "1", "Doe", "jane@example.com"]
+    )
+    events: list[tuple[str, str]] = []
+
+    def read(prompt: str) -> str:
+        events.append(("ask", prompt))
+        try:
+            return next(typed)
+        except StopIteration:
+            raise EOFError from None
+
+    session = ConsoleSession(console, lambda line: events.append(("say", line)), Masker(False))
+    assert session.execute("/community add", KeyboardAnswers(read))
+    asks = [i for i, (kind, _) in enumerate(events) if kind == "ask"]
+    errors = [(i, line) for i, (kind, line) in enumerate(events) if line.startswith("│ ✗")]
+    assert [line.split(":")[0] for _, line in errors] == [
+        "│ ✗ Community",
+        "│ ✗ Last name",
+        "│ ✗ E-mail",
+    ]
+    # All three are told after the last field of the form and before the first asked again.
+    assert all(asks[6] < i < asks[7] for i, _ in errors)
+    assert [events[i][1].split(":")[0].split(" [")[0] for i in asks[7:]] == [
+        "│ Community",
+        "│ Last name",
+        "│ E-mail",
+    ]
+    (request,) = console.services.store.get_many(console.services.store.pending_ids())
+    assert (request.last_name, request.email) == ("Doe", "jane@example.com")
+
+
+def test_a_script_names_every_refused_field_it_has_no_other_answer_for(console) -> None:
+    code, out = run_lines(console, "/community add\n  first name: Jane\n  credit: 5\n")
+    assert code == 1
+    assert "the script gives no other answer for 'Last name', 'E-mail'" in out
+
+
+def test_a_script_answer_that_is_not_a_choice_is_refused_and_asked_again(console) -> None:
+    code, out = run_lines(
+        console,
+        "/community add\n  community: 9\n  community: 1\n"
+        "  first name: Jane\n  last name: Doe\n  e-mail: jane@example.com\n  credit: 5\n",
+    )
+    assert code == 0, out
+    assert "│ ✗ Community: " in out and out.count("│ Community [1]:") == 2
+    assert len(console.services.store.pending_ids()) == 1
+
+
+def test_files_sent_to_you_can_be_listed_and_shown(console) -> None:
+    code, out = run_lines(console, "files\nas dave\n/community audit\nfiles\nfile 1\n")
+    assert code == 0, out
+    assert "No files were sent to you." in out
+    assert "1) 📎 community-audit-<time>.csv · Community Bot audit trail · 0 rows" in out
+    assert "┌ community-audit-<time>.csv" in out
+    assert "│ at,request_id,action,actor,operation,community_id,email,credit,status" in out
+    code, out = run_lines(console, "as dave\nfile 2\n")
+    assert code == 1 and "no file '2' sent to @dave" in out

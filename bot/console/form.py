@@ -62,7 +62,9 @@ class Field:
         for number, (text, value) in enumerate(self.choices, 1):
             if answer in (str(number), value) or answer.casefold() == text.casefold():
                 return value
-        raise ValueError(f"choose 1–{len(self.choices)}")
+        raise ValueError(
+            f"{answer!r} is not a choice; type a number from 1 to {len(self.choices)}."
+        )
 
 
 def fields_of(view: Mapping[str, Any]) -> list[Field]:
@@ -147,6 +149,10 @@ class ScriptAnswers:
         given = queue.popleft() if queue else ""
         self.echo(prompt + given)
         return given
+
+    def missing(self, fields: list[Field]) -> list[Field]:
+        """The fields this script has no further answer for."""
+        return [f for f in fields if not any(q for k, q in self.pending if k in f.names())]
 
     def unused(self) -> list[str]:
         return [key for key, queue in self.pending if queue]

@@ -26,14 +26,20 @@ from bot.console.mask import Masker
 from bot.console.render import Names, mrkdwn, render_blocks, render_view_header
 from bot.domain.roles import Role
 from bot.local.stack import LocalStack
-from bot.slack_standin import DriverResult, StandInUser
-from bot.slack_standin.blocks import iter_elements, text_of
+from bot.slack_standin import DriverResult, SharedFile, StandInUser
+from bot.slack_standin.blocks import (
+    build_state_values,
+    client_side_problems,
+    iter_elements,
+    text_of,
+)
 
 APPROVALS = "approvals"
 QUIET_SECONDS = 0.25  # no Web API call or response_url reply for this long: the bot is done
 FIRST_EFFECT_SECONDS = 3.0  # Slack's own patience; an action showing nothing waits this long
 SETTLE_LIMIT_SECONDS = 10.0  # including the worker carrying out an approval
 _WORKING = {"approved", "executing"}
+FILE_LINES = 200  # `file N` shows at most this many lines of a file
 
 HELP = """\
 Commands:
@@ -43,6 +49,8 @@ Commands:
                       (several requests listed? name one: click Approve R2)
   dm                  read the direct messages the bot sent you since you last looked
   home                open the bot's App Home tab
+  files               list the files the bot sent you (the audit trail, say)
+  file <N>            show file N of that list
   help                this list
   quit                leave (Ctrl-D works too)
 In a modal, answer field by field: Enter keeps the [default] or leaves an optional field
@@ -141,6 +149,10 @@ class ConsoleSession:
                 self.show_dms()
             elif command == "home":
                 self.open_home(answers)
+            elif command == "files":
+                self.list_files()
+            elif command == "file":
+                self.show_file(rest.strip())
             else:
                 raise ConsoleError(f"unknown command {word!r}; type help")
         except (LookupError, TimeoutError) as exc:
@@ -188,6 +200,37 @@ class ConsoleSession:
             )
             self._box("DM from Community Bot", lines)
             self._remember(Surface("message", message.ts, message.channel, user))
+
+    def list_files(self) -> None:
+        files = self._files()
+        if not files:
+            self.say("No files were sent to you.")
+            return
+        lines = [f"{n}) {self._file_line(shared)}" for n, shared in enumerate(files, 1)]
+        self._box(f"Files sent to @{self.user.name}", [*lines, "(file <N> shows one)"])
+
+    def show_file(self, which: str) -> None:
+        files = self._files()
+        wanted = [
+            shared
+            for n, shared in enumerate(files, 1)
+            if which in (str(n), shared.filename, self.mask(shared.filename))
+        ]
+        if not wanted:
+            raise ConsoleError(
+                f"no file {which!r} sent to @{self.user.name}; files lists them"
+                if which
+                else "file what? e.g. file 1 (files lists them)"
+            )
+        shared = wanted[0]
+        lines = shared.content.decode(errors="replace").splitlines()
+        shown = lines[:FILE_LINES] + (
+            [f"… {len(lines) - FILE_LINES} more lines"] if len(lines) > FILE_LINES else []
+        )
+        self._box(f"{shared.filename} · {shared.title}", shown)
+
+    def _files(self) -> list[SharedFile]:
+        return self.standin.files(self.user.id)  # a user ID means the DM with that user
 
     def open_home(self, answers: Answers) -> None:
         self.seen_home.setdefault(self.user.id, "")  # from now on, show its updates too
@@ -310,6 +353,9 @@ class ConsoleSession:
     # Modals
 
     def fill_modal(self, view: dict[str, Any], answers: Answers) -> None:
+        """Ask every field, then submit, as Slack does: every field in trouble is told at
+        once (an answer that is not a choice, what the Slack client refuses, what the bot
+        refuses), and only those fields are asked again."""
         fields = fields_of(view)
         if isinstance(answers, ScriptAnswers):
             answers.check_fields(fields)
@@ -319,14 +365,24 @@ class ConsoleSession:
         values: dict[str, str | None] = {}
         asking, again = fields, False
         while True:
+            if again and isinstance(answers, ScriptAnswers) and (gone := answers.missing(asking)):
+                named = ", ".join(repr(f.label) for f in gone)
+                raise ConsoleError(f"the script gives no other answer for {named}")
+            unchosen: dict[str, str] = {}
             try:
                 for field in asking:
-                    values[field.action_id] = self._ask(field, answers, again)
+                    values[field.action_id], problem = self._ask(field, answers, again)
+                    if problem:
+                        unchosen[field.block_id] = problem
             except ModalCancelled:
                 self.driver.close_view(self.user.id)
                 self.seen_modal[self.user.id] = ""
                 self.say("└ cancelled")
                 return
+            if unchosen:  # nothing is sent; the Slack client's own checks are told too
+                problems = client_side_problems(view["blocks"], self._state(view, values))
+                asking, again = self._show_errors(fields, {**problems, **unchosen}), True
+                continue
             before = self._activity()
             result = self.driver.fill_and_submit(
                 self.user.id, view["id"], values, client_checks=True
@@ -340,26 +396,30 @@ class ConsoleSession:
         self.settle(before)
         self.report(answers)
 
-    def _ask(self, field: Field, answers: Answers, again: bool) -> str | None:
+    @staticmethod
+    def _state(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
+        return build_state_values(view["blocks"], values)
+
+    def _ask(self, field: Field, answers: Answers, again: bool) -> tuple[str | None, str]:
+        """The value for one field, and a problem when the answer is not one of its choices
+        (the field then keeps its default until asked again)."""
         if field.choices:
             self.say(f"│ {field.label}, one of:")
         for number, (text, _) in enumerate(field.choices, 1):
             self.say(f"│   {number}) {text}")
-        while True:
-            given = answers.answer(field, f"│ {field.prompt()}", again)
-            try:
-                return field.value_for(given)
-            except ValueError as exc:
-                if isinstance(answers, ScriptAnswers):
-                    raise ConsoleError(f"{field.label}: {given!r} is not a choice") from None
-                self.say(f"│ ✗ {exc}")
+        given = answers.answer(field, f"│ {field.prompt()}", again)
+        try:
+            return field.value_for(given), ""
+        except ValueError as exc:
+            return field.default, str(exc)
 
     def _show_errors(self, fields: list[Field], errors: dict[str, str]) -> list[Field]:
         """Show each error on its field; the fields to ask again."""
         by_block = {f.block_id: f for f in fields}
-        for block_id, error in errors.items():
+        in_form_order = [f.block_id for f in fields if f.block_id in errors]
+        for block_id in in_form_order + [b for b in errors if b not in by_block]:
             label = by_block[block_id].label if block_id in by_block else block_id
-            self.say(f"│ ✗ {label}: {mrkdwn(error, self.names)}")
+            self.say(f"│ ✗ {label}: {mrkdwn(errors[block_id], self.names)}")
         asking = [f for f in fields if f.block_id in errors]
         if not asking:
             raise ConsoleError(f"the modal was refused: {errors}")
@@ -424,13 +484,13 @@ class ConsoleSession:
         return self._lines(blocks) if blocks else mrkdwn(text, self.names, self.bold).splitlines()
 
     def _file_lines(self, file_ids: list[str]) -> list[str]:
-        lines = []
-        for file_id in file_ids:
-            shared = self.standin.file(file_id)
-            if shared is not None:
-                rows = max(len(shared.content.decode(errors="replace").splitlines()) - 1, 0)
-                lines.append(f"📎 {shared.filename} · {shared.title} · {rows} rows")
-        return lines
+        found = [self.standin.file(file_id) for file_id in file_ids]
+        return [self._file_line(shared) for shared in found if shared is not None]
+
+    @staticmethod
+    def _file_line(shared: SharedFile) -> str:
+        rows = max(len(shared.content.decode(errors="replace").splitlines()) - 1, 0)
+        return f"📎 {shared.filename} · {shared.title} · {rows} rows"
 
 
 def _fingerprint(text: str, blocks: list[dict[str, Any]]) -> str:
