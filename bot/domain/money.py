@@ -1,4 +1,10 @@
-"""Money: euros as Decimal with exactly two places. The one place that parses and formats it."""
+"""Money: euros as Decimal with exactly two places. The one place that parses and formats it.
+
+`parse_euros` reads amounts the way people type them in Dutch and English spreadsheets and
+forms: `750`, `750.00`, `750,00`, `€ 750,00`, `1.250,00`, `1,250.00`, `1 250,00`. An amount
+that reads two ways (`1.250` and `1,250`: a thousands separator, or three decimals?) is
+refused with the reason, never guessed.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,18 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
-_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]+)?", re.ASCII)
+MAX_DIGITS = 15  # whole euros; more is not an amount anyone meant
+
+# A currency sign or code before or after the number: "€ 750", "750 €", "EUR 750".
+_CURRENCY = re.compile(r"^(?:€|eur(?:os?)?)\s*|\s*(?:€|eur(?:os?)?)$", re.IGNORECASE)
+# Digits grouped by spaces in threes ("1 250,00"), as Dutch and French sheets show them.
+_SPACE_GROUPED = re.compile(r"[0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?", re.ASCII)
+_NUMBER = re.compile(r"[0-9.,]+", re.ASCII)
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+
+TYPE_AN_AMOUNT = "Enter an amount in euros, for example 750 or 750.50."
+MORE_THAN_ZERO = "The amount must be more than €0.00."
+TWO_DECIMALS = "Use at most two decimals (whole cents)."
 
 
 class InvalidAmount(ValueError):
@@ -14,23 +31,65 @@ class InvalidAmount(ValueError):
 
 
 def parse_euros(text: str, *, maximum: Decimal | None = None) -> Decimal:
-    """Parse what a person typed ("750", "750,50", "€ 1.234,56" is refused) into euros.
-
-    Accepts digits with an optional decimal point or comma and at most two decimals.
-    """
-    cleaned = text.strip().removeprefix("€").strip().replace(",", ".")
-    if not _AMOUNT.fullmatch(cleaned):
-        if cleaned.startswith("-"):
-            raise InvalidAmount("The amount must be more than €0.00.")
-        raise InvalidAmount("Enter an amount in euros, for example 750 or 750.50.")
-    amount = Decimal(cleaned)
+    """Parse what a person typed into euros with two places, or raise InvalidAmount with a
+    message to show next to what they typed."""
+    cleaned = _CURRENCY.sub("", text.translate(_SPACES).strip()).strip()
+    if cleaned.startswith("-"):
+        raise InvalidAmount(MORE_THAN_ZERO)
+    if _SPACE_GROUPED.fullmatch(cleaned):
+        cleaned = cleaned.replace(" ", "")
+    if not _NUMBER.fullmatch(cleaned) or not any(char.isdigit() for char in cleaned):
+        raise InvalidAmount(TYPE_AN_AMOUNT)
+    amount = Decimal(_plain_number(cleaned))
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise InvalidAmount("Use at most two decimals (whole cents).")
+        raise InvalidAmount(TWO_DECIMALS)
     if amount <= 0:
-        raise InvalidAmount("The amount must be more than €0.00.")
+        raise InvalidAmount(MORE_THAN_ZERO)
     if maximum is not None and amount > maximum:
         raise InvalidAmount(f"The maximum credit per employee is {format_euros(maximum)}.")
     return amount.quantize(CENT)
+
+
+def _plain_number(text: str) -> str:
+    """`text` (digits, dots and commas) as digits with at most one decimal point."""
+    dots, commas = text.count("."), text.count(",")
+    if dots and commas:  # both: the last one is the decimal mark, the other groups thousands
+        decimal_mark = "." if text.rfind(".") > text.rfind(",") else ","
+        grouping = "," if decimal_mark == "." else "."
+        whole, _, fraction = text.rpartition(decimal_mark)
+        if grouping in fraction or decimal_mark in whole or not fraction:
+            raise InvalidAmount(TYPE_AN_AMOUNT)
+        return _ungrouped(whole, grouping) + "." + fraction
+    mark = "." if dots else "," if commas else ""
+    if not mark:
+        return _digits(text)
+    if text.count(mark) > 1:  # "1.250.000": only thousands separators
+        return _ungrouped(text, mark)
+    whole, _, fraction = text.partition(mark)
+    if not fraction:
+        raise InvalidAmount(TYPE_AN_AMOUNT)
+    if len(fraction) == 3 and whole and len(whole) <= 3 and not whole.startswith("0"):
+        # "1.250": twelve hundred and fifty, or one euro and a quarter and a bit?
+        raise InvalidAmount(
+            f"{TWO_DECIMALS} {text} reads two ways: if you meant "
+            f"{format_euros(Decimal(whole + fraction))}, write {whole}{fraction} "
+            "(no thousands separator)."
+        )
+    return _digits(whole or "0") + "." + fraction
+
+
+def _ungrouped(whole: str, grouping: str) -> str:
+    """Thousands groups: a first group of 1 to 3 digits, then groups of exactly 3."""
+    groups = whole.split(grouping)
+    if not 1 <= len(groups[0]) <= 3 or any(len(group) != 3 for group in groups[1:]):
+        raise InvalidAmount(TYPE_AN_AMOUNT)
+    return _digits("".join(groups))
+
+
+def _digits(text: str) -> str:
+    if not text.isdigit() or len(text.lstrip("0")) > MAX_DIGITS:
+        raise InvalidAmount(TYPE_AN_AMOUNT)
+    return text
 
 
 def to_cents(amount: Decimal) -> Decimal:
