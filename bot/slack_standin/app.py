@@ -15,6 +15,7 @@ import contextlib
 import email.parser
 import email.policy
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -143,13 +144,17 @@ class StandInApp:
         return _text(200, b"ok", "text/html")
 
     def _download(self, file_id: str, request: Request) -> Response:
-        if _bearer(request.headers.get("Authorization", "")) != self._bot_token:
+        authorized = _bearer(request.headers.get("Authorization", "")) == self._bot_token
+        self._uploads.record_download(file_id, authorized)
+        if not authorized:
             # Slack answers an HTML login page rather than an error for private files.
             login = {"Location": f"{self._shared.base_url}/login"}
             return Response(b"", 302, login, content_type="text/html")
         shared = self._uploads.file(file_id)
         if shared is None:
             return _text(404, b"file_not_found")
+        if self._uploads.download_delay > 0:  # a slow Slack (outside the lock)
+            time.sleep(self._uploads.download_delay)
         return _text(200, shared.content, shared.mimetype)
 
 

@@ -9,9 +9,11 @@ Payloads follow Slack's documented shapes (slash commands form-encoded; interact
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
@@ -453,8 +455,9 @@ class SlackDriver:
 
     def _attach(self, user_id: str, given: Any) -> list[dict[str, Any]]:
         """Files a person picks in a file_input: `bytes`, `(filename, bytes)`, a
-        `{"filename", "content"}` dict, or a list of these. They are stored in the stand-in,
-        so the bot can fetch `url_private` with its token as it would from Slack."""
+        `{"filename", "content"}` dict, a path (`pathlib.Path`), or a list of these. They
+        are stored in the stand-in, so the bot can fetch `url_private` with its token as it
+        would from Slack."""
         items = given if isinstance(given, list) else [given]
         files = []
         for item in items:
@@ -501,6 +504,9 @@ def _parse_json(response: httpx.Response) -> Any | None:
 def _file_parts(item: Any) -> tuple[str, bytes]:
     if isinstance(item, bytes):
         return "upload.csv", item
+    if isinstance(item, os.PathLike):  # a file on disk, as a person picks one
+        path = Path(item)
+        return path.name, path.read_bytes()
     if isinstance(item, tuple):
         name, content = item
         return str(name), content if isinstance(content, bytes) else str(content).encode()

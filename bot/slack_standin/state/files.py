@@ -20,6 +20,21 @@ class Uploads:
     def clear(self) -> None:
         with self._shared.lock:
             self._files: dict[str, SharedFile] = {}
+            self._downloads: list[tuple[str, bool]] = []
+            # Seconds a download of `url_private` takes (a slow Slack), for tests of the
+            # bot's time limit on fetching an attached file.
+            self.download_delay = 0.0
+
+    def record_download(self, file_id: str, authorized: bool) -> None:
+        """A GET of a file's `url_private`, with the bot token or without."""
+        with self._shared.lock:
+            self._downloads.append((file_id, authorized))
+            self._shared.notify()
+
+    def downloads(self, file_id: str | None = None) -> list[tuple[str, bool]]:
+        """(file ID, with the bot token?) of every GET of a `url_private`, in order."""
+        with self._shared.lock:
+            return [d for d in self._downloads if file_id is None or d[0] == file_id]
 
     def add_file(self, user_id: str, filename: str, content: bytes = b"", title: str = "") -> str:
         """Register a file (an upload in progress, or one a person attaches); returns its ID."""
