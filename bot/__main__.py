@@ -4,7 +4,7 @@ python -m bot                 everything in one process (console when no Slack c
 python -m bot web             the Slack listener only (HTTP or Socket Mode)
 python -m bot worker          a worker that carries out approved requests
 python -m bot sandbox --port  a standalone sandbox of the Communities API
-python -m bot console [--script FILE]
+python -m bot console [--script FILE | --keep]
 
 However the bot ends (`quit`, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP, an error), what it started
 is stopped, in reverse order. The exit status is 0 for a requested stop; a failure exits
@@ -109,6 +109,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     sandbox.add_argument("--host", default="127.0.0.1")
     console = sub.add_parser("console", help="act as Slack users in a terminal")
     console.add_argument("--script", help="read commands from this file; print a transcript")
+    console.add_argument(
+        "--keep", action="store_true", help="keep requests and sandbox members in DATA_DIR"
+    )
     return parser.parse_args(argv)
 
 
@@ -137,7 +140,9 @@ def _run(args: argparse.Namespace) -> int:
     if process is Process.CONSOLE:
         from bot.console import run_console
 
-        return run_console(settings, script=getattr(args, "script", None))
+        return run_console(
+            settings, script=getattr(args, "script", None), keep=getattr(args, "keep", False)
+        )
     _configure_logging(settings.log_level)
     return serve(
         settings,

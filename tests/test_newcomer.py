@@ -5,7 +5,10 @@ who offboarding messages are about. Real Redis, real HTTP, the Slack stand-in.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from bot.domain.requests import Status
@@ -21,6 +24,7 @@ from tests.flows import (
     open_modal,
     wait_status,
 )
+from tests.test_console import console_env
 
 DM_OPENERS = [
     "Your request was filed and is waiting for approval.",
@@ -184,3 +188,81 @@ def test_offboarding_someone_coolblue_does_not_know_keeps_the_dash(stack) -> Non
     fields = json.dumps(approval_message(stack, request).blocks, ensure_ascii=False)
     assert "*Employee*\\n—" in fields
     assert stack.services.store.get(request.id).employee_name == ""
+
+
+# 1. The console's state is kept whole, or not at all ------------------------------------------
+
+ADD = "\n".join(["", "{first}", "{last}", "", "{credit}", "", ""])  # Enter keeps a default
+
+
+def _interactive(tmp_path: Path, lines: list[str], *flags: str) -> subprocess.CompletedProcess:
+    """`python -m bot console` as someone typing, in a folder of its own (./data)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", *flags],
+        cwd=tmp_path,
+        env=console_env(redis_url=None),
+        input="\n".join([*lines, "quit", ""]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_console_keeps_requests_and_sandbox_members_together(tmp_path: Path) -> None:
+    first = _interactive(
+        tmp_path,
+        [
+            "/community add jane@example.com",
+            ADD.format(first="Jane", last="Doe", credit="750"),
+            "as bob",
+            "click Approve",
+            "as alice",
+            "/community add joe@example.com",
+            ADD.format(first="Joe", last="Bloggs", credit="20"),
+        ],
+        "--keep",
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Remaining credit: €750.00. Member created." in first.stdout
+
+    again = _interactive(
+        tmp_path,
+        [
+            "as carol",
+            "/community credit jane@example.com",
+            "as bob",
+            "/community pending",
+            "click Approve",
+        ],
+        "--keep",
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    banner = again.stdout.split("alice>")[0]
+    assert "kept" in banner and "1 waiting for approval" in banner and "--keep" in banner
+    # The member the bot created last time is still in the sandbox ...
+    assert "Jane Doe (jane@example.com) has €750.00 remaining credit" in again.stdout
+    # ... and approving the request kept from last time posts its approval message afresh
+    # (the Slack stand-in starts empty) and tells the requester.
+    after_click = again.stdout.split("bob> click Approve")[-1]
+    assert "┌ #approvals · new message" in after_click
+    assert "Onboard employee · R" in after_click and "Remaining credit: €20.00" in after_click
+    assert "@alice got 2 new DMs" in after_click
+    assert "notification failed" not in again.stderr
+
+
+def test_the_console_starts_empty_unless_asked_to_keep(tmp_path: Path) -> None:
+    kept = _interactive(
+        tmp_path,
+        ["/community add joe@example.com", ADD.format(first="Joe", last="B", credit="1")],
+        "--keep",
+    )
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    fresh = _interactive(tmp_path, ["as bob", "/community pending"])
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    banner = fresh.stdout.split("alice>")[0]
+    assert f"Data: {(tmp_path / 'data').resolve()}" in banner
+    assert "starts empty" in banner and "--keep" in banner
+    assert "No open requests." in fresh.stdout
+    # Cleared, not hidden: the next run that keeps finds nothing either.
+    again = _interactive(tmp_path, ["as bob", "/community pending"], "--keep")
+    assert "(0 waiting for approval" in again.stdout and "No open requests." in again.stdout

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bot.console.demo import workspace_for
 from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
+from bot.console.keep import Keeping
 from bot.console.mask import Masker
 from bot.console.session import ConsoleSession
 from bot.local.stack import LocalStack
@@ -44,13 +45,17 @@ class Step:
         return self.text.startswith("#")
 
 
-def run_console(settings: Settings, script: str | None = None) -> int:
-    """`python -m bot console [--script FILE]`; the exit status. What the console started is
-    stopped however it ends (a stop signal arrives here as a KeyboardInterrupt)."""
+def run_console(settings: Settings, script: str | None = None, keep: bool = False) -> int:
+    """`python -m bot console [--script FILE | --keep]`; the exit status. What the console
+    started is stopped however it ends (a stop signal arrives here as a KeyboardInterrupt)."""
     _quiet_logging()
     if script is None:
-        with _started(settings) as stack:
-            return run_interactive(stack, data=data_line(stack.settings))
+        return _run_interactive_kept(settings, keep)
+    if keep:
+        print(
+            "--keep is for the interactive console; a script always starts empty.", file=sys.stderr
+        )
+        return 2
     try:
         lines = Path(script).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -73,10 +78,24 @@ def data_line(settings: Settings, temporary: bool = False) -> str:
     return f"Data: {Path(settings.data_dir).resolve()} (set DATA_DIR to keep it elsewhere)."
 
 
+def _run_interactive_kept(settings: Settings, keep: bool) -> int:
+    """An interactive run that keeps its state whole or not at all (bot/console/keep.py)."""
+    kept = Keeping(settings, keep)
+    with _started(settings, prepare=kept.prepare) as stack:
+        try:
+            return run_interactive(
+                stack, data=kept.banner(stack), after_line=lambda: kept.save(stack)
+            )
+        finally:
+            kept.save(stack)
+
+
 @contextlib.contextmanager
-def _started(settings: Settings) -> Iterator[LocalStack]:
+def _started(
+    settings: Settings, prepare: Callable[[LocalStack], None] | None = None
+) -> Iterator[LocalStack]:
     try:
-        stack = console_stack(settings)
+        stack = console_stack(settings, prepare)
     except (OSError, RuntimeError) as exc:  # e.g. no redis-server, a busy port
         raise SystemExit(f"The console could not start: {exc}") from None
     try:
@@ -85,10 +104,22 @@ def _started(settings: Settings) -> Iterator[LocalStack]:
         stack.stop()
 
 
-def console_stack(settings: Settings) -> LocalStack:
-    """A started LocalStack with the console's workspace (the caller stops it)."""
+def console_stack(
+    settings: Settings, prepare: Callable[[LocalStack], None] | None = None
+) -> LocalStack:
+    """A started LocalStack with the console's workspace (the caller stops it). `prepare`
+    runs once the stack is up and before its worker reads any work (clearing Redis, say)."""
     workspace = workspace_for(settings)
-    return LocalStack(workspace.settings, workspace.users, workspace.usergroups).start()
+    stack = LocalStack(workspace.settings, workspace.users, workspace.usergroups, workers=0)
+    stack.start()
+    try:
+        if prepare is not None:
+            prepare(stack)
+        stack.start_worker()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
 
 
 def parse_script(lines: list[str]) -> list[Step]:
@@ -138,7 +169,10 @@ def run_script(
     return 0
 
 
-def run_interactive(stack: LocalStack, data: str | None = None) -> int:
+def run_interactive(
+    stack: LocalStack, data: str | None = None, after_line: Callable[[], None] | None = None
+) -> int:
+    """`after_line` runs after every line carried out (the console saves what it keeps)."""
     styled = sys.stdout.isatty()
     session = ConsoleSession(
         stack,
@@ -164,6 +198,9 @@ def run_interactive(stack: LocalStack, data: str | None = None) -> int:
                 return 0
         except ConsoleError as exc:
             print(f"! {exc}")
+        finally:
+            if after_line is not None:
+                after_line()
 
 
 def _quiet_logging() -> None:
