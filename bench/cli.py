@@ -1,4 +1,8 @@
-"""`python -m bench [--quick | --smoke]`: run every figure, print a table, write JSON."""
+"""`python -m bench [--quick | --smoke]`: run every figure, print a table, write JSON.
+
+`python -m bench --readme [JSON]` runs nothing: it writes the README's benchmark figures
+from a run's JSON (by default the last run's, bench/results/latest.json) and keeps that JSON
+as bench/figures.json, next to the figures it produced."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from types import FrameType
 from typing import Any
 
 from bench import ack, approve, redis_trips, throughput, tokens
-from bench.report import render, verdicts
+from bench.report import FIGURES, refresh_readme, render, verdicts
 from bench.stack import BenchStack, StackOptions
 from bot.storage import RedisServer
 
@@ -56,9 +60,20 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--quick", action="store_true", help="a run under two minutes")
     size.add_argument("--smoke", action="store_true", help="the smallest run (for the tests)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
+    size.add_argument(
+        "--readme",
+        nargs="?",
+        type=Path,
+        const=RESULTS,
+        metavar="JSON",
+        help="run nothing: write README.md's figures from a run's JSON (default: the last run)",
+    )
     args = parser.parse_args(argv)
+    if args.readme is not None:
+        return write_readme(args.readme)
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
     signal.signal(signal.SIGTERM, _interrupt)  # so every `finally` stops what we started
+    load_before = os.getloadavg()[0]  # other work on the machine shows in every figure
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as scratch:
         server = RedisServer(Path(scratch) / "redis")
@@ -69,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
     report = {
         "profile": asdict(profile),
-        "machine": machine(),
+        "machine": {**machine(), "load_average_before": round(load_before, 2)},
         "seconds": round(time.monotonic() - started, 1),
         **figures,
     }
@@ -77,7 +92,25 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
-    print(f"\nJSON: {args.out}")
+    print(f"\nJSON: {args.out}\nREADME.md's figures from it: python -m bench --readme {args.out}")
+    return 0
+
+
+def write_readme(source: Path) -> int:
+    """Keep `source` as bench/figures.json and write README.md's figures from it."""
+    try:
+        report = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"Cannot read a benchmark run from {source}: {exc}", file=sys.stderr)
+        return 2
+    if "targets" not in report:
+        print(f"{source} is not the JSON of a `python -m bench` run", file=sys.stderr)
+        return 2
+    if source.resolve() != FIGURES.resolve():
+        FIGURES.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    changed = refresh_readme(FIGURES)
+    state = "rewritten" if changed else "already up to date"
+    print(f"README.md: benchmark figures {state}, from {source} (kept as {FIGURES})")
     return 0
 
 

@@ -1,8 +1,23 @@
-"""Targets, and the table printed at the end of a run."""
+"""Targets, the table printed at the end of a run, and the README's figures.
+
+The README's benchmark table is written from a run's JSON (`python -m bench --readme`),
+never typed: `readme_block` turns a report into the text between the README's
+`<!-- bench:start -->` and `<!-- bench:end -->` markers, and the JSON it came from is kept
+as bench/figures.json, so a test can tell the two apart as soon as one changes.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import textwrap
+from pathlib import Path
 from typing import Any
+
+FIGURES = Path(__file__).resolve().parent / "figures.json"
+README = Path(__file__).resolve().parent.parent / "README.md"
+_BLOCK = re.compile(r"(<!-- bench:start -->\n)(.*?)(<!-- bench:end -->)", re.S)
+_ACK_COMMANDS = ("help", "credit", "add")
 
 ACK_TARGETS_MS = {20: 50.0, 100: 250.0}
 OVERHEAD_TARGET_MS = 100.0
@@ -145,3 +160,127 @@ def _throughput(label: str, w: dict[str, Any]) -> str:
         f"{w['ideal_per_second']}/s ({w['total_worker_concurrency']} concurrent calls), "
         f"ratio {w['ratio_to_ideal']}x"
     )
+
+
+# The README's figures -------------------------------------------------------------------
+
+
+def readme_block(report: dict[str, Any]) -> str:
+    """The README's benchmark figures for one run: a sentence on the run, then the table."""
+    machine, profile = report["machine"], report["profile"]
+    load = machine.get("load_average_before")
+    busy = f", load average {load:g} before it started" if load is not None else ""
+    about = (
+        f"Figures from a {profile['name']} run ({report['seconds']:g} s) on "
+        f"{machine['nproc']} CPUs ({machine['cpu_model']}{busy}), Python {machine['python']}; "
+        "the load generator and the Slack stand-in share those CPUs with the bot. Written by "
+        "`python -m bench --readme` from that run's JSON, kept as "
+        "[`bench/figures.json`](bench/figures.json):"
+    )
+    lines = [
+        *textwrap.wrap(about, width=92, break_on_hyphens=False),
+        "",
+        "| figure | result | target |",
+        "|---|---|---|",
+        *_ack_rows(report),
+        _approve_row(report),
+        _tokens_row(report),
+        _redis_row(report["redis_per_lifecycle"]),
+        *(_throughput_row(report, key) for key in ("throughput_sized", "throughput")),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def refresh_readme(figures: Path = FIGURES, readme: Path = README) -> bool:
+    """Rewrite the README's benchmark block from a run's JSON; True if it changed."""
+    report = json.loads(figures.read_text(encoding="utf-8"))
+    text = readme.read_text(encoding="utf-8")
+    if not _BLOCK.search(text):
+        raise ValueError(f"{readme} has no <!-- bench:start --> ... <!-- bench:end --> block")
+    new = _BLOCK.sub(lambda found: found.group(1) + readme_block(report) + found.group(3), text)
+    if new == text:
+        return False
+    readme.write_text(new, encoding="utf-8")
+    return True
+
+
+def _ack_rows(report: dict[str, Any]) -> list[str]:
+    cells, targets = report["ack_latency"], report["targets"]
+    levels = sorted({cell["concurrency"] for cell in cells.values()})
+    rows = [
+        f"| slash-command ack p50 at {levels[0]} concurrent (help / credit / add) | "
+        + " / ".join(f"{cells[f'{name}@{levels[0]}']['p50_ms']:.1f}" for name in _ACK_COMMANDS)
+        + " ms | — |"
+    ]
+    for level in levels:
+        if level not in ACK_TARGETS_MS:
+            continue
+        values = " / ".join(f"{cells[f'{name}@{level}']['p99_ms']:.0f}" for name in _ACK_COMMANDS)
+        met = {name: targets[f"ack p99 {name}@{level}"]["met"] for name in _ACK_COMMANDS}
+        rows.append(
+            f"| ack p99 at {level} concurrent (help / credit / add) | {values} ms | "
+            f"< {ACK_TARGETS_MS[level]:g} ms: {_verdict(met)} |"
+        )
+    return rows
+
+
+def _approve_row(report: dict[str, Any]) -> str:
+    cells = sorted(report["approve_to_done"].items(), key=lambda i: i[1]["sandbox_latency_ms"])
+    latencies = " / ".join(str(cell["sandbox_latency_ms"]) for _, cell in cells)
+    values = " / ".join(f"{cell['overhead']['p99_ms']:.0f}" for _, cell in cells)
+    met = {
+        f"{cell['sandbox_latency_ms']} ms": report["targets"][f"approve overhead p99 {key}"]["met"]
+        for key, cell in cells
+    }
+    return (
+        "| Approve → member created, overhead p99 beyond the sandbox latency "
+        f"({latencies} ms) | {values} ms | < {OVERHEAD_TARGET_MS:g} ms: "
+        f"{_verdict(met, where='at')} |"
+    )
+
+
+def _tokens_row(report: dict[str, Any]) -> str:
+    t = report["token_economy"]
+    met = report["targets"]["token requests = token lifetimes"]["met"]
+    return (
+        f"| token requests, {t['worker_processes']} workers + web, {t['token_lifetime_s']} s "
+        f"lifetime over {t['run_seconds']:.0f} s | {t['token_requests']} for "
+        f"{t['api_calls']:,} API calls ({t['token_lifetimes_in_run']} lifetimes in the run) | "
+        f"one per lifetime: {'met' if met else 'missed'} |"
+    )
+
+
+def _redis_row(redis_figures: dict[str, Any]) -> str:
+    stages = " → ".join(redis_figures["stages"])
+    return (
+        f"| Redis per request lifecycle ({stages}) | {redis_figures['round_trips_total']} "
+        f"round trips, {redis_figures['commands_total']} commands | — |"
+    )
+
+
+def _throughput_row(report: dict[str, Any], key: str) -> str:
+    cell, profile = report[key], report["profile"]
+    concurrent = cell["total_worker_concurrency"]
+    workers = profile["sized_workers"] if key == "throughput_sized" else profile["workers"]
+    met = report["targets"][f"{key} ratio to ideal ({concurrent} concurrent)"]["met"]
+    return (
+        f"| throughput at {cell['sandbox_latency_ms']} ms latency, {workers} workers × "
+        f"{concurrent // workers} (ideal {cell['ideal_per_second']:g}/s) | "
+        f"{cell['per_second']:g}/s, {cell['ratio_to_ideal']:.2f}× ideal | "
+        f"≤ {THROUGHPUT_TARGET:g}×: {'met' if met else 'missed'} |"
+    )
+
+
+def _verdict(met: dict[str, bool], where: str = "by") -> str:
+    """ "met", "missed", or "met by help, missed by credit and add"."""
+    if all(met.values()):
+        return "met"
+    if not any(met.values()):
+        return "missed"
+    hits = _and([name for name, ok in met.items() if ok])
+    misses = _and([name for name, ok in met.items() if not ok])
+    return f"met {where} {hits}, missed {where} {misses}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
