@@ -52,6 +52,7 @@ __all__ = [
     "check_rows",
     "open_table",
     "read_import",
+    "too_big",
     "write_invalid_rows",
 ]
 
@@ -237,10 +238,7 @@ def open_table(
     """What is wrong with the file as a whole, as FileProblem: its size, its encoding, its
     header, its row count. Quick (a pass over the bytes); the rows are checked next."""
     if len(data) > max_bytes:
-        raise FileProblem(
-            f"The file is {_size(len(data))}; an import takes at most {_size(max_bytes)}. "
-            "Split it into smaller files."
-        )
+        raise too_big(len(data), max_bytes)
     text = _decode(data)
     delimiter, header, records = _table(text, operation)
     columns = _columns(header, operation)
@@ -475,6 +473,14 @@ def _reason(problems: Mapping[str, str]) -> str:
 def _and(items: Sequence[object]) -> str:
     words = [str(item) for item in items]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def too_big(size: int, max_bytes: int) -> FileProblem:
+    """The problem of a file of `size` bytes, over the `max_bytes` an import takes."""
+    return FileProblem(
+        f"The file is {_size(size)}; an import takes at most {_size(max_bytes)}. "
+        "Split it into smaller files."
+    )
 
 
 def _size(count: int) -> str:

@@ -6,6 +6,8 @@ points above this layer (bot.local) and handed in as `api_urls`."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,17 +17,21 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.communities import CommunitiesClient
 from bot.domain.approvals import RequestService
+from bot.domain.bulk import ImportService
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory
 from bot.runtime.communities import communities_client
 from bot.runtime.settings import Settings
 from bot.runtime.worker import Worker
+from bot.slack.import_notifier import SlackImportNotifier
+from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.services import Services
 from bot.slack.users import UserDirectory
 from bot.storage import RedisServer
 from bot.storage.audit_log import RedisAuditLog
 from bot.storage.group_cache import RedisGroupCache
+from bot.storage.imports import RedisImportStore
 from bot.storage.requests import RedisRequestStore
 
 log = logging.getLogger("bot")
@@ -147,7 +153,9 @@ def build_services(
     notifier = SlackNotifier(slack, store, settings.approvals_channel or "", roles, members=api)
     policy = policy_from(settings)
     service = RequestService(store, policy, notifier, settings.environment_label)
+    imports = build_imports(settings, client, slack, policy)
     return Services(
+        imports=imports,
         store=store,
         roles=roles,
         requests=service,
@@ -157,4 +165,40 @@ def build_services(
         policy=policy,
         audit_log=RedisAuditLog(client),
         environment=settings.environment_label,
+    )
+
+
+def build_imports(
+    settings: Settings,
+    client: redis.Redis,
+    slack: WebClient,
+    policy: Policy,
+    now: Callable[[], float] = time.time,
+) -> ImportServices:
+    """The import store, notifier and service (bot.slack.import_services)."""
+    store = RedisImportStore(client, retention_seconds=settings.retention_days * 86400, now=now)
+    notifier = SlackImportNotifier(
+        slack,
+        store,
+        settings.approvals_channel or "",
+        progress_seconds=settings.import_progress_seconds,
+        now=now,
+    )
+    service = ImportService(
+        store,
+        policy,
+        notifier,
+        settings.environment_label,
+        approvals_required=settings.import_approvals_required,
+        max_total_credit=settings.import_max_total_credit_eur,
+        now=now,
+    )
+    return ImportServices(
+        service,
+        store,
+        notifier,
+        max_bytes=settings.import_max_bytes,
+        max_rows=settings.import_max_rows,
+        inline_rows=settings.import_inline_rows,
+        download_seconds=settings.import_download_seconds,
     )

@@ -104,6 +104,24 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1, le=64)
     worker_claim_idle_seconds: float = Field(default=60, gt=0)
 
+    # Imports (/community import): bulk onboarding and offboarding from a CSV file
+    import_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    import_max_rows: int = Field(default=5000, ge=1, le=100_000)
+    # Approvals an import needs: the add/remove policy, or this when it is larger.
+    import_approvals_required: int | None = Field(default=None, ge=0, le=5)
+    import_max_total_credit_eur: Decimal = Field(
+        default=Decimal("100000.00"), gt=0, max_digits=12, decimal_places=2
+    )
+    # Rows carried out at once across every worker process.
+    import_concurrency: int = Field(default=8, ge=1, le=64)
+    # The approval message's progress is updated at most this often (chat.update limits).
+    import_progress_seconds: float = Field(default=3.0, ge=1.0, le=60.0)
+    # Fetching the attached file, within Slack's 3 s for the modal's answer.
+    import_download_seconds: float = Field(default=1.5, gt=0, le=2.5)
+    # Files of at most this many rows are checked within those 3 s (errors on the field);
+    # larger ones after, behind a "checking" view.
+    import_inline_rows: int = Field(default=1000, ge=0, le=100_000)
+
     # Sandbox (used when COMMUNITIES_API_URL is unset, and by `python -m bot sandbox`)
     sandbox_communities: str = DEFAULT_SANDBOX_COMMUNITIES
     sandbox_latency_ms: int = Field(default=0, ge=0, le=60_000)

@@ -13,6 +13,7 @@ from bot.domain.approvals import RequestService
 from bot.domain.policy import Policy
 from bot.domain.ports import AuditLog, RequestStore
 from bot.domain.roles import RoleDirectory
+from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.users import UserDirectory
 
@@ -28,6 +29,7 @@ class Services:
     policy: Policy
     audit_log: AuditLog
     environment: str  # SANDBOX, ACCEPTANCE or PRODUCTION: the badge shown outside production
+    imports: ImportServices | None = None  # /community import (bot.slack.import_services)
 
     def __deepcopy__(self, memo: dict[int, object]) -> Services:
         # Bolt deep-copies the request context for lazy listeners; the services are shared,

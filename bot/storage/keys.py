@@ -12,6 +12,25 @@ cb:notify-lock:{id}         lock    notifications of one request, one at a time
 cb:roles:group:{S}          string  a user group's members (JSON), for a few minutes
 cb:user-email:{U}           string  a Slack user's e-mail address, for a few minutes
 communities:token:{ns}      string  the shared OAuth token of one client (bot.communities)
+
+Imports (bulk onboarding and offboarding; bot.storage.imports). Each valid row is a request
+of its own, `cb:req:{import}-{row}`, holding the open-request claim of its address:
+cb:import:{id}              hash    an import (ImportRequest.to_hash)
+cb:import:{id}:rows         list    the row numbers it carries out, in file order
+cb:import:{id}:people       set     the mailboxes the file names (none of them may decide)
+cb:import:{id}:invalid      string  the rows refused at filing (JSON), for the files people get
+cb:import:{id}:refused      hash    row number -> the open request that holds its address
+cb:import:{id}:shown        string  the approval message was updated this recently (throttle)
+cb:import:{id}:result-lock  string  one process posts the result file
+cb:import:pending           zset    imports waiting for approval, scored by expiry time
+cb:import:active            zset    imports whose rows run or whose message is still to update
+cb:import:work              stream  one entry per row to carry out; consumer group `import-workers`
+cb:import:inflight          zset    rows being carried out, all processes (score: lease deadline ms)
+cb:import:slot-freed        list    wakes a runner waiting for a free slot
+cb:import:pause             string  Coolblue answered 429: no import traffic until it expires
+cb:import:lease:{row}       string  the runner carrying out one row
+cb:import:runner:{name}     string  a live import runner's heartbeat
+cb:import:sweep-lock        string  one runner at a time expires imports
 """
 
 from __future__ import annotations
@@ -49,3 +68,51 @@ def group_members(group_id: str) -> str:
 
 def user_email(user_id: str) -> str:
     return f"{PREFIX}user-email:{user_id}"
+
+
+# Imports --------------------------------------------------------------------------------
+
+IMPORT_PENDING = f"{PREFIX}import:pending"
+IMPORT_ACTIVE = f"{PREFIX}import:active"
+IMPORT_WORK_STREAM = f"{PREFIX}import:work"
+IMPORT_WORK_GROUP = "import-workers"
+IMPORT_INFLIGHT = f"{PREFIX}import:inflight"
+IMPORT_SLOT_FREED = f"{PREFIX}import:slot-freed"
+IMPORT_PAUSE = f"{PREFIX}import:pause"
+IMPORT_SWEEP_LOCK = f"{PREFIX}import:sweep-lock"
+
+
+def import_request(import_id: str) -> str:
+    return f"{PREFIX}import:{import_id}"
+
+
+def import_rows(import_id: str) -> str:
+    return f"{PREFIX}import:{import_id}:rows"
+
+
+def import_people(import_id: str) -> str:
+    return f"{PREFIX}import:{import_id}:people"
+
+
+def import_invalid(import_id: str) -> str:
+    return f"{PREFIX}import:{import_id}:invalid"
+
+
+def import_refused(import_id: str) -> str:
+    return f"{PREFIX}import:{import_id}:refused"
+
+
+def import_shown(import_id: str) -> str:
+    return f"{PREFIX}import:{import_id}:shown"
+
+
+def import_result_lock(import_id: str) -> str:
+    return f"{PREFIX}import:{import_id}:result-lock"
+
+
+def import_lease(row_request_id: str) -> str:
+    return f"{PREFIX}import:lease:{row_request_id}"
+
+
+def import_runner(name: str) -> str:
+    return f"{PREFIX}import:runner:{name}"

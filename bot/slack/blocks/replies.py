@@ -16,6 +16,7 @@ Reply = dict[str, Any]
 USAGE: list[tuple[str, str, set[Role]]] = [
     ("/community add [email]", "ask to onboard an employee with a business credit", {Role.HR}),
     ("/community remove [email]", "ask to offboard an employee (revokes the credit)", {Role.HR}),
+    ("/community import", "onboard or offboard many employees from a CSV file", {Role.HR}),
     (
         "/community credit <email>",
         "look up an employee's remaining credit",

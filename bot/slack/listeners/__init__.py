@@ -3,7 +3,7 @@ domain, render."""
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, commands, events, imports, views
 
 
 def register_listeners(app: App) -> None:
@@ -11,3 +11,4 @@ def register_listeners(app: App) -> None:
     actions.register(app)
     views.register(app)
     events.register(app)
+    imports.register(app)

@@ -20,6 +20,7 @@ from bot.slack.listeners.commands import (
     request_forms,
 )
 from bot.slack.listeners.commands.invocation import Invocation
+from bot.slack.listeners.imports.command import open_import
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -49,6 +50,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "audit": Subcommand(
         audit_trail.send_audit_trail, "export the audit trail", frozenset({Role.ADMIN})
     ),
+    "import": Subcommand(open_import, "import employees from a file", frozenset({Role.HR})),
 }
 
 

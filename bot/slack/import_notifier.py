@@ -1,0 +1,256 @@
+"""Tells people about imports in Slack: the approval message (updated in place, throttled),
+the file of refused rows beside it, the requester's DMs and the result file.
+
+Slack rate-limits chat.update per channel, and an import changes many times a second. So
+the approval message is updated at most once per `progress_seconds` across every process
+(bot.storage.imports.RedisImportStore.take_update_turn): a change that finds the turn taken
+leaves the import on the active list, and `refresh` (every runner calls it twice a second)
+shows it once the turn is free. The message always renders the import as it is now.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.audit import spreadsheet_safe
+from bot.domain.bulk import ImportEvent, ImportRequest, RowResult
+from bot.domain.imports import write_invalid_rows
+from bot.domain.requests import Operation
+from bot.slack.blocks.imports import approval_message, requester_dm, result_comment
+from bot.storage.imports import RedisImportStore
+
+log = logging.getLogger("bot.slack.imports")
+
+T = TypeVar("T")
+
+RESULT_COLUMNS = ["row", "email", "outcome", "remaining_credit", "correlation_id", "reason"]
+
+
+class SlackImportNotifier:
+    def __init__(
+        self,
+        client: WebClient,
+        store: RedisImportStore,
+        approvals_channel: str,
+        *,
+        progress_seconds: float = 3.0,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.channel = approvals_channel
+        self.progress_seconds = progress_seconds
+        self.now = now
+
+    # bot.domain.bulk.ImportNotifier ------------------------------------------------------
+
+    def publish_filed(self, request: ImportRequest) -> None:
+        """Post the approval message, the file of refused rows in its thread, and DM the
+        requester."""
+        reply = self._attempt(
+            "posting the approval message",
+            request.id,
+            lambda: self.client.chat_postMessage(
+                channel=self.channel, **approval_message(request, self.now())
+            ),
+        )
+        if reply is not None:
+            channel, ts = str(reply["channel"]), str(reply["ts"])
+            self.store.set_fields(
+                request.id, channel=channel, message_ts=ts, shown_version=str(request.version)
+            )
+            if request.invalid_count:
+                self._attempt(
+                    "posting the refused rows",
+                    request.id,
+                    lambda: self._post_refused(request, channel, ts),
+                )
+        self._attempt(
+            "the filed DM",
+            request.id,
+            lambda: self.client.chat_postMessage(
+                channel=request.requester_id,
+                **requester_dm(request, ImportEvent.FILED, self.now()),
+            ),
+        )
+        self.refresh(request.id)  # approved at once (no approval needed): show it moving
+
+    def import_changed(self, import_id: str, event: ImportEvent) -> None:
+        self.refresh(import_id)
+        request = self.store.get(import_id)
+        if request is not None and event is not ImportEvent.FINISHED:
+            self._attempt(
+                f"the {event.value} DM",
+                import_id,
+                lambda: self.client.chat_postMessage(
+                    channel=request.requester_id, **requester_dm(request, event, self.now())
+                ),
+            )
+
+    # Called by every import runner, about twice a second per active import ----------------
+
+    def refresh(self, import_id: str) -> None:
+        """Bring the approval message up to date when this process has the turn; post the
+        result once every row has its outcome; drop the import from the active list once
+        nothing more is due."""
+        request = self.store.get(import_id)
+        if request is None:
+            self.store.forget_active(import_id)
+            return
+        shown = request.shown_version >= request.version
+        if (
+            request.message_ts
+            and not shown
+            and self.store.take_update_turn(import_id, self.progress_seconds)
+        ):
+            updated = self._attempt(
+                "updating the approval message",
+                import_id,
+                lambda: self.client.chat_update(
+                    channel=request.channel,
+                    ts=request.message_ts,
+                    **approval_message(request, self.now()),
+                ),
+            )
+            if updated is not None:
+                self.store.set_fields(import_id, shown_version=str(request.version))
+                shown = True
+        ran = request.started_at > 0 or request.total == request.stopped_rows
+        due = request.finished and not request.result_posted and shown and ran
+        if due and self.store.take_result_turn(import_id):
+            self._post_result(request)
+            return
+        if request.is_final and shown and (request.result_posted or not ran):
+            self.store.forget_active(import_id)
+        if not request.message_ts and request.is_final:
+            self.store.forget_active(import_id)  # never posted: nothing to update
+
+    # Files ---------------------------------------------------------------------------------
+
+    def _post_refused(self, request: ImportRequest, channel: str, ts: str) -> None:
+        rows = self.store.invalid_rows(request.id)
+        with _spooled() as out:
+            count = write_invalid_rows(rows, out)
+            out.flush()
+            self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=ts,
+                file=out.name,
+                filename=f"import-{request.id}-refused-rows.csv",
+                title=f"Rows of {request.id} that will not be carried out",
+                initial_comment=f"{count:,} rows of `{request.id}` will not be carried out, "
+                "with the reason for each.",
+            )
+
+    def _post_result(self, request: ImportRequest) -> None:
+        """The per-row result file: by DM to the requester, and in the approval message's
+        thread. Written to a temporary file a page of rows at a time."""
+        name = f"import-{request.id}-results.csv"
+        with _spooled() as out:
+            self._write_result(request, out)
+            out.flush()
+            dm = self._attempt(
+                "opening the requester's DM",
+                request.id,
+                lambda: self.client.conversations_open(users=request.requester_id),
+            )
+            if dm is not None:
+                self._attempt(
+                    "the result file by DM",
+                    request.id,
+                    lambda: self.client.files_upload_v2(
+                        channel=str(dm["channel"]["id"]),
+                        file=out.name,
+                        filename=name,
+                        title=f"Result of import {request.id}",
+                        initial_comment=result_comment(request, for_requester=True),
+                    ),
+                )
+            if request.message_ts:
+                self._attempt(
+                    "the result file in the thread",
+                    request.id,
+                    lambda: self.client.files_upload_v2(
+                        channel=request.channel,
+                        thread_ts=request.message_ts,
+                        file=out.name,
+                        filename=name,
+                        title=f"Result of import {request.id}",
+                        initial_comment=result_comment(request, for_requester=False),
+                    ),
+                )
+        self.store.set_fields(request.id, result_posted="1")
+        log.info("import %s: result posted", request.id)
+
+    def _write_result(self, request: ImportRequest, out: IO[str]) -> int:
+        writer = csv.writer(out)
+        writer.writerow(RESULT_COLUMNS)
+        refused = {row.number: row for row in self.store.invalid_rows(request.id)}
+        count = 0
+        for record in self.store.row_records(request.id):
+            for number in sorted(n for n in refused if n < record.number):
+                _write_refused(writer, refused.pop(number))
+                count += 1
+            credit = record.credit
+            if request.operation is Operation.REMOVE and record.result == RowResult.REMOVED:
+                reason = record.outcome + (
+                    f" Revoked credit: {credit}." if credit is not None else ""
+                )
+                credit_text = "0.00"
+            else:
+                reason = record.outcome
+                credit_text = str(credit) if credit is not None else ""
+            writer.writerow(
+                [
+                    str(record.number),
+                    spreadsheet_safe(record.email),
+                    record.result or "not finished",
+                    credit_text,
+                    spreadsheet_safe(record.correlation_id),
+                    spreadsheet_safe(reason),
+                ]
+            )
+            count += 1
+        for number in sorted(refused):
+            _write_refused(writer, refused[number])
+            count += 1
+        return count
+
+    # Helpers -------------------------------------------------------------------------------
+
+    def _attempt(self, what: str, import_id: str, step: Callable[[], T]) -> T | None:
+        """Run one step; a failure is logged (its error code or type, never the content)."""
+        try:
+            return step()
+        except SlackApiError as exc:
+            response: Any = exc.response
+            code = response.get("error") if hasattr(response, "get") else "unknown_error"
+            log.warning("%s failed for import %s: %s", what, import_id, code)
+        except Exception as exc:
+            log.warning("%s failed for import %s: %s", what, import_id, type(exc).__name__)
+        return None
+
+
+def _write_refused(writer: Any, row: Any) -> None:
+    writer.writerow(
+        [
+            str(row.number),
+            spreadsheet_safe(row.email),
+            RowResult.REFUSED.value,
+            "",
+            "",
+            spreadsheet_safe(row.reason),
+        ]
+    )
+
+
+def _spooled() -> Any:
+    return tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="", encoding="utf-8")
