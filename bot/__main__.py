@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from slack_bolt import App
     from slack_sdk import WebClient
 
+    from bot.runtime.import_runner import ImportRunner
     from bot.runtime.worker import Worker
 
 T = TypeVar("T")
@@ -175,6 +176,9 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
         if worker:
             job = runtime.build_worker()
             parts.callback(_stop_worker, job, failed.watch("worker", job.run))
+            # Import rows have a stream, slots and a runner of their own, beside the Worker.
+            rows = runtime.build_import_runner(name=job.name)
+            parts.callback(_stop_worker, rows, failed.watch("import runner", rows.run))
         if web:
             from bot.slack.app import build_app
 
@@ -309,7 +313,7 @@ class _PartFailed:
 WORKER_STOP_SECONDS = 15.0  # running jobs finish before Redis and the API client close
 
 
-def _stop_worker(job: Worker, thread: threading.Thread) -> None:
+def _stop_worker(job: Worker | ImportRunner, thread: threading.Thread) -> None:
     job.stop()
     thread.join(WORKER_STOP_SECONDS)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Any
 
+from bot.communities import contract
 from bot.domain.bulk import ImportRequest, ImportStatus
 from bot.local.stack import APPROVALS_CHANNEL, LocalStack
 from bot.slack_standin import DriverResult, Message, SharedFile
@@ -15,12 +17,17 @@ HEADER = "first name;last name;e-mail;credit"
 
 
 def people_csv(
-    count: int, *, start: int = 0, domain: str = "example.com", credit: str = "10"
+    count: int = 0,
+    *,
+    start: int = 0,
+    numbers: list[int] | None = None,
+    domain: str = "example.com",
+    credit: str = "10",
 ) -> bytes:
-    """`count` valid onboarding rows, semicolon separated, as Dutch Excel writes them."""
-    lines = [HEADER] + [
-        f"Person{i};Number{i};person{i}@{domain};{credit}" for i in range(start, start + count)
-    ]
+    """Valid onboarding rows (`count` from `start`, or these `numbers`), semicolon
+    separated, as Dutch Excel writes them."""
+    chosen = numbers if numbers is not None else list(range(start, start + count))
+    lines = [HEADER] + [f"Person{i};Number{i};person{i}@{domain};{credit}" for i in chosen]
     return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
 
 
@@ -84,6 +91,11 @@ def message_of(stack: LocalStack, request: ImportRequest) -> Message:
     return message
 
 
+def shown(message: Message) -> str:
+    """What a message shows, as one string (blocks as JSON, non-ASCII kept)."""
+    return json.dumps(message.blocks, ensure_ascii=False)
+
+
 def click(stack: LocalStack, user: str, label: str, request: ImportRequest) -> DriverResult:
     return stack.driver.click(user, label, channel=APPROVALS_CHANNEL, ts=request.message_ts)
 
@@ -122,6 +134,7 @@ def created_per_email(stack: LocalStack) -> dict[str, int]:
     counts: dict[str, int] = {}
     for entry in stack.sandbox.state.requests:
         if entry["operation"] == "createMember" and entry["status"] == 201:
-            email = str((entry["body"] or {}).get("EmailAddress", ""))
+            body = entry["body"] or {}
+            email = str(body.get(contract.MEMBER_OBJECT, {}).get(contract.EMAIL_ADDRESS, ""))
             counts[email] = counts.get(email, 0) + 1
     return counts

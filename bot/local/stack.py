@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from bot.local.embedded import sandbox_urls, start_sandbox
 from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
 from bot.runtime.http_server import HttpServer
+from bot.runtime.import_runner import ImportRunner
 from bot.runtime.settings import Settings
 from bot.runtime.web import create_wsgi_app
 from bot.runtime.worker import Worker
@@ -41,6 +42,7 @@ class LocalStack:
     server: HttpServer = field(init=False)
     driver: SlackDriver = field(init=False)
     worker_jobs: list[Worker] = field(init=False, default_factory=list)
+    import_runners: list[ImportRunner] = field(init=False, default_factory=list)
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
 
     def start(self) -> LocalStack:
@@ -82,7 +84,16 @@ class LocalStack:
         thread.start()
         self.worker_jobs.append(job)
         self._threads.append(thread)
+        self.start_import_runner(job.name)  # beside it, as in a worker process
         return job
+
+    def start_import_runner(self, name: str | None = None) -> ImportRunner:
+        runner = self.runtime.build_import_runner(name=name)
+        thread = threading.Thread(target=runner.run, name=f"import-{runner.name}", daemon=True)
+        thread.start()
+        self.import_runners.append(runner)
+        self._threads.append(thread)
+        return runner
 
     @property
     def services(self) -> Services:
@@ -93,6 +104,8 @@ class LocalStack:
         return self.runtime.redis
 
     def stop(self) -> None:
+        for runner in self.import_runners:
+            runner.stop()
         for job in self.worker_jobs:
             job.stop()
         for thread in self._threads:

@@ -21,6 +21,7 @@ from bot.domain.bulk import ImportService
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory
 from bot.runtime.communities import communities_client
+from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.settings import Settings
 from bot.runtime.worker import Worker
 from bot.slack.import_notifier import SlackImportNotifier
@@ -54,6 +55,7 @@ class Runtime:
     services: Services
     slack: WebClient
     redis_server: RedisServer | None = None
+    api_urls: ApiUrls | None = None  # the sandbox's, when the settings name none
 
     def build_worker(self, *, name: str | None = None, sweep_every: float = 30.0) -> Worker:
         return Worker(
@@ -65,6 +67,32 @@ class Runtime:
             claim_idle=self.settings.worker_claim_idle_seconds,
             sweep_every=sweep_every,
             name=name,
+        )
+
+    def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
+        """The import runner each worker process starts beside its Worker, with a
+        Communities client of its own whose 429s pause every process's import traffic."""
+        assert self.services.imports is not None
+        gate = RateGate()
+        urls = self.api_urls
+        api = communities_client(
+            self.settings,
+            self.redis,
+            base_url=urls.base_url if urls else None,
+            token_url=urls.token_url if urls else None,
+            transport=gate,
+        )
+        return ImportRunner(
+            self.redis,
+            self.services.imports.store,
+            self.services.imports.service,
+            api,
+            self.services.imports.notifier,
+            concurrency=self.settings.import_concurrency,
+            claim_idle=self.settings.worker_claim_idle_seconds,
+            name=name,
+            gate=gate,
+            on_close=api.close,
         )
 
     def close(self) -> None:
@@ -133,7 +161,7 @@ def start_runtime(
         if redis_server is not None:
             redis_server.stop()
         raise
-    return Runtime(settings, client, services, slack, redis_server)
+    return Runtime(settings, client, services, slack, redis_server, api_urls=api_urls)
 
 
 def build_services(

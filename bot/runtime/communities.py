@@ -6,6 +6,7 @@ them in, with the sandbox's defaults when COMMUNITIES_API_URL is unset.
 
 from __future__ import annotations
 
+import httpx
 from pydantic import SecretStr
 from redis import Redis
 
@@ -29,9 +30,11 @@ def communities_client(
     *,
     base_url: str | None = None,
     token_url: str | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> CommunitiesClient:
     """The client for the configured environment; `base_url`/`token_url` point it at an
-    in-process sandbox instead. Raises ConfigError naming every missing variable."""
+    in-process sandbox instead; `transport` wraps its HTTP (the import runner's 429 gate).
+    Raises ConfigError naming every missing variable."""
     api_url = base_url or settings.communities_api_url
     tok_url = token_url or settings.communities_token_url
     sandbox = settings.uses_sandbox
@@ -61,4 +64,5 @@ def communities_client(
         allowed_community_ids=settings.community_ids,
         timeout=settings.communities_timeout_seconds,
         client_auth=settings.communities_client_auth,
+        transport=transport,
     )
