@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bot.domain import audit
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
+from bot.domain.mailbox import same_mailbox
 from bot.domain.notifier import Event, Notifier
 from bot.domain.policy import Policy
 from bot.domain.ports import RequestStore, TransitionResult
@@ -34,6 +35,7 @@ class Refusal(StrEnum):
     CONFLICT = "conflict"  # already decided, or not in a state this action applies to
     OWN = "own"  # the requester may not decide their own request
     EMPLOYEE = "employee"  # nor may the employee it is about
+    EMAIL_UNKNOWN = "email_unknown"  # the decider's e-mail is unknown: cannot rule out EMPLOYEE
     DUPLICATE = "duplicate"  # this approver already approved
     NOT_REQUESTER = "not_requester"  # only the requester may cancel
 
@@ -45,6 +47,18 @@ class Decision:
     ok: bool
     request: MemberRequest | None
     reason: Refusal = Refusal.NONE
+
+
+def decider_refusal(request: MemberRequest, user_id: str, user_email: str) -> Refusal:
+    """Neither the requester nor the employee may decide (approve, reject or retry). The
+    employee check fails closed: without the decider's e-mail address it refuses."""
+    if user_id == request.requester_id:
+        return Refusal.OWN
+    if not user_email.strip():
+        return Refusal.EMAIL_UNKNOWN
+    if same_mailbox(user_email, request.email):
+        return Refusal.EMPLOYEE
+    return Refusal.NONE
 
 
 def new_request_id() -> str:
@@ -145,10 +159,9 @@ class RequestService:
         request = self.store.get(request_id)
         if request is None:
             return Decision(False, None, Refusal.MISSING)
-        if approver_id == request.requester_id:
-            return Decision(False, request, Refusal.OWN)
-        if approver_email and approver_email.lower() == request.email.lower():
-            return Decision(False, request, Refusal.EMPLOYEE)
+        refusal = decider_refusal(request, approver_id, approver_email)
+        if refusal is not Refusal.NONE:
+            return Decision(False, request, refusal)
         result = self.store.approve(
             request_id, approver_id, audit.entry(request, "approved", approver_id)
         )
@@ -158,13 +171,14 @@ class RequestService:
         return self.announce(request_id, event)
 
     def reject(
-        self, request_id: str, user_id: str, reason: str, *, announce: bool = True
+        self, request_id: str, user_id: str, user_email: str, reason: str, *, announce: bool = True
     ) -> Decision:
         request = self.store.get(request_id)
         if request is None:
             return Decision(False, None, Refusal.MISSING)
-        if user_id == request.requester_id:
-            return Decision(False, request, Refusal.OWN)
+        refusal = decider_refusal(request, user_id, user_email)
+        if refusal is not Refusal.NONE:
+            return Decision(False, request, refusal)
         result = self.store.transition(
             request_id,
             allowed={Status.PENDING},
@@ -195,10 +209,13 @@ class RequestService:
         )
         return self._after(request_id, Event.CANCELLED, result)
 
-    def retry(self, request_id: str, user_id: str) -> Decision:
+    def retry(self, request_id: str, user_id: str, user_email: str) -> Decision:
         request = self.store.get(request_id)
         if request is None:
             return Decision(False, None, Refusal.MISSING)
+        refusal = decider_refusal(request, user_id, user_email)
+        if refusal is not Refusal.NONE:
+            return Decision(False, request, refusal)
         result = self.store.transition(
             request_id,
             allowed={Status.FAILED},

@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar
 from pydantic import AfterValidator, BaseModel, EmailStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from bot.domain.mailbox import ascii_address
 from bot.domain.money import InvalidAmount, parse_euros
 
 FormT = TypeVar("FormT", bound=BaseModel)
@@ -43,7 +44,9 @@ def _optional_text(limit: int) -> Callable[[str], str]:
 
 
 def _email(text: str) -> str:
-    return text.strip().lower()
+    """What Coolblue gets: ASCII, an internationalised domain in punycode (EmailStr gives
+    it in Unicode), lower case as before; a `+tag` and every other character kept."""
+    return ascii_address(text).lower()
 
 
 Name = Annotated[str, AfterValidator(_name)]
@@ -111,6 +114,7 @@ def _finish(
 
 
 def _message(name: str, error: ErrorDetails) -> str:
-    if name == "email":
+    message = str(error.get("msg", "Invalid value."))
+    if name == "email" and not message.startswith("Value error, "):  # EmailStr's own
         return "Enter a valid e-mail address, such as jane.doe@example.com."
-    return str(error.get("msg", "Invalid value.")).removeprefix("Value error, ")
+    return message.removeprefix("Value error, ")

@@ -3,6 +3,12 @@
 Every listener is split the way Bolt recommends for HTTP mode: a quick `ack` function that
 answers Slack at once (`process_before_response=True`, so no polling for the ack), and
 `lazy` functions that do the slow work afterwards on the listener executor.
+
+An ack waits on no network call but Redis: roles come from the group cache
+(`Services.quick_roles`), a modal's communities from the modal itself. Post-ack work runs in
+lanes, so one kind cannot starve another: Bolt's listener executor opens modals, handles
+clicks and tells people; Coolblue look-ups, which can wait seconds on a slow Coolblue, run
+in `Services.lookups` (bounded, threads of its own); cache refreshes in `Services.refresher`.
 """
 
 from __future__ import annotations
@@ -25,7 +31,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.slack")
 
-LAZY_THREADS = 8  # post-ack work; more threads only fight acks for the GIL
+LAZY_THREADS = 8  # post-ack Slack work; more threads only fight acks for the GIL
+
+
+class _NoDebugBodies(logging.Filter):
+    """Bolt's DEBUG lines carry request and response bodies (names, addresses, user text,
+    response_url), so even with LOG_LEVEL=DEBUG Bolt logs from INFO up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO
+
+
+def _bolt_logger() -> logging.Logger:
+    bolt_log = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _NoDebugBodies) for f in bolt_log.filters):
+        bolt_log.addFilter(_NoDebugBodies())
+    return bolt_log
 
 
 def build_app(services: Services, client: WebClient, signing_secret: SecretStr | None) -> App:
@@ -36,7 +57,7 @@ def build_app(services: Services, client: WebClient, signing_secret: SecretStr |
         token_verification_enabled=False,
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(LAZY_THREADS, thread_name_prefix="lazy"),
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=_bolt_logger(),
     )
 
     @app.middleware
@@ -46,4 +67,5 @@ def build_app(services: Services, client: WebClient, signing_secret: SecretStr |
 
     app.error(handle_error)
     register_listeners(app)
+    services.quick_roles.warm()  # group members cached before the first ack needs them
     return app

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import traceback
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from slack_bolt import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks.replies import error_reply
+from bot.slack.text import escape
 
 log = logging.getLogger("bot.slack")
 
@@ -23,7 +25,10 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltRe
     """Bolt's @app.error handler; also called for lazy listeners (see `reports_errors`).
     A failed modal submission is answered in the modal, which keeps what the user typed."""
     reference = uuid.uuid4().hex[:8]
-    log.error("unhandled error (reference %s): %r", reference, error, exc_info=error)
+    # The type and where it happened, never the message: an exception's words can carry
+    # what a person typed or an address (a validation error, a URL with an e-mail in it).
+    where = "".join(traceback.format_tb(error.__traceback__)).rstrip()
+    log.error("unhandled %s (reference %s)\n%s", type(error).__name__, reference, where)
     text = f"{_words_for(error)} Reference: {reference}."
     if body.get("type") == "view_submission":
         inputs = [
@@ -61,5 +66,5 @@ def _words_for(error: Exception) -> str:
     if isinstance(error, redis.RedisError):
         return "Our storage is unavailable right now, so nothing was changed. Try again shortly."
     if isinstance(error, SlackApiError):
-        return f"Slack refused part of this ({error.response.get('error', 'error')})."
+        return f"Slack refused part of this ({escape(str(error.response.get('error')))})."
     return "Something went wrong on our side; nothing was changed."

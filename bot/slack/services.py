@@ -6,7 +6,11 @@ Bolt's context; the Slack layer never reads the settings itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from bot.communities import CommunitiesClient
 from bot.domain.approvals import RequestService
@@ -15,7 +19,37 @@ from bot.domain.ports import AuditLog, RequestStore
 from bot.domain.roles import RoleDirectory
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
-from bot.slack.users import UserDirectory
+from bot.slack.users import QuickRoles, UserDirectory
+
+log = logging.getLogger("bot.slack")
+
+LOOKUP_THREADS = 4  # Coolblue look-ups at once (/community credit, communities)
+LOOKUP_QUEUE = 32  # look-ups waiting or running; more are refused with "try again"
+
+
+class Lane:
+    """A bounded lane of post-ack work with threads of its own, so work that waits on one
+    slow party (Coolblue) cannot take the threads other work needs (opening a modal within
+    the trigger's 3 seconds runs on Bolt's listener executor, never here)."""
+
+    def __init__(self, name: str, threads: int, limit: int) -> None:
+        self.name = name
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def submit(self, work: Callable[[], None]) -> bool:
+        """Run `work` on this lane; False (nothing started) when the lane is full."""
+        if not self._slots.acquire(blocking=False):
+            return False
+
+        def run() -> None:
+            try:
+                work()
+            finally:
+                self._slots.release()
+
+        self._pool.submit(run)
+        return True
 
 
 @dataclass
@@ -29,7 +63,16 @@ class Services:
     policy: Policy
     audit_log: AuditLog
     environment: str  # SANDBOX, ACCEPTANCE or PRODUCTION: the badge shown outside production
+    # Post-ack lanes: Coolblue look-ups, and background refreshes of cached Slack data.
+    lookups: Lane = field(default_factory=lambda: Lane("lookup", LOOKUP_THREADS, LOOKUP_QUEUE))
+    refresher: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="refresh")
+    )
     imports: ImportServices | None = None  # /community import (bot.slack.import_services)
+    quick_roles: QuickRoles = field(init=False)  # roles on the ack path: cache only
+
+    def __post_init__(self) -> None:
+        self.quick_roles = QuickRoles(self.roles, self.refresher)
 
     def __deepcopy__(self, memo: dict[int, object]) -> Services:
         # Bolt deep-copies the request context for lazy listeners; the services are shared,

@@ -28,5 +28,7 @@ def handle_approve(
     if not services.roles.has(user_id, Role.MANAGER):
         tell_clicker(body, respond, client, refusal("approve requests", {Role.MANAGER}))
         return
-    decision = services.requests.approve(action["value"], user_id, services.users.email_of(user_id))
+    # An e-mail Slack would not give is "" and the domain refuses the click (fail closed).
+    email = services.users.email_of(user_id)
+    decision = services.requests.approve(action["value"], user_id, email)
     after_click(decision, body, respond, client, services, f"You approved `{action['value']}`.")

@@ -16,6 +16,11 @@ from bot.slack.text import mentions, when
 if TYPE_CHECKING:
     from bot.slack.services import Services
 
+EMAIL_UNKNOWN = (
+    "Slack did not tell me your e-mail address just now, so I cannot check that this "
+    "request is not about you. Nothing was changed; try again in a moment."
+)
+
 _STATUS_WORDS = {
     Status.APPROVED: "approved",
     Status.EXECUTING: "approved",
@@ -35,7 +40,9 @@ def explain_refusal(decision: Decision) -> str:
     if decision.reason is Refusal.OWN:
         return "You filed this request, so someone else has to decide on it."
     if decision.reason is Refusal.EMPLOYEE:
-        return "This request is about you, so someone else has to approve it."
+        return "This request is about you, so someone else has to decide on it."
+    if decision.reason is Refusal.EMAIL_UNKNOWN:
+        return EMAIL_UNKNOWN
     if decision.reason is Refusal.DUPLICATE:
         return "You already approved this request; it needs another manager."
     if decision.reason is Refusal.NOT_REQUESTER:

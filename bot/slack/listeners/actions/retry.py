@@ -1,4 +1,5 @@
-"""Retry a failed request (managers). The worker checks before it creates again."""
+"""Retry a failed request (managers; never the requester nor the employee). The worker
+checks before it creates again."""
 
 from __future__ import annotations
 
@@ -28,5 +29,6 @@ def handle_retry(
     if not services.roles.has(user_id, Role.MANAGER):
         tell_clicker(body, respond, client, refusal("retry requests", {Role.MANAGER}))
         return
-    decision = services.requests.retry(action["value"], user_id)
+    email = services.users.email_of(user_id)  # "" when unknown: refused (fail closed)
+    decision = services.requests.retry(action["value"], user_id, email)
     after_click(decision, body, respond, client, services, f"Retrying `{action['value']}`.")

@@ -10,8 +10,8 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.domain.roles import Role
-from bot.slack.blocks.replies import help_reply, refusal
-from bot.slack.errors import reports_errors
+from bot.slack.blocks.replies import error_reply, help_reply, refusal
+from bot.slack.errors import handle_error, reports_errors
 from bot.slack.listeners.commands import (
     audit_trail,
     communities,
@@ -21,6 +21,7 @@ from bot.slack.listeners.commands import (
 )
 from bot.slack.listeners.commands.invocation import Invocation
 from bot.slack.listeners.imports.command import open_import
+from bot.slack.users import MembershipUnknown
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -31,6 +32,7 @@ class Subcommand:
     run: Callable[[Invocation], None]
     action: str  # for the refusal: "Only hr may <action>."
     allowed: frozenset[Role]
+    lookup: bool = False  # waits on Coolblue: runs in the look-up lane (Services.lookups)
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
@@ -42,16 +44,24 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         credit.show_remaining_credit,
         "look up credit",
         frozenset({Role.SUPPORT, Role.HR, Role.MANAGER}),
+        lookup=True,
     ),
     "pending": Subcommand(
         pending.list_pending, "see pending requests", frozenset({Role.MANAGER, Role.HR})
     ),
-    "communities": Subcommand(communities.list_communities, "list communities", frozenset(Role)),
+    "communities": Subcommand(
+        communities.list_communities, "list communities", frozenset(Role), lookup=True
+    ),
     "audit": Subcommand(
         audit_trail.send_audit_trail, "export the audit trail", frozenset({Role.ADMIN})
     ),
     "import": Subcommand(open_import, "import employees from a file", frozenset({Role.HR})),
 }
+
+BUSY = (
+    "Too many look-ups are waiting for Coolblue right now, so I did not start this one. "
+    "Try again in a minute."
+)
 
 
 def _parse(command: dict[str, Any]) -> tuple[str, str]:
@@ -59,45 +69,78 @@ def _parse(command: dict[str, Any]) -> tuple[str, str]:
     return word.lower(), rest.strip()
 
 
-def ack_community_command(
-    ack: Ack, command: dict[str, Any], context: BoltContext, services: Services
-) -> None:
-    """Checked on the server at the moment of the command; help and refusals need no more
-    than a role look-up, so they are the ack itself (no second request to Slack)."""
-    word, _ = _parse(command)
-    roles = services.roles.roles_of(command["user_id"])
+def _answer(word: str, roles: frozenset[Role], environment: str) -> dict[str, Any] | None:
+    """Help or a refusal, when the command's word and the roles settle it; else None."""
     subcommand = SUBCOMMANDS.get(word)
     if subcommand is None:
         unknown = "" if word in ("", "help") else word[:50]
-        ack(help_reply(roles, services.environment, unknown=unknown))
-    elif not roles & subcommand.allowed:
-        ack(refusal(subcommand.action, set(subcommand.allowed)))
-    else:
-        context["roles"] = roles  # handed to the lazy part (Bolt copies the context)
+        return help_reply(roles, environment, unknown=unknown)
+    if not roles & subcommand.allowed:
+        return refusal(subcommand.action, set(subcommand.allowed))
+    return None
+
+
+def ack_community_command(
+    ack: Ack, command: dict[str, Any], context: BoltContext, services: Services
+) -> None:
+    """Checked on the server at the moment of the command. Roles come from the cache
+    (never a Slack call here); help and refusals are the ack itself. When a user group's
+    members are not cached yet, the ack is empty and the lazy part checks and answers."""
+    word, _ = _parse(command)
+    context["roles"], context["check_roles"] = None, False  # what the lazy part reads
+    try:
+        roles = services.quick_roles.roles_of(command["user_id"])
+    except MembershipUnknown:
+        context["check_roles"] = True  # decided after the ack, with a Slack call if need be
         ack()
+        return
+    answer = _answer(word, roles, services.environment)
+    if answer is not None:
+        ack(answer)
+        return
+    context["roles"] = roles  # handed to the lazy part (Bolt copies the context)
+    ack()
 
 
 @reports_errors
 def run_community_command(
+    body: dict[str, Any],
     command: dict[str, Any],
     respond: Respond,
     client: WebClient,
     services: Services,
     roles: frozenset[Role] | None,
+    check_roles: bool | None,
 ) -> None:
-    """The slow part, after the ack: only for subcommands the ack let through."""
+    """The slow part, after the ack: for subcommands the ack let through, and for commands
+    whose roles the ack could not tell from the cache."""
     word, args = _parse(command)
+    if check_roles:
+        roles = services.roles.roles_of(command["user_id"])
+        answer = _answer(word, roles, services.environment)
+        if answer is not None:
+            respond(answer)
+            return
     subcommand = SUBCOMMANDS.get(word)
-    if subcommand is None or roles is None:
+    if subcommand is None or roles is None:  # answered in the ack
         return
-    subcommand.run(
-        Invocation(
-            user_id=command["user_id"],
-            args=args,
-            roles=roles,
-            trigger_id=command.get("trigger_id", ""),
-            respond=respond,
-            client=client,
-            services=services,
-        )
+    call = Invocation(
+        user_id=command["user_id"],
+        args=args,
+        roles=roles,
+        trigger_id=command.get("trigger_id", ""),
+        respond=respond,
+        client=client,
+        services=services,
     )
+    if not subcommand.lookup:
+        subcommand.run(call)
+    elif not services.lookups.submit(lambda: _reporting(subcommand.run, call, body)):
+        respond(error_reply(BUSY))
+
+
+def _reporting(run: Callable[[Invocation], None], call: Invocation, body: dict[str, Any]) -> None:
+    try:
+        run(call)
+    except Exception as error:
+        handle_error(error, body, call.respond)

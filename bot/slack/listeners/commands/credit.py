@@ -1,25 +1,29 @@
-"""/community credit <email> [community-id]: the remaining credit, privately."""
+"""/community credit <email> [community-id]: the remaining credit, privately.
+
+Runs in the look-up lane (Services.lookups): it waits on Coolblue."""
 
 from __future__ import annotations
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from bot.communities.errors import CommunitiesError, NotFound
+from bot.domain.mailbox import ascii_address
 from bot.slack.blocks.replies import credit_reply, error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 from bot.slack.text import escape
 
 _EMAIL = TypeAdapter(EmailStr)
+USAGE = "Usage: `/community credit jane.doe@example.com` (a valid e-mail address)."
 
 
 def show_remaining_credit(call: Invocation) -> None:
     words = call.args.split()
     try:
-        email = _EMAIL.validate_python(words[0] if words else "").lower()
-    except ValidationError:
-        call.respond(
-            error_reply("Usage: `/community credit jane.doe@example.com` (a valid e-mail address).")
-        )
+        # Coolblue knows members by the ASCII address (an internationalised domain in
+        # punycode), as the Add form files it.
+        email = ascii_address(_EMAIL.validate_python(words[0] if words else "")).lower()
+    except (ValidationError, ValueError):
+        call.respond(error_reply(USAGE))
         return
     api = call.services.api
     try:
@@ -36,7 +40,7 @@ def show_remaining_credit(call: Invocation) -> None:
             call.respond(credit_reply(credit, community, call.services.environment))
             return
     except CommunitiesError as exc:
-        call.respond(error_reply(exc.message + _correlation(exc)))
+        call.respond(error_reply(escape(exc.message) + _correlation(exc)))
         return
     call.respond(
         error_reply(f"{escape(email)} is not a member of any community this integration manages.")

@@ -1,12 +1,22 @@
-"""/community add and /community remove: open the modal for HR."""
+"""/community add and /community remove: open the modal for HR.
+
+The communities offered are carried in the modal's private_metadata (which Slack hands
+back unchanged, inside the signed submission), so the submission is checked against this
+list in its ack without asking Coolblue again."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from bot.communities import Community
 from bot.communities.errors import CommunitiesError
 from bot.slack.blocks.modals import add_employee_modal, remove_employee_modal
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
+from bot.slack.text import escape
+
+METADATA_LIMIT = 3000  # Slack's limit on private_metadata
 
 
 def open_add_employee(call: Invocation) -> None:
@@ -18,7 +28,7 @@ def open_add_employee(call: Invocation) -> None:
             email=_prefill(call.args),
             max_credit=call.services.policy.max_credit,
         )
-        call.client.views_open(trigger_id=call.trigger_id, view=view)
+        call.client.views_open(trigger_id=call.trigger_id, view=with_communities(view, communities))
 
 
 def open_remove_employee(call: Invocation) -> None:
@@ -27,14 +37,37 @@ def open_remove_employee(call: Invocation) -> None:
         view = remove_employee_modal(
             communities, call.services.environment, email=_prefill(call.args)
         )
-        call.client.views_open(trigger_id=call.trigger_id, view=view)
+        call.client.views_open(trigger_id=call.trigger_id, view=with_communities(view, communities))
+
+
+def with_communities(view: dict[str, Any], communities: list[Community]) -> dict[str, Any]:
+    """The view, remembering {id: name} of what it offers (ids alone if names do not fit)."""
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    for offered in ({c.id: c.name for c in communities}, {c.id: c.id for c in communities}):
+        text = json.dumps({**metadata, "communities": offered}, ensure_ascii=False)
+        if len(text) <= METADATA_LIMIT:
+            return {**view, "private_metadata": text}
+    return view  # too many to carry: the submission asks the modal to be opened again
+
+
+def offered_communities(view: dict[str, Any]) -> dict[str, str] | None:
+    """{id: name} a submitted modal offered, or None for a modal that carries none."""
+    try:
+        offered = json.loads(view.get("private_metadata") or "{}").get("communities")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(offered, dict):
+        return None
+    return {str(k): str(v) for k, v in offered.items()}
 
 
 def _communities(call: Invocation) -> list[Community] | None:
     try:
         return list(call.services.api.list_communities().communities)
     except CommunitiesError as exc:
-        call.respond(error_reply(f"Couldn't load the communities from Coolblue. {exc.message}"))
+        call.respond(
+            error_reply(f"Couldn't load the communities from Coolblue. {escape(exc.message)}")
+        )
         return None
 
 

@@ -29,4 +29,4 @@ def handle_add_employee_submission(
             return form
         return services.requests.file_add(form, communities[form.community_id], user_id)
 
-    submit_request(ack, context, user_id, services, file)
+    submit_request(ack, context, user_id, view, services, file)

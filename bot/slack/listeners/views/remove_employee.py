@@ -27,4 +27,4 @@ def handle_remove_employee_submission(
             return form
         return services.requests.file_remove(form, communities[form.community_id], user_id)
 
-    submit_request(ack, context, user_id, services, file)
+    submit_request(ack, context, user_id, view, services, file)
