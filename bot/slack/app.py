@@ -55,6 +55,11 @@ def build_app(services: Services, client: WebClient, signing_secret: SecretStr |
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # The token is checked once at start-up by the runtime (auth.test).
         token_verification_enabled=False,
+        # HTTP mode: bot.runtime.web checks every request's signature before anything is
+        # parsed or logged, and may hand Bolt a re-encoded body (its parse_body workaround),
+        # which Bolt's own check would refuse. Socket Mode requests are never signed. Serve
+        # this app through bot.runtime.web.create_wsgi_app, not Bolt's handler.
+        request_verification_enabled=False,
         process_before_response=True,
         listener_executor=ThreadPoolExecutor(LAZY_THREADS, thread_name_prefix="lazy"),
         logger=_bolt_logger(),
