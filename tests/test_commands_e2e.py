@@ -41,7 +41,6 @@ def reply_to(stack, user: str, text: str) -> str:
     before = len(stack.standin.ephemerals(user))
     result = stack.driver.command(user, text)
     assert result.status_code == 200
-    assert result.elapsed < 3  # Slack's limit; the real figures are in bench/
     return ephemeral_after(stack, user, before)
 
 
