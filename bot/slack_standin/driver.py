@@ -1,9 +1,13 @@
-"""The driver plays Slack towards the bot: it sends the signed HTTP requests Slack would send
-when a person types a slash command, clicks a button, submits a modal or opens App Home, and
-applies the bot's HTTP answers to the stand-in the way the Slack client would.
+"""The driver plays Slack towards the bot: it sends what Slack would send when a person types a
+slash command, clicks a button, submits a modal or opens App Home, and applies the bot's
+answers to the stand-in the way the Slack client would.
 
-Payloads follow Slack's documented shapes (slash commands form-encoded; interactions as
-`payload=<json>`; events as JSON), each signed with `v0=HMAC-SHA256(v0:{ts}:{body})`.
+Two transports, one result: over HTTP (`transport="http"`) each payload is a signed request
+in Slack's documented shape (slash commands form-encoded; interactions as `payload=<json>`;
+events as JSON; signed with `v0=HMAC-SHA256(v0:{ts}:{body})`), and the HTTP answer is the
+result. In Socket Mode (`transport="socket"`) the same payload goes to the bot as an
+envelope over the stand-in's WebSocket (socket_mode.py), and the ack's payload is the
+result, in the same `DriverResult` shape, so a test does not care which mode runs.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import httpx
@@ -28,6 +32,7 @@ from bot.slack_standin.blocks import (
     text_of,
 )
 from bot.slack_standin.server import SlackStandIn
+from bot.slack_standin.socket_mode import EnvelopeType
 from bot.slack_standin.state import (
     APP_ID,
     BOT_USER_ID,
@@ -41,10 +46,14 @@ from bot.slack_standin.state import (
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
+Transport = Literal["http", "socket"]
+
 
 @dataclass
 class DriverResult:
-    """The bot's HTTP answer to one request, and what the driver made of it."""
+    """The bot's answer to one request, and what the driver made of it. In Socket Mode an
+    ack is status 200 with its payload as `json` (and `body`); no ack in time is status 0
+    with `error="no_ack"`."""
 
     status_code: int
     elapsed: float  # seconds until the bot answered (Slack gives up after 3)
@@ -69,6 +78,7 @@ class PreparedCommand:
     timestamp: str
     trigger_id: str
     response_url: str
+    form: dict[str, str]  # the same fields: a Socket Mode envelope's payload
 
 
 class SlackDriver:
@@ -79,10 +89,17 @@ class SlackDriver:
         signing_secret: str,
         team_id: str = TEAM_ID,
         timeout: float = 10.0,
+        transport: Transport = "http",
     ) -> None:
+        """`bot_url` and `signing_secret` serve HTTP (and `send`, which is HTTP only);
+        `transport="socket"` needs Socket Mode on in the stand-in (an app token)."""
+        if transport == "socket" and not standin.socket_mode.enabled:
+            raise ValueError("transport='socket' needs the stand-in's Socket Mode enabled")
         self.standin = standin
         self.bot_url = bot_url
         self.team_id = team_id
+        self.transport = transport
+        self.timeout = timeout
         self._verifier = SignatureVerifier(signing_secret)
         self._http = httpx.Client(timeout=timeout)
 
@@ -113,12 +130,15 @@ class SlackDriver:
         """Type `/command text` in a channel (default: the user's DM with the app). A reply in
         the ack shows up like Slack shows it: ephemeral, or in the channel for in_channel."""
         prepared = self.prepare_command(user_id, text, command, channel_id)
-        result = self.send(
-            prepared.body,
-            FORM,
-            timestamp=prepared.timestamp,
-            signature=prepared.headers["X-Slack-Signature"],
-        )
+        if self.transport == "socket":
+            result = self._over_socket("slash_commands", dict(prepared.form))
+        else:
+            result = self.send(
+                prepared.body,
+                FORM,
+                timestamp=prepared.timestamp,
+                signature=prepared.headers["X-Slack-Signature"],
+            )
         return self.command_answered(prepared, result)
 
     def prepare_command(
@@ -156,7 +176,7 @@ class SlackDriver:
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": self.sign(body, stamp),
         }
-        return PreparedCommand(body, headers, stamp, trigger_id, response_url)
+        return PreparedCommand(body, headers, stamp, trigger_id, response_url, form)
 
     def command_answered(self, prepared: PreparedCommand, result: DriverResult) -> DriverResult:
         result.trigger_id, result.response_url = prepared.trigger_id, prepared.response_url
@@ -356,6 +376,8 @@ class SlackDriver:
             ],
             "is_ext_shared_channel": False,
         }
+        if self.transport == "socket":
+            return self._over_socket("events_api", envelope)
         return self.send(json.dumps(envelope).encode(), JSON)
 
     def last_view(self, user_id: str) -> dict[str, Any] | None:
@@ -373,8 +395,9 @@ class SlackDriver:
         signature: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> DriverResult:
-        """POST a raw body to the bot. Signed correctly unless `signature` is given; an old
-        `timestamp` (still correctly signed) tests replay protection."""
+        """POST a raw body to the bot over HTTP, whatever the transport. Signed correctly
+        unless `signature` is given; an old `timestamp` (still correctly signed) tests replay
+        protection."""
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         sent_headers = {
             "Content-Type": content_type,
@@ -393,7 +416,19 @@ class SlackDriver:
         return signature
 
     def _send_payload(self, payload: Mapping[str, Any]) -> DriverResult:
+        if self.transport == "socket":
+            return self._over_socket("interactive", dict(payload))
         return self.send(urlencode({"payload": json.dumps(payload)}).encode(), FORM)
+
+    def _over_socket(self, kind: EnvelopeType, payload: dict[str, Any]) -> DriverResult:
+        """Hand the payload to the bot as a Socket Mode envelope; the ack is the answer."""
+        ack = self.standin.socket_mode.deliver(
+            kind, payload, timeout=self.timeout, connect_timeout=self.timeout
+        )
+        if ack is None:
+            return DriverResult(0, self.timeout, "", None, error="no_ack")
+        body = json.dumps(ack.payload) if ack.payload is not None else ""
+        return DriverResult(200, ack.elapsed, body, ack.payload)
 
     # -----------------------------------------------------------------------------------------
     # Payload pieces

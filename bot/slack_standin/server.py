@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from bot.runtime.http_server import HttpServer
 from bot.slack_standin.app import StandInApp
+from bot.slack_standin.socket_mode import SocketMode
 from bot.slack_standin.state import (
     Call,
     CallLog,
@@ -53,6 +54,7 @@ class SlackStandIn:
         port: int = 0,
         channels: Mapping[str, str] | None = None,
         trigger_ttl: float | None = None,
+        app_token: str | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.shared = Shared()
@@ -62,6 +64,8 @@ class SlackStandIn:
         self.uploads = Uploads(self.shared, self.directory, self.conversations)
         self.response_urls = ResponseUrls(self.shared, self.conversations)
         self.call_log = CallLog(self.shared)
+        self.socket_mode = SocketMode(self.shared, host)  # on with an app token (xapp-…)
+        self._app_token = app_token
         self._address = (host, port)
         self._http: HttpServer | None = None
 
@@ -78,6 +82,7 @@ class SlackStandIn:
             uploads=self.uploads,
             call_log=self.call_log,
             bot_token=self.bot_token,
+            socket_mode=self.socket_mode,
         )
         app = StandInApp(
             web_api=web_api,
@@ -92,11 +97,14 @@ class SlackStandIn:
         )
         self.shared.base_url = self._http.url
         self._http.start()
+        if self._app_token is not None:
+            self.socket_mode.enable(self._app_token)
         return self
 
     def stop(self) -> None:
         if self._http is None:
             return
+        self.socket_mode.stop()
         self._http.stop()
         self._http = None
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.slack_standin.blocks import block_problems
+from bot.slack_standin.socket_mode import SocketMode
 from bot.slack_standin.state import (
     BOT_ID,
     BOT_USER_ID,
@@ -44,6 +45,7 @@ class WebApi:
         uploads: Uploads,
         call_log: CallLog,
         bot_token: str,
+        socket_mode: SocketMode | None = None,
     ) -> None:
         self._shared = shared
         self._directory = directory
@@ -52,8 +54,10 @@ class WebApi:
         self._uploads = uploads
         self._call_log = call_log
         self._bot_token = bot_token
+        self._socket_mode = socket_mode
         self._methods: dict[str, Method] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
@@ -88,8 +92,13 @@ class WebApi:
             raise SlackError("unknown_method")
         if not token:
             raise SlackError("not_authed")
-        if token != self._bot_token:
-            raise SlackError("invalid_auth")
+        if method == "apps.connections.open":
+            self._check_app_token(token)
+        elif token != self._bot_token:
+            # Slack refuses an app-level token for the methods that take a bot token.
+            raise SlackError(
+                "not_allowed_token_type" if token.startswith("xapp-") else "invalid_auth"
+            )
         failure = self._call_log.take_failure(method)
         if failure is not None:
             raise failure
@@ -108,6 +117,19 @@ class WebApi:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    # apps.connections.open: Socket Mode, with the app-level token ------------------------
+
+    def _check_app_token(self, token: str) -> None:
+        if not token.startswith("xapp-"):
+            raise SlackError("not_allowed_token_type")  # a bot or user token
+        app_token = self._socket_mode.app_token if self._socket_mode is not None else None
+        if app_token is None or token != app_token:
+            raise SlackError("invalid_auth")
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        assert self._socket_mode is not None  # _check_app_token let the call through
+        return {"url": self._socket_mode.open_url()}
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel_arg(args)
