@@ -34,6 +34,7 @@ class StackOptions:
     token_lifetime: int = 3600
     approvals_required_add: int = 1
     worker_concurrency: int = 8
+    worker_env: dict[str, str] = field(default_factory=dict)  # more settings for workers
 
 
 class FreshConnectionDriver(SlackDriver):
@@ -95,7 +96,9 @@ class BenchStack:
         self._start_sandbox()
         self._start_web()
         for number in range(self.options.workers):
-            self.workers.append(self._spawn(f"worker-{number}", ["worker"], self.bot_env()))
+            name = f"worker-{number}"
+            env = self.bot_env(WORKER_NAME=name, **self.options.worker_env)
+            self.workers.append(self._spawn(name, ["worker"], env))
         wait_until(lambda: self.consumers() >= self.options.workers, "workers", self.workers[0])
         return self
 

@@ -257,7 +257,7 @@ def _serve_http(
             f"cannot listen on PORT {settings.port} ({exc.strerror}): stop what uses it, "
             "or set PORT to a free port"
         ) from None
-    parts.callback(server.stop)
+    parts.callback(server.stop, drain=WEB_DRAIN_SECONDS)
     server.start()
     log.info("HTTP mode on port %d: POST /slack/events, GET /healthz", settings.port)
 
@@ -310,12 +310,17 @@ class _PartFailed:
         self._ended.wait()
 
 
-WORKER_STOP_SECONDS = 15.0  # running jobs finish before Redis and the API client close
+# A SIGTERM leaves 30 s on Heroku-style hosts: requests in flight get 10 s to be answered,
+# running jobs 20 s to finish (and be acknowledged) before Redis and the API client close.
+# A job still running then stays unacknowledged: another worker (or this one, restarted
+# under its name) takes it over, checking first.
+WEB_DRAIN_SECONDS = 10.0
+WORKER_STOP_SECONDS = 20.0
 
 
 def _stop_worker(job: Worker | ImportRunner, thread: threading.Thread) -> None:
-    job.stop()
-    thread.join(WORKER_STOP_SECONDS)
+    job.stop(timeout=WORKER_STOP_SECONDS)
+    thread.join(1.0)
 
 
 @contextlib.contextmanager

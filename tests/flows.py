@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.domain.requests import MemberRequest, Status
@@ -83,3 +87,32 @@ def click_as_shown(
     """Click a button on a copy of a message as a client showed it earlier (a stale screen,
     or many people clicking at once), whatever the message looks like now."""
     return stack.driver.click_as_shown(user, label, APPROVALS_CHANNEL, shown)
+
+
+def worker_process(stack, tmp_path: Path, **env_overrides: str) -> subprocess.Popen[bytes]:
+    """`python -m bot worker` as its own OS process, against the stack's Redis, sandbox
+    and Slack stand-in."""
+    settings, sandbox = stack.settings, stack.sandbox
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+        "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
+        "SLACK_API_URL": settings.slack_api_url,
+        "APPROVALS_CHANNEL": "C0APPROVALS",
+        "REDIS_URL": settings.redis_url.get_secret_value(),
+        "COMMUNITIES_ENVIRONMENT": "acceptance",
+        "COMMUNITIES_API_URL": sandbox.base_url,
+        "COMMUNITIES_TOKEN_URL": sandbox.token_url,
+        "COMMUNITIES_CLIENT_ID": "sandbox-client",
+        "COMMUNITIES_CLIENT_SECRET": "sandbox-secret",
+        "COMMUNITIES_COMPANY": "Acme",
+        "WORKER_CLAIM_IDLE_SECONDS": "1",
+        **env_overrides,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )

@@ -230,8 +230,9 @@ def test_mrkdwn_is_shown_as_slack_shows_it() -> None:
 def test_the_interactive_console_reports_every_invalid_field_at_once(console) -> None:
     """As Slack does on submit: every field in trouble at once, then only those again."""
     typed = iter(
-        # Community, first, last, e-mail, credit, reference, note; then the three refused.
-        ["7", "Jane", "", "not-an-address", "750", "", "", "1", "Doe", "jane@example.com"]
+        # Community, first, last, e-mail, credit, reference, note, start date; then the three
+        # refused.
+        ["7", "Jane", "", "not-an-address", "750", "", "", "", "1", "Doe", "jane@example.com"]
     )
     events: list[tuple[str, str]] = []
 
@@ -252,8 +253,8 @@ def test_the_interactive_console_reports_every_invalid_field_at_once(console) ->
         "│ ✗ E-mail",
     ]
     # All three are told after the last field of the form and before the first asked again.
-    assert all(asks[6] < i < asks[7] for i, _ in errors)
-    assert [events[i][1].split(":")[0].split(" [")[0] for i in asks[7:]] == [
+    assert all(asks[7] < i < asks[8] for i, _ in errors)
+    assert [events[i][1].split(":")[0].split(" [")[0] for i in asks[8:]] == [
         "│ Community",
         "│ Last name",
         "│ E-mail",

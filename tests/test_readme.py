@@ -1,4 +1,4 @@
-"""The README's example transcript is what `examples/demo.console` prints today.
+"""The README's example transcripts are what `examples/*.console` print today.
 
 The script runs fresh, as the README says, through the real entry point with the embedded
 defaults (no Slack credentials, no REDIS_URL: an embedded redis-server in a fresh folder).
@@ -12,27 +12,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.test_console import ROOT, console_env
 
-BLOCK = re.compile(r"<!-- transcript:start -->\n```\n(.*?)```\n<!-- transcript:end -->", re.S)
+# Each README transcript block (between its markers) and the script that prints it.
+TRANSCRIPTS = {"transcript": "demo.console", "scheduled-transcript": "scheduled.console"}
 
 
-def readme_transcript() -> str:
-    found = BLOCK.search((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert found, "README.md lost its transcript markers"
+def readme_transcript(marker: str = "transcript") -> str:
+    block = re.compile(rf"<!-- {marker}:start -->\n```\n(.*?)```\n<!-- {marker}:end -->", re.S)
+    found = block.search((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert found, f"README.md lost its {marker} markers"
     return found.group(1)
 
 
-def test_readme_transcript_is_what_the_demo_prints(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("marker", "script"), sorted(TRANSCRIPTS.items()))
+def test_readme_transcript_is_what_the_script_prints(
+    tmp_path: Path, marker: str, script: str
+) -> None:
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "console",
-            "--script",
-            str(ROOT / "examples" / "demo.console"),
-        ],
+        [sys.executable, "-m", "bot", "console", "--script", str(ROOT / "examples" / script)],
         cwd=tmp_path,
         env=console_env(redis_url=None),
         capture_output=True,
@@ -40,10 +40,10 @@ def test_readme_transcript_is_what_the_demo_prints(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "✅ Done · approved by @bob" in done.stdout  # the demo shows the whole flow
-    assert done.stdout == readme_transcript(), (
-        "README.md's transcript is out of date; paste the output of "
-        "`python -m bot console --script examples/demo.console` between the markers"
+    assert "✅ Done · approved by @bob" in done.stdout  # each shows a whole flow
+    assert done.stdout == readme_transcript(marker), (
+        f"README.md's {marker} is out of date; paste the output of "
+        f"`python -m bot console --script examples/{script}` between its markers"
     )
 
 

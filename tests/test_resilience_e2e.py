@@ -4,17 +4,13 @@ down or ambiguous, credentials are refused. Real processes, real Redis, real HTT
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 
 from bot.domain.requests import Status
 from bot.storage.audit_log import RedisAuditLog
-from tests.conftest import ALICE, BOB, COMMUNITY
+from tests.conftest import ALICE, BOB, BOTH_MODES, COMMUNITY
 from tests.flows import (
     JANE,
     approval_message,
@@ -24,40 +20,12 @@ from tests.flows import (
     file_request,
     open_modal,
     wait_status,
+    worker_process,
 )
 
 
 def creates(stack) -> int:
     return stack.sandbox.state.operation_counts.get("createMember", 0)
-
-
-def worker_process(stack, tmp_path: Path) -> subprocess.Popen[bytes]:
-    """`python -m bot worker` as its own OS process, against the stack's Redis, sandbox
-    and Slack stand-in."""
-    settings, sandbox = stack.settings, stack.sandbox
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(Path(__file__).parents[1]),
-        "SLACK_BOT_TOKEN": settings.slack_bot_token.get_secret_value(),
-        "SLACK_SIGNING_SECRET": "unused-by-the-worker",
-        "SLACK_API_URL": settings.slack_api_url,
-        "APPROVALS_CHANNEL": "C0APPROVALS",
-        "REDIS_URL": settings.redis_url.get_secret_value(),
-        "COMMUNITIES_ENVIRONMENT": "acceptance",
-        "COMMUNITIES_API_URL": sandbox.base_url,
-        "COMMUNITIES_TOKEN_URL": sandbox.token_url,
-        "COMMUNITIES_CLIENT_ID": "sandbox-client",
-        "COMMUNITIES_CLIENT_SECRET": "sandbox-secret",
-        "COMMUNITIES_COMPANY": "Acme",
-        "WORKER_CLAIM_IDLE_SECONDS": "1",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "worker"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def test_worker_killed_mid_job_another_finishes_with_one_api_call(make_stack, tmp_path):
@@ -111,6 +79,7 @@ def test_ambiguous_create_ends_done_and_creates_once(stack):
     assert sandbox.state.member(COMMUNITY, "jane@example.com") is not None
 
 
+@BOTH_MODES  # Retry over HTTP and over Socket Mode
 def test_coolblue_down_fails_with_retry_then_retry_succeeds_once(stack):
     sandbox = stack.sandbox
     request = file_request(stack, ALICE, JANE)

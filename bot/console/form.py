@@ -68,18 +68,21 @@ class Field:
 
 
 def fields_of(view: Mapping[str, Any]) -> list[Field]:
-    """The inputs a person can fill in, in display order (text inputs and selects)."""
+    """The inputs a person can fill in, in display order (text inputs, selects, dates, and
+    file inputs, answered with a file's path)."""
     found = []
     for block in view.get("blocks", []):
         element = block.get("element") if block.get("type") == "input" else None
         if not isinstance(element, Mapping) or element.get("type") not in (
-            TEXT_INPUTS | SINGLE_SELECTS
+            TEXT_INPUTS | SINGLE_SELECTS | {"datepicker", "file_input"}
         ):
             continue
         choices = tuple((text_of(o.get("text")), str(o.get("value"))) for o in all_options(element))
         initial = element.get("initial_option")
         default = (
-            initial.get("value") if isinstance(initial, Mapping) else (element.get("initial_value"))
+            initial.get("value")
+            if isinstance(initial, Mapping)
+            else (element.get("initial_value") or element.get("initial_date"))
         )
         found.append(
             Field(

@@ -26,6 +26,7 @@ EMOJI = {
     "no_entry": "⛔",
     "no_entry_sign": "🚫",
     "bell": "🔔",
+    "calendar": "📆",
     "paperclip": "📎",
 }
 

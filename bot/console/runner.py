@@ -110,7 +110,14 @@ def console_stack(
     """A started LocalStack with the console's workspace (the caller stops it). `prepare`
     runs once the stack is up and before its worker reads any work (clearing Redis, say)."""
     workspace = workspace_for(settings)
-    stack = LocalStack(workspace.settings, workspace.users, workspace.usergroups, workers=0)
+    # Sweeps every second, so a reminder shows right after `clock +1d` moves time.
+    stack = LocalStack(
+        workspace.settings,
+        workspace.users,
+        workspace.usergroups,
+        workers=0,
+        worker_sweep_every=1.0,
+    )
     stack.start()
     try:
         if prepare is not None:

@@ -9,9 +9,12 @@ a moment and the worker has finished what was approved, all bounded by a few sec
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.console.form import (
@@ -49,6 +52,7 @@ Commands:
                       (several requests listed? name one: click Approve R2)
   dm                  read the direct messages the bot sent you since you last looked
   home                open the bot's App Home tab
+  clock +2d           move the bot's clock ahead (d, h or m): dated changes fall due
   files               list the files the bot sent you (the audit trail, say)
   file <N>            show file N of that list
   help                this list
@@ -149,6 +153,8 @@ class ConsoleSession:
                 self.show_dms()
             elif command == "home":
                 self.open_home(answers)
+            elif command == "clock":
+                self.move_clock(rest.strip())
             elif command == "files":
                 self.list_files()
             elif command == "file":
@@ -385,7 +391,7 @@ class ConsoleSession:
                 continue
             before = self._activity()
             result = self.driver.fill_and_submit(
-                self.user.id, view["id"], values, client_checks=True
+                self.user.id, view["id"], attached(fields, values), client_checks=True
             )
             if not result.errors:
                 break
@@ -408,10 +414,54 @@ class ConsoleSession:
         for number, (text, _) in enumerate(field.choices, 1):
             self.say(f"│   {number}) {text}")
         given = answers.answer(field, f"│ {field.prompt()}", again)
+        if field.kind == "file_input" and given.strip():
+            problem = file_problem(given.strip())
+            if problem:
+                return None, problem
+        if field.kind == "datepicker" and given.strip():
+            try:
+                given = self._date(given.strip()).isoformat()
+            except ValueError as exc:
+                return field.default, str(exc)
         try:
             return field.value_for(given), ""
         except ValueError as exc:
             return field.default, str(exc)
+
+    def _date(self, answer: str) -> date:
+        """A date as typed: 2027-01-31, today, tomorrow or +3d (from the bot's clock, so a
+        script reads the same on any day)."""
+        today = self.stack.services.policy.schedule.today(self.stack.clock.now())
+        relative = {"today": 0, "tomorrow": 1}
+        if answer.casefold() in relative:
+            return today + timedelta(days=relative[answer.casefold()])
+        if match := re.fullmatch(r"\+(\d{1,3})d", answer):
+            return today + timedelta(days=int(match.group(1)))
+        try:
+            return date.fromisoformat(answer)
+        except ValueError:
+            raise ValueError(f"{answer!r} is not a date; type 2027-01-31, today or +3d.") from None
+
+    def move_clock(self, text: str) -> None:
+        """`clock +2d`: move the bot's clock forward (days, hours or minutes) and show what
+        happens then: scheduled changes that fall due run, reminders go out."""
+        match = re.fullmatch(r"\+(\d{1,4})([dhm])", text)
+        if not match:
+            raise ConsoleError("clock what? e.g. clock +2d, clock +3h or clock +30m")
+        seconds = int(match.group(1)) * {"d": 86400, "h": 3600, "m": 60}[match.group(2)]
+        clock, store = self.stack.clock, self.stack.services.store
+        target = clock.now() + seconds
+        self.say(f"The bot's clock moves {match.group(1)}{match.group(2)} ahead.")
+        # Time passes in steps, to each scheduled change's due time on the way, so each runs
+        # on time (as with a worker up all along), not late all at once at the end.
+        while due := [r.due_at for r in store.get_many(store.scheduled_ids(target))]:
+            before = self._activity()
+            clock.advance(max(0.0, min(due) + 1 - clock.now()))
+            self.settle(before)
+        before = self._activity()
+        clock.advance(max(0.0, target - clock.now()))
+        self.settle(before)
+        self.report(ScriptAnswers([], self.say))  # a moved clock opens no modal
 
     def _show_errors(self, fields: list[Field], errors: dict[str, str]) -> list[Field]:
         """Show each error on its field; the fields to ask again."""
@@ -495,3 +545,19 @@ class ConsoleSession:
 
 def _fingerprint(text: str, blocks: list[dict[str, Any]]) -> str:
     return json.dumps([text, blocks], sort_keys=True)
+
+
+def file_problem(answer: str) -> str:
+    """Why a file input's answer (a path, from the folder the console runs in) is no file."""
+    path = Path(answer).expanduser()
+    return "" if path.is_file() else f"No file {answer!r} here; type the path of a CSV file."
+
+
+def attached(fields: list[Field], values: dict[str, str | None]) -> dict[str, Any]:
+    """The values to submit, a file input's path as the file itself (the driver reads it,
+    as a person picks a file in Slack)."""
+    files = {f.action_id for f in fields if f.kind == "file_input"}
+    return {
+        key: Path(value).expanduser() if key in files and value else value
+        for key, value in values.items()
+    }

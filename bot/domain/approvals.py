@@ -11,10 +11,12 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from bot.domain import audit
+from bot.domain.clock import Clock
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
 from bot.domain.mailbox import same_mailbox
 from bot.domain.notifier import Event, Notifier
@@ -25,6 +27,7 @@ from bot.domain.requests import MemberRequest, Operation, Status
 log = logging.getLogger("bot.approvals")
 
 SYSTEM = "system"
+DAY_SECONDS = 24 * 3600
 
 
 class Refusal(StrEnum):
@@ -49,6 +52,14 @@ class Decision:
     reason: Refusal = Refusal.NONE
 
 
+class AlreadyOpen(Exception):
+    """Another request for the same community and address is still open."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"{request_id} is already open for this address.")
+        self.request_id = request_id
+
+
 def decider_refusal(request: MemberRequest, user_id: str, user_email: str) -> Refusal:
     """Neither the requester nor the employee may decide (approve, reject or retry). The
     employee check fails closed: without the decider's e-mail address it refuses."""
@@ -68,12 +79,18 @@ def new_request_id() -> str:
 
 class RequestService:
     def __init__(
-        self, store: RequestStore, policy: Policy, notifier: Notifier, environment: str
+        self,
+        store: RequestStore,
+        policy: Policy,
+        notifier: Notifier,
+        environment: str,
+        clock: Clock,
     ) -> None:
         self.store = store
         self.policy = policy
         self.notifier = notifier
         self.environment = environment
+        self.clock = clock
 
     # Filing ------------------------------------------------------------------
 
@@ -91,6 +108,7 @@ class RequestService:
             credit=form.credit,
             external_reference=form.external_reference,
             note=form.note,
+            due_at=self._due(Operation.ADD, form.start_date),
         )
         return self._file(request)
 
@@ -104,8 +122,12 @@ class RequestService:
             form.email,
             requester_id,
             reason=form.reason,
+            due_at=self._due(Operation.REMOVE, form.last_day),
         )
         return self._file(request)
+
+    def _due(self, operation: Operation, day: date | None) -> float:
+        return 0.0 if day is None else self.policy.schedule.due_at(operation, day)
 
     def _new(
         self,
@@ -114,10 +136,12 @@ class RequestService:
         community_name: str,
         email: str,
         requester_id: str,
+        due_at: float = 0.0,
         **details: str | Decimal,
     ) -> MemberRequest:
-        now = time.time()
+        now = self.clock.now()
         required = self.policy.approvals_required(operation)
+        at_once = Status.SCHEDULED if due_at > now else Status.APPROVED
         return MemberRequest(
             id=new_request_id(),
             operation=operation,
@@ -130,7 +154,8 @@ class RequestService:
             expires_at=now + self.policy.expiry_seconds,
             approvals_required=required,
             environment=self.environment,
-            status=Status.PENDING if required else Status.APPROVED,
+            status=Status.PENDING if required else at_once,
+            due_at=due_at,
             decided_by=SYSTEM if not required else "",
             decided_at=now if not required else 0,
             rounds=0 if required else 1,
@@ -141,12 +166,13 @@ class RequestService:
         """Store the request (the caller acknowledges Slack only after this succeeds, so a
         failure keeps the user's input), then `publish_filed` tells people."""
         detail = "" if request.approvals_required else "no approval required by policy"
-        self.store.create(
+        holder = self.store.create(
             request,
-            audit.entry(request, "filed", request.requester_id, detail=detail)
-            + ["status", request.status],
+            audit.entry(request, "filed", request.requester_id, detail=detail),
             enqueue=request.status is Status.APPROVED,
         )
+        if holder is not None:
+            raise AlreadyOpen(holder)
         log.info("request %s filed (%s)", request.id, request.operation)
         return request
 
@@ -163,11 +189,18 @@ class RequestService:
         if refusal is not Refusal.NONE:
             return Decision(False, request, refusal)
         result = self.store.approve(
-            request_id, approver_id, audit.entry(request, "approved", approver_id)
+            request_id,
+            approver_id,
+            audit.entry(request, "approved", approver_id),
+            expiry_entry=audit.entry(request, "expired", SYSTEM),
         )
+        if result.outcome == "expired":  # found past its lifetime at the click
+            self.announce(request_id, Event.EXPIRED)
+            return Decision(False, self.store.get(request_id), Refusal.CONFLICT)
         if not result.ok:
             return Decision(False, self.store.get(request_id), Refusal(result.outcome))
-        event = Event.APPROVED if result.outcome == "approved" else Event.APPROVAL_RECORDED
+        recorded = result.outcome == "partial"  # more approvals needed
+        event = Event.APPROVAL_RECORDED if recorded else Event.APPROVED
         return self.announce(request_id, event)
 
     def reject(
@@ -185,7 +218,7 @@ class RequestService:
             to=Status.REJECTED,
             updates={
                 "decided_by": user_id,
-                "decided_at": repr(time.time()),
+                "decided_at": repr(self.clock.now()),
                 "decision_reason": reason,
             },
             audit_entry=audit.entry(request, "rejected", user_id, detail=reason),
@@ -194,20 +227,66 @@ class RequestService:
             return Decision(True, self.store.get(request_id))
         return self._after(request_id, Event.REJECTED, result)
 
-    def cancel(self, request_id: str, user_id: str) -> Decision:
+    def cancel(self, request_id: str, user_id: str, *, is_manager: bool = False) -> Decision:
+        """The requester may cancel until it runs; a manager may cancel a scheduled change."""
         request = self.store.get(request_id)
         if request is None:
             return Decision(False, None, Refusal.MISSING)
-        if user_id != request.requester_id:
+        if user_id == request.requester_id:
+            allowed = {Status.PENDING, Status.SCHEDULED}
+        elif is_manager:
+            allowed = {Status.SCHEDULED}
+        else:
             return Decision(False, request, Refusal.NOT_REQUESTER)
         result = self.store.transition(
             request_id,
-            allowed={Status.PENDING},
+            allowed=allowed,
             to=Status.CANCELLED,
-            updates={"decided_by": user_id, "decided_at": repr(time.time())},
+            updates={"decided_by": user_id, "decided_at": repr(self.clock.now())},
             audit_entry=audit.entry(request, "cancelled", user_id),
         )
         return self._after(request_id, Event.CANCELLED, result)
+
+    def change_date(
+        self,
+        request_id: str,
+        user_id: str,
+        day: date,
+        *,
+        is_manager: bool = False,
+        announce: bool = True,
+    ) -> Decision:
+        """Move a scheduled change (the requester or a manager). A date that only shortens
+        the time the employee holds credit (a later onboarding, an earlier offboarding)
+        keeps the approval: less money is at stake than was approved. Any other move asks
+        for a new approval, since it gives credit sooner or keeps it longer."""
+        request = self.store.get(request_id)
+        if request is None:
+            return Decision(False, None, Refusal.MISSING)
+        if user_id != request.requester_id and not is_manager:
+            return Decision(False, request, Refusal.NOT_REQUESTER)
+        due_at = self.policy.schedule.due_at(request.operation, day)
+        shorter = (
+            due_at >= request.due_at
+            if request.operation is Operation.ADD
+            else due_at <= request.due_at
+        )
+        now = self.clock.now()
+        detail = f"new date {day.isoformat()}" + ("" if shorter else "; needs a new approval")
+        updates = {"due_at": repr(due_at), "due_reminded": "0"}
+        if not shorter:
+            updates |= {"approvals": "[]", "decided_by": "", "decided_at": "0", "rounds": "0",
+                        "expires_at": repr(now + self.policy.expiry_seconds)}  # fmt: skip
+        result = self.store.transition(
+            request_id,
+            allowed={Status.SCHEDULED},
+            to=Status.SCHEDULED if shorter else Status.PENDING,
+            updates=updates,
+            audit_entry=audit.entry(request, "date_changed", user_id, detail=detail),
+        )
+        if not announce and result.ok:
+            return Decision(True, self.store.get(request_id))
+        return self._after(request_id, Event.DATE_CHANGED, result)
 
     def retry(self, request_id: str, user_id: str, user_email: str) -> Decision:
         request = self.store.get(request_id)
@@ -254,7 +333,7 @@ class RequestService:
 
     def sweep(self, now: float | None = None) -> tuple[int, int]:
         """Expire requests past their time and remind approvers once. Returns counts."""
-        now = time.time() if now is None else now
+        now = self.clock.now() if now is None else now
         expired = reminded = 0
         due = self.store.pending_created_before(now - self.policy.reminder_seconds)
         for request in self.store.get_many(due):
@@ -273,7 +352,27 @@ class RequestService:
                 self.store.set_fields(request.id, reminded="1")
                 reminded += 1
                 self._safely(self.notifier.remind, request)
+        reminded += self._remind_due(now)
+        self.store.forget_before(now - self.policy.retention_seconds)
         return expired, reminded
+
+    def _remind_due(self, now: float) -> int:
+        """On the day before a scheduled offboarding's last day, tell the requester (once)."""
+        count = 0
+        schedule = self.policy.schedule
+        today = schedule.today(now)
+        soon = self.store.scheduled_ids(due_before=now + 2 * DAY_SECONDS, limit=500)
+        for request in self.store.get_many(soon):
+            last_day = schedule.local(request.due_at).date()
+            if (
+                request.operation is Operation.REMOVE
+                and not request.due_reminded
+                and today >= last_day - timedelta(days=1)
+            ):
+                self.store.set_fields(request.id, due_reminded="1")
+                count += 1
+                self._safely(self.notifier.remind_due, request)
+        return count
 
     @staticmethod
     def _safely(call: Callable[..., None], subject: MemberRequest | str, *args: object) -> None:

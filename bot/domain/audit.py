@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import IO
 
 from bot.domain.requests import MemberRequest
@@ -37,11 +36,9 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def entry(
     request: MemberRequest, action: str, actor: str, *, detail: str = "", correlation_id: str = ""
 ) -> list[str]:
-    """A flat field/value list. `status` is added by whoever writes it, from the state
-    actually reached."""
+    """A flat field/value list. The store that writes it adds `at` (from the bot's clock)
+    and `status` (the state actually reached)."""
     return [
-        "at",
-        datetime.now(UTC).isoformat(timespec="milliseconds"),
         "request_id",
         request.id,
         "action",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,6 +28,7 @@ from bot.domain.requests import MemberRequest, Operation, Status
 log = logging.getLogger("bot.worker")
 
 CREATE_TRIES = 3
+LATE_AFTER = 60.0  # a scheduled change carried out this much after its time says so
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Outcome:
     message: str
     correlation_id: str = ""
     credit: Decimal | None = None
+    ambiguous: bool = False  # Coolblue may have applied it: the next attempt checks first
 
 
 def perform(request: MemberRequest, api: MembersApi, *, check_first: bool) -> Outcome:
@@ -44,6 +47,8 @@ def perform(request: MemberRequest, api: MembersApi, *, check_first: bool) -> Ou
         if request.operation is Operation.ADD:
             return _add(request, api, check_first, correlation_id)
         return _remove(request, api, check_first, correlation_id)
+    except CreateOutcomeUnknown as exc:
+        return Outcome(False, exc.message, exc.correlation_id or correlation_id, ambiguous=True)
     except MembersApiError as exc:
         return Outcome(False, exc.message, exc.correlation_id or correlation_id)
 
@@ -85,6 +90,7 @@ def _add(
         False,
         ambiguity.message + " Retry first checks whether the member exists.",
         ambiguity.correlation_id or correlation_id,
+        ambiguous=True,
     )
 
 
@@ -113,8 +119,16 @@ class Finished:
     event: Event | None
 
 
-def carry_out(store: RequestStore, api: MembersApi, request_id: str, actor: str) -> Finished:
-    """Execute one request the caller holds the lease of, and record the outcome."""
+def carry_out(
+    store: RequestStore,
+    api: MembersApi,
+    request_id: str,
+    actor: str,
+    still_ours: Callable[[], bool] = lambda: True,
+) -> Finished:
+    """Execute one request the caller holds the lease of, and record the outcome.
+    `still_ours` is asked just before Coolblue is called: a worker whose lease was taken
+    over (it stalled past the claim time) leaves the request to the new holder."""
     request = store.get(request_id)
     if request is None:
         return Finished(None)
@@ -123,37 +137,56 @@ def carry_out(store: RequestStore, api: MembersApi, request_id: str, actor: str)
         return Finished(Event.DONE if request.status is Status.DONE else Event.FAILED)
     if request.status not in {Status.APPROVED, Status.EXECUTING}:
         return Finished(None)
+    # Only an earlier attempt whose effect is unknown makes us check before acting: one
+    # that was cut off (still `executing`: its worker died or lost the lease mid-call) or
+    # one that ended ambiguously. A plain refusal (409 already a member) proves nothing.
+    interrupted = request.status is Status.EXECUTING
     started = store.transition(
         request_id,
         allowed={Status.APPROVED, Status.EXECUTING},
         to=Status.EXECUTING,
         count_attempt=True,
+        updates={"ambiguous": "1"} if interrupted else {},
         audit_entry=audit.entry(request, "execution_started", actor),
     )
-    if not started.ok:
+    if not started.ok or not still_ours():
         return Finished(None)
-    # A second attempt (crash, claim, Retry) must not create twice: check first.
-    outcome = perform(request, api, check_first=started.attempts > 1)
+    outcome = perform(request, api, check_first=interrupted or request.ambiguous)
     return _record(store, request, outcome, actor)
 
 
 def _record(store: RequestStore, request: MemberRequest, outcome: Outcome, actor: str) -> Finished:
     to = Status.DONE if outcome.done else Status.FAILED
+    message = outcome.message
+    if request.ran_late >= LATE_AFTER:
+        message += (
+            f" It ran {_duration(request.ran_late)} late: no worker was running when it was due."
+        )
     updates = {
-        "outcome": outcome.message,
+        "outcome": message,
         "correlation_id": outcome.correlation_id,
         "result_credit": str(outcome.credit) if outcome.credit is not None else "",
     }
+    if outcome.ambiguous:
+        updates["ambiguous"] = "1"
     result = store.transition(
         request.id,
         allowed={Status.EXECUTING},
         to=to,
         updates=updates,
         audit_entry=audit.entry(
-            request, to.value, actor, detail=outcome.message, correlation_id=outcome.correlation_id
+            request, to.value, actor, detail=message, correlation_id=outcome.correlation_id
         ),
     )
     log.info("request %s %s (correlation %s)", request.id, to, outcome.correlation_id)
     if not result.ok:
         return Finished(None)
     return Finished(Event.DONE if outcome.done else Event.FAILED)
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
@@ -16,6 +18,10 @@ from pydantic_core import ErrorDetails
 
 from bot.domain.mailbox import ascii_address
 from bot.domain.money import InvalidAmount, parse_euros
+from bot.domain.requests import Operation
+from bot.domain.schedule import Schedule
+
+DATE_FIELDS = {"start_date", "last_day"}
 
 FormT = TypeVar("FormT", bound=BaseModel)
 
@@ -63,39 +69,85 @@ class AddEmployeeForm(BaseModel):
         str, AfterValidator(_printable), AfterValidator(_optional_text(100))
     ] = ""
     note: Annotated[str, AfterValidator(_optional_text(1000))] = ""
+    start_date: date | None = None  # credit available from this day (None: at once)
 
 
 class RemoveEmployeeForm(BaseModel):
     community_id: str
     email: Email
     reason: Annotated[str, AfterValidator(_optional_text(1000))]
+    last_day: date | None = None  # credit revoked after this day (None: at once)
 
 
 FieldErrors = dict[str, str]
 
 
 def parse_add_form(
-    raw: dict[str, str | None], *, max_credit: Decimal, communities: set[str]
+    raw: dict[str, str | None],
+    *,
+    max_credit: Decimal,
+    communities: set[str],
+    dates: DateCheck | None = None,
 ) -> AddEmployeeForm | FieldErrors:
     errors: FieldErrors = {}
+    _check_date(raw, "start_date", Operation.ADD, dates, errors)
     credit: Decimal | None = None
     try:
         credit = parse_euros(raw.get("credit") or "", maximum=max_credit)
     except InvalidAmount as exc:
         errors["credit"] = str(exc)
-    values = {key: (value or "") for key, value in raw.items() if key != "credit"}
+    values = _values(raw, skip=("credit",))
     values["credit"] = str(credit or "1")  # placeholder when invalid; its error is kept above
     return _finish(AddEmployeeForm, values, errors, communities)
 
 
 def parse_remove_form(
-    raw: dict[str, str | None], *, communities: set[str]
+    raw: dict[str, str | None], *, communities: set[str], dates: DateCheck | None = None
 ) -> RemoveEmployeeForm | FieldErrors:
-    values = {key: (value or "") for key, value in raw.items()}
+    values = _values(raw)
     errors: FieldErrors = {}
+    _check_date(raw, "last_day", Operation.REMOVE, dates, errors)
     if not values.get("reason", "").strip():
         errors["reason"] = "Say why, for the approver and the audit trail."
     return _finish(RemoveEmployeeForm, values, errors, communities)
+
+
+@dataclass(frozen=True)
+class DateCheck:
+    """What a date field is checked against: the schedule and the time now."""
+
+    schedule: Schedule
+    now: float
+
+
+def _values(raw: dict[str, str | None], skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Fields as typed ("" when empty); an empty optional date is left out, since pydantic
+    reads "" as an invalid date."""
+    values: dict[str, str] = {}
+    for key, value in raw.items():
+        if key not in skip and (value or key not in DATE_FIELDS):
+            values[key] = value or ""
+    return values
+
+
+def _check_date(
+    raw: dict[str, str | None],
+    name: str,
+    operation: Operation,
+    dates: DateCheck | None,
+    errors: FieldErrors,
+) -> None:
+    text = raw.get(name)
+    if not text or dates is None:
+        return
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors[name] = "Choose a date from the calendar."
+        return
+    problem = dates.schedule.problem(operation, day, dates.now)
+    if problem:
+        errors[name] = problem
 
 
 def _finish(

@@ -15,6 +15,7 @@ class Event(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    DATE_CHANGED = "date_changed"
     RETRIED = "retried"
     DONE = "done"
     FAILED = "failed"
@@ -29,3 +30,6 @@ class Notifier(Protocol):
 
     def remind(self, request: MemberRequest) -> None:
         """Nudge the approvers of a request that has waited a while."""
+
+    def remind_due(self, request: MemberRequest) -> None:
+        """Tell the requester a scheduled offboarding runs tomorrow (with Cancel)."""

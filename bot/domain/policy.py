@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from bot.domain.requests import Operation
+from bot.domain.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,8 @@ class Policy:
     max_credit: Decimal = Decimal("2500.00")
     expiry_seconds: float = 72 * 3600
     reminder_seconds: float = 24 * 3600
+    retention_seconds: float = 365 * 86400
+    schedule: Schedule = field(default_factory=lambda: Schedule(ZoneInfo("Europe/Amsterdam")))
 
     def approvals_required(self, operation: Operation) -> int:
         return self.approvals_add if operation is Operation.ADD else self.approvals_remove

@@ -16,8 +16,8 @@ from bot.domain.requests import MemberRequest, Status
 
 @dataclass(frozen=True)
 class TransitionResult:
-    """`ok` when this call made the change; `outcome` says what happened:
-    ok | approved | partial (more approvals needed) | conflict | missing | own | duplicate.
+    """`ok` when this call made the change; `outcome` says what happened: ok | approved |
+    partial (more approvals needed) | expired | conflict | missing | own | duplicate.
     `attempts` counts executions, for a change that counted one."""
 
     ok: bool
@@ -30,7 +30,9 @@ class RequestStore(Protocol):
 
     def create(
         self, request: MemberRequest, audit_entry: list[str], *, enqueue: bool = False
-    ) -> None: ...
+    ) -> str | None:
+        """Store a new request; or return the ID of the open request for the same
+        community and address, storing nothing."""
 
     def get(self, request_id: str) -> MemberRequest | None: ...
 
@@ -51,8 +53,13 @@ class RequestStore(Protocol):
     ) -> TransitionResult: ...
 
     def approve(
-        self, request_id: str, approver_id: str, audit_entry: list[str]
-    ) -> TransitionResult: ...
+        self, request_id: str, approver_id: str, audit_entry: list[str], expiry_entry: list[str]
+    ) -> TransitionResult:
+        """Record an approval; `outcome` "expired" when the request was past its lifetime
+        (it is then expired, with `expiry_entry` in the audit trail)."""
+
+    def park(self, request_id: str, outcome: str, actor: str) -> bool:
+        """Fail approved work that keeps failing before it reaches the API."""
 
     def mark_round_announced(self, request_id: str, round_number: int) -> None: ...
 
@@ -67,6 +74,15 @@ class RequestStore(Protocol):
     def ids_of_requester(self, user_id: str, limit: int = 20) -> list[str]: ...
 
     def notification_lock(self, request_id: str) -> AbstractContextManager[object]: ...
+
+    def release_due(self, limit: int = 100) -> list[str]:
+        """Move dated requests that are due to the work queue, each once; their IDs."""
+
+    def scheduled_ids(self, due_before: float | None = None, limit: int = 50) -> list[str]:
+        """Dated requests waiting to run, soonest first."""
+
+    def forget_before(self, cutoff: float) -> None:
+        """Drop what is older than the retention from the indexes and the audit trail."""
 
 
 class GroupCache(Protocol):

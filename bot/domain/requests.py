@@ -2,6 +2,8 @@
 
 pending → approved → executing → done | failed      (failed → approved on Retry)
 pending → rejected | expired | cancelled
+pending → scheduled → approved → …                   (a dated request, once it is due)
+scheduled → cancelled, or → pending when a new date needs a new approval
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
 
+from bot.domain.mailbox import mailbox
+
 
 class Operation(StrEnum):
     ADD = "add"
@@ -19,6 +23,7 @@ class Operation(StrEnum):
 
 class Status(StrEnum):
     PENDING = "pending"
+    SCHEDULED = "scheduled"
     APPROVED = "approved"
     EXECUTING = "executing"
     DONE = "done"
@@ -29,7 +34,8 @@ class Status(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self is Status.PENDING
+        """Not carried out yet, and may still be decided, cancelled or moved."""
+        return self in (Status.PENDING, Status.SCHEDULED)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,17 @@ class MemberRequest:
     correlation_id: str = ""
     outcome: str = ""
     result_credit: Decimal | None = None
+    # An attempt ended without knowing whether Coolblue applied it (timeout, dropped
+    # connection, 5xx, a worker that died mid-call): the next one checks first.
+    ambiguous: bool = False
+    due_at: float = 0.0  # a dated request runs then (0: as soon as it is approved)
+    due_reminded: bool = False  # the requester was told the day before
+    ran_late: float = 0.0  # seconds between due_at and being carried out, when late
+
+    @property
+    def mailbox(self) -> str:
+        """The address as a mailbox, for "is this the same person" comparisons."""
+        return mailbox(self.email)
 
     @property
     def employee_name(self) -> str:
@@ -138,6 +155,10 @@ class MemberRequest:
             correlation_id=data.get("correlation_id", ""),
             outcome=data.get("outcome", ""),
             result_credit=_decimal(data.get("result_credit")),
+            ambiguous=data.get("ambiguous") == "1",
+            due_at=float(data.get("due_at") or 0),
+            due_reminded=data.get("due_reminded") == "1",
+            ran_late=float(data.get("ran_late") or 0),
         )
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import redis
 from slack_sdk import WebClient
@@ -18,8 +19,10 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.communities import CommunitiesClient
 from bot.domain.approvals import RequestService
 from bot.domain.bulk import ImportService
+from bot.domain.clock import Clock, SystemClock
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory
+from bot.domain.schedule import Schedule
 from bot.runtime.communities import communities_client
 from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.settings import Settings
@@ -54,6 +57,7 @@ class Runtime:
     redis: redis.Redis
     services: Services
     slack: WebClient
+    clock: Clock
     redis_server: RedisServer | None = None
     api_urls: ApiUrls | None = None  # the sandbox's, when the settings name none
 
@@ -66,7 +70,8 @@ class Runtime:
             concurrency=self.settings.worker_concurrency,
             claim_idle=self.settings.worker_claim_idle_seconds,
             sweep_every=sweep_every,
-            name=name,
+            max_deliveries=self.settings.worker_max_deliveries,
+            name=name or self.settings.worker_name,
         )
 
     def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
@@ -90,7 +95,8 @@ class Runtime:
             self.services.imports.notifier,
             concurrency=self.settings.import_concurrency,
             claim_idle=self.settings.worker_claim_idle_seconds,
-            name=name,
+            max_deliveries=self.settings.worker_max_deliveries,
+            name=name or self.settings.worker_name,
             gate=gate,
             on_close=api.close,
         )
@@ -102,12 +108,12 @@ class Runtime:
             self.redis_server.stop()
 
 
-def connect_redis(url: str) -> redis.Redis:
+def connect_redis(url: str, socket_timeout: float = 10.0) -> redis.Redis:
     return redis.Redis.from_url(
         url,
         decode_responses=True,
         socket_connect_timeout=2,
-        socket_timeout=10,
+        socket_timeout=socket_timeout,
         health_check_interval=30,
         retry_on_timeout=False,
     )
@@ -127,12 +133,23 @@ def policy_from(settings: Settings) -> Policy:
         max_credit=settings.max_credit_eur,
         expiry_seconds=settings.request_expiry_hours * 3600,
         reminder_seconds=settings.reminder_after_hours * 3600,
+        retention_seconds=settings.retention_days * 86400,
+        schedule=Schedule(
+            ZoneInfo(settings.timezone),
+            onboard_at=settings.schedule_onboard_at,
+            offboard_at=settings.schedule_offboard_at,
+        ),
     )
 
 
 def start_runtime(
-    settings: Settings, *, slack: WebClient | None = None, api_urls: ApiUrls | None = None
+    settings: Settings,
+    *,
+    slack: WebClient | None = None,
+    api_urls: ApiUrls | None = None,
+    clock: Clock | None = None,
 ) -> Runtime:
+    clock = clock or SystemClock()
     redis_server = None
     client = None
     try:  # whatever fails or interrupts start-up stops what it started
@@ -142,7 +159,7 @@ def start_runtime(
             log.info("embedded Redis on %s (data in %s)", url, redis_server.data_dir)
         else:
             url = settings.redis_url.get_secret_value()
-        client = connect_redis(url)
+        client = connect_redis(url, settings.redis_socket_timeout_seconds)
         if api_urls is None:
             api = communities_client(settings, client)
         else:
@@ -154,20 +171,26 @@ def start_runtime(
                 settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
             )
             slack = slack_client(token, settings.slack_api_url)
-        services = build_services(settings, client, api, slack)
+        services = build_services(settings, client, api, slack, clock)
     except BaseException:
         if client is not None:
             client.close()
         if redis_server is not None:
             redis_server.stop()
         raise
-    return Runtime(settings, client, services, slack, redis_server, api_urls=api_urls)
+    return Runtime(settings, client, services, slack, clock, redis_server, api_urls=api_urls)
 
 
 def build_services(
-    settings: Settings, client: redis.Redis, api: CommunitiesClient, slack: WebClient
+    settings: Settings,
+    client: redis.Redis,
+    api: CommunitiesClient,
+    slack: WebClient,
+    clock: Clock,
 ) -> Services:
-    store = RedisRequestStore(client)
+    store = RedisRequestStore(
+        client, clock=clock, retention_seconds=settings.retention_days * 86400
+    )
     users = UserDirectory(slack, client)
     grants = {
         Role.HR: settings.roles_hr,
@@ -178,10 +201,17 @@ def build_services(
     roles = RoleDirectory(
         grants, RedisGroupCache(client), users.members_of, settings.group_cache_seconds
     )
-    notifier = SlackNotifier(slack, store, settings.approvals_channel or "", roles, members=api)
+    notifier = SlackNotifier(
+        slack,
+        store,
+        settings.approvals_channel or "",
+        roles,
+        members=api,
+        offboard_at=f"{settings.schedule_offboard_at:%H:%M}",
+    )
     policy = policy_from(settings)
-    service = RequestService(store, policy, notifier, settings.environment_label)
-    imports = build_imports(settings, client, slack, policy)
+    service = RequestService(store, policy, notifier, settings.environment_label, clock)
+    imports = build_imports(settings, client, slack, policy, clock.now)
     return Services(
         imports=imports,
         store=store,
@@ -193,6 +223,7 @@ def build_services(
         policy=policy,
         audit_log=RedisAuditLog(client),
         environment=settings.environment_label,
+        clock=clock,
     )
 
 

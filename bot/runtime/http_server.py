@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
@@ -110,12 +111,19 @@ class HttpServer:
         while not self._stopping.is_set():
             loop(timeout=0.2, map=self.server._map, use_poll=True, count=1)
 
-    def stop(self) -> None:
+    def stop(self, drain: float = 0.0) -> None:
         """Stop accepting, end open connections, let running requests finish (5 s at most).
-        Idempotent."""
+        With `drain`, first stop accepting and give the requests in flight up to `drain`
+        seconds to be answered (a SIGTERM from the platform). Idempotent."""
         if self._stopped:
             return
         self._stopped = True
+        if drain > 0 and self._thread.is_alive():
+            self.server.accepting = False  # no new connections; open ones are still served
+            self.server.pull_trigger()
+            deadline = time.monotonic() + drain
+            while self._in_flight() and time.monotonic() < deadline:
+                time.sleep(0.02)
         self._stopping.set()
         self.server.pull_trigger()  # wakes the loop now rather than at its next timeout
         if self._thread.is_alive():
@@ -127,6 +135,17 @@ class HttpServer:
         # pull the trigger, so the trigger and the listening socket are closed after them.
         self.server.task_dispatcher.shutdown()
         self.server.close()
+
+    def _in_flight(self) -> bool:
+        """A request queued, running, or with an answer not yet written out."""
+        dispatcher = self.server.task_dispatcher
+        with dispatcher.lock:
+            if dispatcher.queue or dispatcher.active_count > 0:
+                return True
+        return any(
+            isinstance(channel, HTTPChannel) and (channel.total_outbufs_len or channel.requests)
+            for channel in list(self.server._map.values())
+        )
 
     def __enter__(self) -> HttpServer:
         return self.start()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -72,6 +74,10 @@ class Settings(BaseSettings):
     # Redis
     redis_url: SecretStr | None = None
     data_dir: str = "data"
+    # A reply slower than this counts as a Redis outage (the worker backs off and retries).
+    redis_socket_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Finished requests, their indexes and the audit trail are kept this long.
+    retention_days: float = Field(default=365, gt=0)
 
     # Communities API
     communities_environment: Literal["sandbox", "acceptance", "production"] | None = None
@@ -100,9 +106,23 @@ class Settings(BaseSettings):
     request_expiry_hours: float = Field(default=72, gt=0)
     reminder_after_hours: float = Field(default=24, gt=0)
 
+    # Scheduled changes: dates are days in this time zone; an onboarding runs at
+    # SCHEDULE_ONBOARD_AT on its start date, an offboarding at SCHEDULE_OFFBOARD_AT on the
+    # last working day.
+    timezone: str = "Europe/Amsterdam"
+    schedule_onboard_at: time = time(0, 0)
+    schedule_offboard_at: time = time(23, 59)
+
     # Worker
     worker_concurrency: int = Field(default=8, ge=1, le=64)
-    worker_claim_idle_seconds: float = Field(default=60, gt=0)
+    # A worker that stops heart-beating for this long has its work taken over.
+    worker_claim_idle_seconds: float = Field(default=10, gt=0)
+    # A request whose execution raised this many times is parked as failed.
+    worker_max_deliveries: int = Field(default=5, ge=1, le=100)
+    # A stable name (DYNO on Heroku-style hosts) lets a restarted worker resume its own work.
+    worker_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("worker_name", "dyno")
+    )
 
     # Imports (/community import): bulk onboarding and offboarding from a CSV file
     import_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
@@ -149,6 +169,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"expected Slack user IDs (U…/W…) or user-group IDs (S…), got {', '.join(bad)}"
             )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Amsterdam") from None
         return value
 
     @field_validator("approvals_channel")

@@ -32,6 +32,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 
+from bot.runtime.health import Health
 from bot.runtime.http_server import WSGIApp
 
 log = logging.getLogger("bot.web")
@@ -51,16 +52,23 @@ class Refused(Exception):
         self.reason = reason
 
 
-def create_wsgi_app(app: App, client: redis.Redis, signing_secret: str | None = None) -> WSGIApp:
+def create_wsgi_app(
+    app: App,
+    client: redis.Redis,
+    signing_secret: str | None = None,
+    *,
+    health: Health | None = None,
+) -> WSGIApp:
     """`signing_secret` defaults to the one the Bolt app was built with (bot.slack.app
     passes the settings' SLACK_SIGNING_SECRET to Bolt, which keeps it as `_signing_secret`
     in slack-bolt 1.30). An empty secret refuses every request."""
     secret = (signing_secret or getattr(app, "_signing_secret", "") or "").encode()
+    health = health or Health(client)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
         if path == "/healthz":
-            return _healthz(client, start_response)
+            return _healthz(health, start_response)
         if path != EVENTS_PATH:
             return _plain(start_response, 404, "Not Found")
         if environ.get("REQUEST_METHOD") != "POST":
@@ -169,14 +177,10 @@ def _plain(
     return reply.get_body()
 
 
-def _healthz(client: redis.Redis, start_response: Callable[..., Any]) -> Iterable[bytes]:
-    body: dict[str, object]
-    try:
-        client.ping()
-        status, body = "200 OK", {"ok": True}
-    except redis.RedisError:
-        status, body = "503 Service Unavailable", {"ok": False, "redis": "unavailable"}
-    payload = json.dumps(body).encode()
+def _healthz(health: Health, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    ok, parts = health.report()
+    status = "200 OK" if ok else "503 Service Unavailable"
+    payload = json.dumps({"ok": ok, **parts}).encode()
     start_response(
         status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
     )

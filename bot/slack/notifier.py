@@ -29,6 +29,7 @@ from bot.domain.requests import MemberRequest, Operation, Status
 from bot.domain.roles import Role, RoleDirectory
 from bot.slack.blocks.requests import (
     approval_message,
+    due_reminder,
     filed_dm,
     reminder,
     requester_dm,
@@ -43,7 +44,7 @@ T = TypeVar("T")
 # describes; if it moved on, the later event's DM tells the requester instead. The outcome
 # of a round (done, failed) is only told after its approval was (the worker waits for
 # that), so an approval is still news while its round is being carried out or finished.
-_ROUND = {Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED}
+_ROUND = {Status.SCHEDULED, Status.APPROVED, Status.EXECUTING, Status.DONE, Status.FAILED}
 _CURRENT_FOR = {
     Event.FILED: {Status.PENDING} | _ROUND,
     Event.APPROVED: _ROUND,
@@ -51,6 +52,7 @@ _CURRENT_FOR = {
     Event.REJECTED: {Status.REJECTED},
     Event.EXPIRED: {Status.EXPIRED},
     Event.CANCELLED: {Status.CANCELLED},
+    Event.DATE_CHANGED: {Status.SCHEDULED, Status.PENDING},
     Event.DONE: {Status.DONE},
     Event.FAILED: {Status.FAILED},
 }
@@ -84,7 +86,9 @@ class SlackNotifier:
         roles: RoleDirectory,
         members: MembersApi | None = None,
         name_lookup_seconds: float = NAME_LOOKUP_SECONDS,
+        offboard_at: str = "23:59",
     ) -> None:
+        self.offboard_at = offboard_at  # "revoked tomorrow after 23:59"
         self.client = client
         self.store = store
         self.channel = approvals_channel
@@ -114,6 +118,11 @@ class SlackNotifier:
         if approvers:
             text["text"] = f"{mentions(approvers)}: {text['text']}"
         self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts, **text)
+
+    def remind_due(self, request: MemberRequest) -> None:
+        self.client.chat_postMessage(
+            channel=request.requester_id, **due_reminder(request, self.offboard_at)
+        )
 
     # Steps -------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.communities import CommunitiesClient
 from bot.domain.approvals import RequestService
+from bot.domain.clock import Clock
 from bot.domain.policy import Policy
 from bot.domain.ports import AuditLog, RequestStore
 from bot.domain.roles import RoleDirectory
@@ -63,6 +64,7 @@ class Services:
     policy: Policy
     audit_log: AuditLog
     environment: str  # SANDBOX, ACCEPTANCE or PRODUCTION: the badge shown outside production
+    clock: Clock  # business time (filed, due, expires): movable in the console
     # Post-ack lanes: Coolblue look-ups, and background refreshes of cached Slack data.
     lookups: Lane = field(default_factory=lambda: Lane("lookup", LOOKUP_THREADS, LOOKUP_QUEUE))
     refresher: ThreadPoolExecutor = field(

@@ -3,10 +3,13 @@
 cb:req:{id}                 hash    a request (MemberRequest.to_hash)
 cb:req:pending              zset    open requests, scored by creation time
 cb:req:recent               zset    requests by last change (App Home, /community pending)
+cb:req:scheduled            zset    approved dated requests, scored by when they are due
 cb:req:by-requester:{U}     zset    a requester's requests
+cb:req:open:{C}:{mailbox}   string  the open request for an address in a community
 cb:work                     stream  approved work; consumer group `workers`
 cb:audit                    stream  the audit trail
 cb:lease:{id}               string  the worker carrying out a request (per-request lease)
+cb:worker:{name}            string  a live worker's heartbeat (expires when it stops)
 cb:sweep-lock               string  one worker at a time expires and reminds
 cb:notify-lock:{id}         lock    notifications of one request, one at a time
 cb:roles:group:{S}          string  a user group's members (JSON), for a few minutes
@@ -39,6 +42,7 @@ PREFIX = "cb:"
 
 PENDING = f"{PREFIX}req:pending"
 RECENT = f"{PREFIX}req:recent"
+SCHEDULED = f"{PREFIX}req:scheduled"
 WORK_STREAM = f"{PREFIX}work"
 WORK_GROUP = "workers"
 AUDIT_STREAM = f"{PREFIX}audit"
@@ -54,8 +58,16 @@ def by_requester(user_id: str) -> str:
     return f"{PREFIX}req:by-requester:{user_id}"
 
 
+def open_request(community_id: str, mailbox: str) -> str:
+    return f"{PREFIX}req:open:{community_id}:{mailbox}"
+
+
 def lease(request_id: str) -> str:
     return f"{PREFIX}lease:{request_id}"
+
+
+def worker(name: str) -> str:
+    return f"{PREFIX}worker:{name}"
 
 
 def notify_lock(request_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.requests import MemberRequest
+from bot.domain.requests import MemberRequest, Status
 from bot.domain.roles import Role
 from bot.slack.blocks.kit import Block, context, header, section
 from bot.slack.blocks.replies import request_line
@@ -17,6 +17,8 @@ def home_view(
     waiting: list[MemberRequest],
     recent: list[MemberRequest],
     environment: str,
+    *,
+    scheduled: list[MemberRequest] | None = None,
 ) -> dict[str, Any]:
     env = badge(environment)
     blocks: list[Block] = [header("Community Bot")]
@@ -31,8 +33,12 @@ def home_view(
         blocks += _list("Waiting for your approval", waiting, with_buttons=True)
     if Role.HR in roles:
         blocks += _list(
-            "Your open requests", [r for r in mine if r.status.is_open], with_buttons=False
+            "Your open requests",
+            [r for r in mine if r.status is Status.PENDING],
+            with_buttons=False,
         )
+    if scheduled:  # approved, waiting for their date: Change date and Cancel
+        blocks += _list("Scheduled changes", scheduled, with_buttons=True)
     blocks += _list("Recent outcomes", recent, with_buttons=False)
     return {"type": "home", "blocks": blocks[:100]}
 

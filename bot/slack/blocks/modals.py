@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from bot.communities import Community
@@ -13,6 +14,7 @@ from bot.slack.text import badge, plain
 ADD_EMPLOYEE = "add_employee"
 REMOVE_EMPLOYEE = "remove_employee"
 REJECT_REASON = "reject_reason"
+CHANGE_DATE = "change_date"
 
 
 def _input(
@@ -90,8 +92,20 @@ def _modal(
     }
 
 
+def _date(initial: date | None = None) -> Block:
+    element: Block = {"type": "datepicker", "placeholder": plain("As soon as approved")}
+    if initial is not None:
+        element["initial_date"] = initial.isoformat()
+    return element
+
+
 def add_employee_modal(
-    communities: list[Community], environment: str, *, email: str = "", max_credit: Any = None
+    communities: list[Community],
+    environment: str,
+    *,
+    email: str = "",
+    max_credit: Any = None,
+    timezone: str = "Europe/Amsterdam",
 ) -> dict[str, Any]:
     limit = f"At most {format_euros(max_credit)}, whole cents." if max_credit else None
     blocks = [
@@ -112,12 +126,23 @@ def add_employee_modal(
         _input(
             "note", "Note to the approver", _text(multiline=True, max_length=1000), optional=True
         ),
+        _input(
+            "start_date",
+            "Credit available from",
+            _date(),
+            optional=True,
+            hint=f"Leave empty to onboard once approved. From the start of that day ({timezone}).",
+        ),
     ]
     return _modal(ADD_EMPLOYEE, "Add employee", "Request", blocks, environment)
 
 
 def remove_employee_modal(
-    communities: list[Community], environment: str, *, email: str = ""
+    communities: list[Community],
+    environment: str,
+    *,
+    email: str = "",
+    timezone: str = "Europe/Amsterdam",
 ) -> dict[str, Any]:
     blocks = [
         section(
@@ -134,8 +159,33 @@ def remove_employee_modal(
             "Reason",
             _text("Left the company on 30 November", multiline=True, max_length=1000),
         ),
+        _input(
+            "last_day",
+            "Last working day",
+            _date(),
+            optional=True,
+            hint=f"Leave empty to offboard once approved. After the end of that day ({timezone}).",
+        ),
     ]
     return _modal(REMOVE_EMPLOYEE, "Remove employee", "Request", blocks, environment)
+
+
+def change_date_modal(
+    request_id: str, summary: str, label: str, current: date, environment: str
+) -> dict[str, Any]:
+    """Move a scheduled change. A date that shortens the time with credit keeps the
+    approval; any other asks for a new one (bot.domain.approvals.change_date)."""
+    blocks = [
+        section(summary),
+        _input("day", label, _date(current)),
+        context(
+            "A later start date or an earlier last day keeps the approval; "
+            "any other change asks a manager to approve again."
+        ),
+    ]
+    return _modal(
+        CHANGE_DATE, "Change date", "Change", blocks, environment, {"request_id": request_id}
+    )
 
 
 def reject_modal(
@@ -163,5 +213,10 @@ def field_values(view: dict[str, Any]) -> dict[str, str | None]:
     for block_id, actions in view.get("state", {}).get("values", {}).items():
         for state in actions.values():
             option = state.get("selected_option")
-            values[block_id] = option["value"] if option else state.get("value")
+            if option:
+                values[block_id] = option["value"]
+            elif state.get("type") == "datepicker":
+                values[block_id] = state.get("selected_date")
+            else:
+                values[block_id] = state.get("value")
     return values

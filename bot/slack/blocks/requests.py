@@ -13,6 +13,7 @@ APPROVE = "approve_request"
 REJECT = "reject_request"
 RETRY = "retry_request"
 CANCEL = "cancel_request"
+CHANGE_DATE = "change_date"
 METADATA_EVENT = "community_request"
 
 
@@ -41,6 +42,8 @@ def status_line(request: MemberRequest) -> str:
         line += f": {mentions(request.approver_ids)})" if got else ")"
         return line + f" · expires {when(request.expires_at)}"
     decided = f"{mentions(request.decided_by)} at {when(request.decided_at)}"
+    if status is Status.SCHEDULED:
+        return f":calendar: Approved by {decided} · scheduled for {when(request.due_at)}"
     if status in {Status.APPROVED, Status.EXECUTING}:
         return f":white_check_mark: Approved by {decided} · carrying out…"
     if status is Status.DONE:
@@ -79,6 +82,8 @@ def details(request: MemberRequest) -> list[Block]:
         fields.append(f"*Credit*\n{euros(request.credit)}")
         if request.external_reference:
             fields.append(f"*Employee reference*\n{escape(request.external_reference)}")
+    if request.due_at:
+        fields.append(f"*{due_label(request)}*\n{when(request.due_at)}")
     blocks: list[Block] = [
         {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in fields]}
     ]
@@ -125,7 +130,16 @@ def request_buttons(request: MemberRequest) -> list[Block]:
         ]
     if request.status is Status.FAILED:
         return [button("Retry", RETRY, request.id, "primary")]
+    if request.status is Status.SCHEDULED:
+        return [
+            button("Change date", CHANGE_DATE, request.id),
+            button("Cancel", CANCEL, request.id),
+        ]
     return []
+
+
+def due_label(request: MemberRequest) -> str:
+    return "Credit from" if request.operation is Operation.ADD else "Credit revoked at"
 
 
 _DM_OPENERS = {
@@ -135,7 +149,8 @@ _DM_OPENERS = {
     Event.RETRIED: "Your request is being retried.",
     Event.REJECTED: "Your request was rejected.",
     Event.EXPIRED: "Your request expired without a decision.",
-    Event.CANCELLED: "You cancelled your request.",
+    Event.CANCELLED: "Your request was cancelled.",
+    Event.DATE_CHANGED: "The date of your request was changed.",
     Event.DONE: "Your request is done.",
     Event.FAILED: "Your request failed.",
 }
@@ -174,6 +189,24 @@ def _notification(request: MemberRequest, event: Event, opener: str) -> str:
     if event is not Event.FILED:
         return opener
     return _DM_OPENERS[Event.FILED] if request.approvals_required else _FILED_NO_APPROVAL
+
+
+def due_reminder(request: MemberRequest, offboard_at: str) -> dict[str, Any]:
+    """The day before a scheduled offboarding, to the requester, with Cancel."""
+    who = escape(request.employee_name) if request.employee_name else escape(request.email)
+    text = f"{who}'s credit is revoked tomorrow after {offboard_at}"
+    return {
+        "text": f"{request.employee_name or request.email}'s credit is revoked tomorrow after "
+        f"{offboard_at} ({request.id})",
+        "blocks": [
+            section(f":bell: {text} ({when(request.due_at)}).\n{summary(request)}"),
+            {
+                "type": "actions",
+                "block_id": f"due:{request.id}",
+                "elements": [button("Cancel", CANCEL, request.id, "danger")],
+            },
+        ],
+    }
 
 
 def reminder(request: MemberRequest) -> dict[str, Any]:

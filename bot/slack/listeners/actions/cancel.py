@@ -1,4 +1,5 @@
-"""Cancel: the requester withdraws a request that is still pending."""
+"""Cancel: the requester withdraws a request until it runs; a manager may cancel a
+scheduled change."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from bot.domain.roles import Role
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import after_click
 
@@ -22,5 +24,7 @@ def handle_cancel(
     client: WebClient,
     services: Services,
 ) -> None:
-    decision = services.requests.cancel(action["value"], body["user"]["id"])
+    user_id = body["user"]["id"]
+    is_manager = services.roles.has(user_id, Role.MANAGER)
+    decision = services.requests.cancel(action["value"], user_id, is_manager=is_manager)
     after_click(decision, body, respond, client, services, f"You cancelled `{action['value']}`.")

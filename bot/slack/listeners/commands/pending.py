@@ -1,4 +1,5 @@
-"""/community pending: open requests; managers get Approve and Reject."""
+"""/community pending: open requests and scheduled changes; managers get the buttons
+(Approve and Reject; Change date and Cancel)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bot.slack.listeners.commands.invocation import Invocation
 
 def list_pending(call: Invocation) -> None:
     store = call.services.store
-    requests = store.get_many(store.pending_ids())
+    requests = store.get_many(store.pending_ids() + store.scheduled_ids())
     is_manager = Role.MANAGER in call.roles
     if not is_manager:
         requests = [r for r in requests if r.requester_id == call.user_id]

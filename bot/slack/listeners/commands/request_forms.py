@@ -27,6 +27,7 @@ def open_add_employee(call: Invocation) -> None:
             call.services.environment,
             email=_prefill(call.args),
             max_credit=call.services.policy.max_credit,
+            timezone=call.services.policy.schedule.timezone.key,
         )
         call.client.views_open(trigger_id=call.trigger_id, view=with_communities(view, communities))
 
@@ -35,7 +36,10 @@ def open_remove_employee(call: Invocation) -> None:
     communities = _communities(call)
     if communities is not None:
         view = remove_employee_modal(
-            communities, call.services.environment, email=_prefill(call.args)
+            communities,
+            call.services.environment,
+            email=_prefill(call.args),
+            timezone=call.services.policy.schedule.timezone.key,
         )
         call.client.views_open(trigger_id=call.trigger_id, view=with_communities(view, communities))
 

@@ -31,9 +31,13 @@ def publish_home(client: WebClient, services: Services, user_id: str) -> None:
             for r in store.get_many(store.pending_ids())
             if r.requester_id != user_id and user_id not in r.approver_ids
         ]
+    scheduled = store.get_many(store.scheduled_ids())
+    if Role.MANAGER not in roles:
+        scheduled = [r for r in scheduled if r.requester_id == user_id]
     recent = [r for r in store.get_many(store.recent_ids()) if not r.status.is_open][:10]
     if Role.ADMIN not in roles and Role.MANAGER not in roles:
         recent = [r for r in recent if r.requester_id == user_id]
     client.views_publish(
-        user_id=user_id, view=home_view(roles, mine, waiting, recent, services.environment)
+        user_id=user_id,
+        view=home_view(roles, mine, waiting, recent, services.environment, scheduled=scheduled),
     )

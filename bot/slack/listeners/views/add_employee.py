@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.domain.forms import AddEmployeeForm, parse_add_form
+from bot.domain.forms import AddEmployeeForm, DateCheck, parse_add_form
 from bot.domain.requests import MemberRequest
 from bot.slack.blocks.modals import field_values
 from bot.slack.listeners.views.request_submission import submit_request
@@ -23,7 +23,10 @@ def handle_add_employee_submission(
 
     def file(communities: dict[str, str]) -> MemberRequest | dict[str, str]:
         form = parse_add_form(
-            raw, max_credit=services.policy.max_credit, communities=set(communities)
+            raw,
+            max_credit=services.policy.max_credit,
+            communities=set(communities),
+            dates=DateCheck(services.policy.schedule, services.clock.now()),
         )
         if not isinstance(form, AddEmployeeForm):
             return form

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.domain.forms import RemoveEmployeeForm, parse_remove_form
+from bot.domain.forms import DateCheck, RemoveEmployeeForm, parse_remove_form
 from bot.domain.requests import MemberRequest
 from bot.slack.blocks.modals import field_values
 from bot.slack.listeners.views.request_submission import submit_request
@@ -22,7 +22,11 @@ def handle_remove_employee_submission(
     raw = field_values(view)
 
     def file(communities: dict[str, str]) -> MemberRequest | dict[str, str]:
-        form = parse_remove_form(raw, communities=set(communities))
+        form = parse_remove_form(
+            raw,
+            communities=set(communities),
+            dates=DateCheck(services.policy.schedule, services.clock.now()),
+        )
         if not isinstance(form, RemoveEmployeeForm):
             return form
         return services.requests.file_remove(form, communities[form.community_id], user_id)

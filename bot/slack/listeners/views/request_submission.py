@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
+from bot.domain.approvals import AlreadyOpen
 from bot.domain.requests import MemberRequest
 from bot.domain.roles import Role
 from bot.slack.errors import reports_errors
@@ -50,7 +51,11 @@ def submit_request(
     if communities is None:
         ack(response_action="errors", errors={"community_id": REOPEN})
         return
-    outcome = file(communities)
+    try:
+        outcome = file(communities)
+    except AlreadyOpen as exc:  # one open request per address: shown where it was typed
+        ack(response_action="errors", errors={"email": str(exc)})
+        return
     if isinstance(outcome, dict):
         ack(response_action="errors", errors=outcome)
         return
