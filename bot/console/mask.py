@@ -1,15 +1,15 @@
 """Masking what changes from run to run, so a scripted transcript is reproducible.
 
-Request IDs become R1, R2, … in order of appearance (and can be typed back, as in
-`click Approve R2`); times, correlation IDs, Slack ts values and error references become
-fixed placeholders.
+Request IDs become R1, R2, … and import IDs I1, I2, … in order of appearance (and can be
+typed back, as in `click Approve R2`); times, correlation IDs, Slack ts values and error
+references become fixed placeholders.
 """
 
 from __future__ import annotations
 
 import re
 
-REQUEST_ID = re.compile(r"\bR[0-9A-F]{8}\b")
+REQUEST_ID = re.compile(r"\b[RI][0-9A-F]{8}\b")  # a request (R…) or an import (I…)
 _MASKS = [
     (
         re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
@@ -44,7 +44,11 @@ class Masker:
         return text
 
     def _alias(self, request_id: str) -> str:
-        return self._ids.setdefault(request_id, f"R{len(self._ids) + 1}")
+        if request_id not in self._ids:
+            kind = request_id[0]
+            number = 1 + sum(1 for known in self._ids if known[0] == kind)
+            self._ids[request_id] = f"{kind}{number}"
+        return self._ids[request_id]
 
     def unmask(self, word: str) -> str:
         """The real request ID for an alias shown in the transcript (or the word itself)."""

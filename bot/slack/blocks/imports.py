@@ -100,9 +100,8 @@ def import_modal(
             "CSV file",
             {"type": "file_input", "filetypes": ["csv", "txt"], "max_files": 1},
             hint=(
-                "Header row first. Onboarding: first name, last name, e-mail, credit "
-                "(reference optional). Offboarding: e-mail (reason optional). "
-                f"At most {max_rows:,} rows and {size}."
+                "Columns: first name, last name, e-mail, credit (reference optional); to "
+                f"offboard, e-mail (reason optional). At most {max_rows:,} rows, {size}."
             ),
         ),
         _input(
@@ -340,15 +339,33 @@ _OPENERS = {
 
 
 def requester_dm(request: ImportRequest, event: ImportEvent, now: float) -> dict[str, Any]:
+    """A DM about `event`. It says what the event settled, not the live progress: the
+    approval message shows that, and the result file follows when every row is done."""
     opener = _OPENERS[event]
     if event is ImportEvent.FILED and request.status is not ImportStatus.PENDING:
         opener = "Your import was filed; no approval is needed, so it is carried out at once."
     env = badge(request.environment)
     blocks = [
         section(f"{opener}\n{summary(request)}"),
-        context(status_line(request, now) + (f"   {env}" if env else "")),
+        context(_dm_line(request, event, now) + (f"   {env}" if env else "")),
     ]
     return {"text": f"{opener} ({request.id})", "blocks": blocks}
+
+
+def _dm_line(request: ImportRequest, event: ImportEvent, now: float) -> str:
+    follows = "The result file comes here when every row has its outcome."
+    if event is ImportEvent.APPROVED or (
+        event is ImportEvent.FILED and request.status is not ImportStatus.PENDING
+    ):
+        who = f"{mentions(request.decided_by)} at {when(request.decided_at)}"
+        return f":white_check_mark: Approved by {who}. {follows}"
+    if event is ImportEvent.STOPPED:
+        stopped = f"{mention(request.stopped_by)} at {when(request.stopped_at)}"
+        return (
+            f":no_entry_sign: Stopped by {stopped}: rows not started are not carried out; "
+            f"rows already done stay done. {follows}"
+        )
+    return status_line(request, now)
 
 
 def result_comment(request: ImportRequest, *, for_requester: bool) -> str:
