@@ -94,17 +94,50 @@ def stack_settings(redis_url: str, **overrides: object):
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
+# Slack's two ways of reaching the bot. A test (or a module, with `pytestmark`) marked
+# `@BOTH_MODES` runs once over HTTP and once over Socket Mode: `slack_mode` is the fixture
+# parameter that `make_stack` (and so `stack`) starts the LocalStack in. Unmarked tests run
+# over HTTP; `@HTTP_ONLY` keeps a test of a marked module to HTTP (signatures, replays).
+MODES = ("http", "socket")
+BOTH_MODES = pytest.mark.slack_modes(*MODES)
+HTTP_ONLY = pytest.mark.slack_modes("http")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slack_modes(*modes): run the test once per Slack mode (http, socket)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "slack_mode" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("slack_modes")
+        if marker is not None:  # unmarked: plain HTTP, no parameter in the test's ID
+            metafunc.parametrize("slack_mode", marker.args, indirect=True)
+
+
 @pytest.fixture
-def make_stack(redis_url: str):
-    """Start a LocalStack with settings overrides; stopped after the test."""
+def slack_mode(request: pytest.FixtureRequest) -> str:
+    """How Slack reaches the bot in this test's stacks: "http" or "socket"."""
+    return str(getattr(request, "param", "http"))
+
+
+@pytest.fixture
+def make_stack(redis_url: str, slack_mode: str):
+    """Start a LocalStack with settings overrides, in this test's Slack mode; stopped after
+    the test."""
     from bot.local.stack import LocalStack
 
     started: list[LocalStack] = []
 
-    def make(workers: int = 1, **overrides: object) -> LocalStack:
+    def make(workers: int = 1, mode: str | None = None, **overrides: object) -> LocalStack:
         url = str(overrides.pop("redis_url", redis_url))
         stack = LocalStack(
-            stack_settings(url, **overrides), team(), {MANAGERS_GROUP: [ERIN]}, workers=workers
+            stack_settings(url, **overrides),
+            team(),
+            {MANAGERS_GROUP: [ERIN]},
+            workers=workers,
+            mode=mode or slack_mode,  # type: ignore[arg-type]
         ).start()
         started.append(stack)
         return stack

@@ -9,7 +9,7 @@ from decimal import Decimal
 from bot.domain.requests import Status
 from bot.local.stack import APPROVALS_CHANNEL
 from bot.storage.audit_log import RedisAuditLog
-from tests.conftest import ALICE, BOB, COMMUNITY, ERIN, FRANK, GRACE
+from tests.conftest import ALICE, BOB, BOTH_MODES, COMMUNITY, ERIN, FRANK, GRACE
 from tests.flows import (
     JANE,
     approval_message,
@@ -20,6 +20,8 @@ from tests.flows import (
     file_request,
     wait_status,
 )
+
+pytestmark = BOTH_MODES  # every test over HTTP and over Socket Mode
 
 
 def test_add_approve_sends_exact_contract_body_and_updates_message(stack):

@@ -14,7 +14,7 @@ import pytest
 
 from bot.domain.requests import Status
 from bot.local.stack import APPROVALS_CHANNEL
-from tests.conftest import ALICE, BOB, CAROL, COMMUNITY, DAVE, FRANK
+from tests.conftest import ALICE, BOB, BOTH_MODES, CAROL, COMMUNITY, DAVE, FRANK, HTTP_ONLY
 from tests.flows import (
     JANE,
     approval_message,
@@ -24,6 +24,8 @@ from tests.flows import (
     open_modal,
     wait_status,
 )
+
+pytestmark = BOTH_MODES  # every test over HTTP and over Socket Mode, unless HTTP_ONLY
 
 EVERYONE = [ALICE, BOB, CAROL, DAVE, FRANK]
 # subcommand -> users allowed (admins may do everything)
@@ -152,6 +154,7 @@ def test_user_text_is_escaped_everywhere(stack):
     assert "Tom &amp; Jerry &lt;b&gt;" in shown
 
 
+@HTTP_ONLY  # signatures are HTTP's; Socket Mode is authenticated by the app token
 def test_forged_and_replayed_requests_are_refused(stack):
     body = urlencode(
         {
@@ -189,6 +192,7 @@ def test_app_home_shows_roles_and_waiting_requests(stack):
     assert "Waiting for your approval" in json.dumps(refreshed["blocks"])
 
 
+@HTTP_ONLY  # Socket Mode's health port: tests/test_socket_mode_e2e.py
 def test_healthz_answers_when_redis_is_usable(stack):
     import httpx
 

@@ -1,12 +1,19 @@
-"""The whole bot on loopback: Slack stand-in, sandbox API, the Bolt app served over HTTP
-by waitress, and workers. The local console, the end-to-end tests and the benchmarks all
-run this, so they exercise exactly the code Slack would reach."""
+"""The whole bot on loopback: Slack stand-in, sandbox API, the Bolt app and workers. The
+local console, the end-to-end tests and the benchmarks all run this, so they exercise
+exactly the code Slack would reach.
+
+Two modes, as in production: `mode="http"` serves the Bolt app over HTTP (waitress) and the
+driver sends signed requests; `mode="socket"` connects it to the stand-in over Socket Mode
+(the app token `xapp-…`, apps.connections.open answered by the stand-in) and the driver
+hands the same payloads over the WebSocket. In Socket Mode `server` is the health port
+(`/healthz` with the connection's state), as HEALTH_PORT serves it in production."""
 
 from __future__ import annotations
 
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import Literal
 
 import redis
 from pydantic import SecretStr
@@ -16,6 +23,7 @@ from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
 from bot.runtime.http_server import HttpServer
 from bot.runtime.import_runner import ImportRunner
 from bot.runtime.settings import Settings
+from bot.runtime.socket_mode import SocketModeListener, start_socket_mode
 from bot.runtime.web import create_wsgi_app
 from bot.runtime.worker import Worker
 from bot.sandbox import SandboxServer
@@ -25,6 +33,11 @@ from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 
 STANDIN_TOKEN = "xoxb-standin"
 APPROVALS_CHANNEL = "C0APPROVALS"
+STANDIN_APP_TOKEN = "xapp-1-A0COMMUNITY-1-standin"
+# Pings every second here (production: every 5 s), so a silent connection is noticed in ~2 s.
+LOCAL_PING_INTERVAL = 1.0
+
+Mode = Literal["http", "socket"]
 
 
 @dataclass
@@ -35,6 +48,9 @@ class LocalStack:
     workers: int = 1
     worker_sweep_every: float = 30.0
     http_threads: int = 16
+    mode: Mode = "http"
+    ping_interval: float = LOCAL_PING_INTERVAL  # Socket Mode
+    socket_stock: bool = False  # Socket Mode on Bolt's stock client (to show what it lacks)
 
     standin: SlackStandIn = field(init=False)
     runtime: Runtime = field(init=False)
@@ -42,19 +58,26 @@ class LocalStack:
     server: HttpServer = field(init=False)
     driver: SlackDriver = field(init=False)
     worker_jobs: list[Worker] = field(init=False, default_factory=list)
+    socket: SocketModeListener | None = field(init=False, default=None)
     import_runners: list[ImportRunner] = field(init=False, default_factory=list)
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
 
     def start(self) -> LocalStack:
+        socket_mode = self.mode == "socket"
+        # Socket Mode needs no signing secret, and the bot gets none (as in production);
+        # the driver's `send` still signs raw HTTP requests with this one, to be refused.
         signing_secret = secrets.token_hex(16)
         self.standin = SlackStandIn(
-            users=self.users, usergroups=self.usergroups, bot_token=STANDIN_TOKEN
+            users=self.users,
+            usergroups=self.usergroups,
+            bot_token=STANDIN_TOKEN,
+            app_token=STANDIN_APP_TOKEN if socket_mode else None,
         ).start()
         self.settings = self.settings.model_copy(
             update={
                 "slack_bot_token": SecretStr(STANDIN_TOKEN),
-                "slack_signing_secret": SecretStr(signing_secret),
-                "slack_app_token": None,
+                "slack_signing_secret": None if socket_mode else SecretStr(signing_secret),
+                "slack_app_token": SecretStr(STANDIN_APP_TOKEN) if socket_mode else None,
                 "slack_api_url": self.standin.api_url,
                 "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
             }
@@ -68,12 +91,24 @@ class LocalStack:
             api_urls=sandbox_urls(self.sandbox) if self.sandbox is not None else None,
         )
         app = build_app(self.runtime.services, slack, self.settings.slack_signing_secret)
+        if socket_mode:
+            self.socket = start_socket_mode(
+                app,
+                STANDIN_APP_TOKEN,
+                ping_interval=self.ping_interval,
+                stock=self.socket_stock,
+            )
         self.server = HttpServer(
             create_wsgi_app(app, self.runtime.redis), threads=self.http_threads
         ).start()
         self.driver = SlackDriver(
-            self.standin, bot_url=f"{self.server.url}/slack/events", signing_secret=signing_secret
+            self.standin,
+            bot_url=f"{self.server.url}/slack/events",
+            signing_secret=signing_secret,
+            transport=self.mode,
         )
+        if socket_mode:
+            self.standin.socket_mode.wait_ready()  # hello sent: envelopes can flow
         for _ in range(self.workers):
             self.start_worker()
         return self
@@ -110,6 +145,8 @@ class LocalStack:
             job.stop()
         for thread in self._threads:
             thread.join(10)
+        if self.socket is not None:
+            self.socket.stop()
         self.server.stop()
         self.driver.close()
         self.runtime.close()
