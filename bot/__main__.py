@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from slack_bolt import App
     from slack_sdk import WebClient
 
+    from bot.runtime.health import Health
     from bot.runtime.import_runner import ImportRunner
     from bot.runtime.worker import Worker
 
@@ -160,6 +161,7 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
     Failure. A new part: start it, then `parts.callback(its_stop)`."""
     from bot.local.embedded import sandbox_urls, start_sandbox
     from bot.runtime.bootstrap import start_runtime
+    from bot.runtime.health import Health
 
     with contextlib.ExitStack() as parts:
         api_urls = None
@@ -173,20 +175,23 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
         _check_redis(runtime.redis)
         _check_slack(runtime.slack, settings)  # a bad token stops here, not at a request
         failed = _PartFailed()
+        health = Health(runtime.redis)  # what /healthz reports: Redis, and what runs here
         if worker:
             job = runtime.build_worker()
             parts.callback(_stop_worker, job, failed.watch("worker", job.run))
+            health.add("worker", job.health)
             # Import rows have a stream, slots and a runner of their own, beside the Worker.
             rows = runtime.build_import_runner(name=job.name)
             parts.callback(_stop_worker, rows, failed.watch("import runner", rows.run))
         if web:
-            from bot.slack.app import build_app
+            from bot.slack.app import build_app, drain
 
             app = build_app(runtime.services, runtime.slack, settings.slack_signing_secret)
+            parts.callback(drain, app, WEB_DRAIN_SECONDS)  # after the server: acked work ends
             if settings.slack_app_token is not None:
-                _serve_socket_mode(parts, app, settings)
+                _serve_socket_mode(parts, app, health, settings)
             else:
-                _serve_http(parts, app, runtime.redis, settings)
+                _serve_http(parts, app, health, settings)
         failed.wait()  # until a signal raises Stopped here, or a part fails
         raise Failure(failed.reason, starting=False)
 
@@ -244,14 +249,19 @@ def _check_slack(client: WebClient, settings: Settings) -> None:
 REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}
 
 
-def _serve_http(
-    parts: contextlib.ExitStack, app: App, client: redis.Redis, settings: Settings
-) -> None:
+def _serve_http(parts: contextlib.ExitStack, app: App, health: Health, settings: Settings) -> None:
     from bot.runtime.http_server import HttpServer
-    from bot.runtime.web import create_wsgi_app
+    from bot.runtime.web import MAX_BODY_BYTES, create_wsgi_app
 
     try:
-        server = HttpServer(create_wsgi_app(app, client), host="0.0.0.0", port=settings.port)
+        secret = settings.slack_signing_secret
+        wsgi = create_wsgi_app(
+            app,
+            health.redis,
+            secret.get_secret_value() if secret else None,
+            health=health,
+        )
+        server = HttpServer(wsgi, host="0.0.0.0", port=settings.port, max_body=MAX_BODY_BYTES)
     except OSError as exc:
         raise Failure(
             f"cannot listen on PORT {settings.port} ({exc.strerror}): stop what uses it, "
@@ -262,22 +272,51 @@ def _serve_http(
     log.info("HTTP mode on port %d: POST /slack/events, GET /healthz", settings.port)
 
 
-def _serve_socket_mode(parts: contextlib.ExitStack, app: App, settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def _serve_socket_mode(
+    parts: contextlib.ExitStack, app: App, health: Health, settings: Settings
+) -> None:
     from slack_sdk.errors import SlackApiError
 
+    from bot.runtime.socket_mode import start_socket_mode
+
     assert settings.slack_app_token is not None
-    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    parts.callback(handler.close)
     try:
-        handler.connect()  # type: ignore[no-untyped-call]
+        listener = start_socket_mode(app, settings.slack_app_token.get_secret_value())
     except SlackApiError as exc:
         error = exc.response.get("error", "no error code")
         raise Failure(
             f"Slack refused SLACK_APP_TOKEN ({error}): set it to an app-level token "
             "(xapp-…) with the connections:write scope"
         ) from None
+    parts.callback(listener.stop)
+    health.add("socket", listener.health)
     log.info("Socket Mode connected")
+    if settings.health_port is not None:
+        _serve_health(parts, app, health, settings.health_port)
+
+
+def _serve_health(parts: contextlib.ExitStack, app: App, health: Health, port: int) -> None:
+    """Socket Mode's small HTTP port: /healthz (and whatever else HTTP mode's app serves
+    besides Slack's events) for the platform's health checks."""
+    from bot.runtime.http_server import HttpServer
+    from bot.runtime.web import create_wsgi_app
+
+    try:
+        server = HttpServer(
+            create_wsgi_app(app, health.redis, None, health=health),  # no Slack events here
+            host="0.0.0.0",
+            port=port,
+            threads=4,
+            name="health",
+        )
+    except OSError as exc:
+        raise Failure(
+            f"cannot listen on HEALTH_PORT {port} ({exc.strerror}): stop what uses it, "
+            "or set HEALTH_PORT to a free port"
+        ) from None
+    parts.callback(server.stop)
+    server.start()
+    log.info("health port %d: GET /healthz", port)
 
 
 class _PartFailed:

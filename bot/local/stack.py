@@ -18,13 +18,15 @@ from typing import Literal
 import redis
 from pydantic import SecretStr
 
+from bot.domain.clock import MovableClock
 from bot.local.embedded import sandbox_urls, start_sandbox
 from bot.runtime.bootstrap import Runtime, slack_client, start_runtime
+from bot.runtime.health import Health
 from bot.runtime.http_server import HttpServer
 from bot.runtime.import_runner import ImportRunner
 from bot.runtime.settings import Settings
 from bot.runtime.socket_mode import SocketModeListener, start_socket_mode
-from bot.runtime.web import create_wsgi_app
+from bot.runtime.web import MAX_BODY_BYTES, create_wsgi_app
 from bot.runtime.worker import Worker
 from bot.sandbox import SandboxServer
 from bot.slack.app import build_app
@@ -32,12 +34,12 @@ from bot.slack.services import Services
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
 
 STANDIN_TOKEN = "xoxb-standin"
-APPROVALS_CHANNEL = "C0APPROVALS"
 STANDIN_APP_TOKEN = "xapp-1-A0COMMUNITY-1-standin"
 # Pings every second here (production: every 5 s), so a silent connection is noticed in ~2 s.
 LOCAL_PING_INTERVAL = 1.0
 
 Mode = Literal["http", "socket"]
+APPROVALS_CHANNEL = "C0APPROVALS"
 
 
 @dataclass
@@ -49,6 +51,8 @@ class LocalStack:
     worker_sweep_every: float = 30.0
     http_threads: int = 16
     mode: Mode = "http"
+    # Business time the console (`clock +2d`) and the tests move forward.
+    clock: MovableClock = field(default_factory=MovableClock)
     ping_interval: float = LOCAL_PING_INTERVAL  # Socket Mode
     socket_stock: bool = False  # Socket Mode on Bolt's stock client (to show what it lacks)
 
@@ -58,8 +62,8 @@ class LocalStack:
     server: HttpServer = field(init=False)
     driver: SlackDriver = field(init=False)
     worker_jobs: list[Worker] = field(init=False, default_factory=list)
-    socket: SocketModeListener | None = field(init=False, default=None)
     import_runners: list[ImportRunner] = field(init=False, default_factory=list)
+    socket: SocketModeListener | None = field(init=False, default=None)
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
 
     def start(self) -> LocalStack:
@@ -89,8 +93,12 @@ class LocalStack:
             self.settings,
             slack=slack,
             api_urls=sandbox_urls(self.sandbox) if self.sandbox is not None else None,
+            clock=self.clock,
         )
         app = build_app(self.runtime.services, slack, self.settings.slack_signing_secret)
+        health = Health(self.runtime.redis)
+        if self.workers:
+            health.add("worker", self._workers_health)
         if socket_mode:
             self.socket = start_socket_mode(
                 app,
@@ -98,8 +106,16 @@ class LocalStack:
                 ping_interval=self.ping_interval,
                 stock=self.socket_stock,
             )
+            health.add("socket", self.socket.health)
         self.server = HttpServer(
-            create_wsgi_app(app, self.runtime.redis), threads=self.http_threads
+            create_wsgi_app(
+                app,
+                self.runtime.redis,
+                None if socket_mode else signing_secret,  # Socket Mode: a health port only
+                health=health,
+            ),
+            threads=self.http_threads,
+            max_body=MAX_BODY_BYTES,
         ).start()
         self.driver = SlackDriver(
             self.standin,
@@ -129,6 +145,10 @@ class LocalStack:
         self.import_runners.append(runner)
         self._threads.append(thread)
         return runner
+
+    def _workers_health(self) -> str:
+        problems = [h for job in self.worker_jobs if (h := job.health()) != "ok"]
+        return problems[0] if problems else "ok"
 
     @property
     def services(self) -> Services:

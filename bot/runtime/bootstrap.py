@@ -102,6 +102,7 @@ class Runtime:
         )
 
     def close(self) -> None:
+        self.services.close()
         self.services.api.close()
         self.redis.close()
         if self.redis_server is not None:

@@ -73,6 +73,7 @@ class HttpServer:
         threads: int = 16,
         name: str = "http",
         ident: str = "community-bot",
+        max_body: int = 1024**3,
     ) -> None:
         self.server: BaseWSGIServer = create_server(
             _dropping(wsgi),
@@ -84,6 +85,9 @@ class HttpServer:
             # keeping connections alive would hang there.
             connection_limit=1000,
             clear_untrusted_proxy_headers=True,
+            # waitress buffers a body before the app sees it (1 GB by default): the bot's
+            # server takes no more than its edge accepts (413 from waitress itself).
+            max_request_body_size=max_body,
         )
         self.server.channel_class = _Channel
         self._stopping = threading.Event()

@@ -55,14 +55,13 @@ class Refused(Exception):
 def create_wsgi_app(
     app: App,
     client: redis.Redis,
-    signing_secret: str | None = None,
+    signing_secret: str | None,
     *,
     health: Health | None = None,
 ) -> WSGIApp:
-    """`signing_secret` defaults to the one the Bolt app was built with (bot.slack.app
-    passes the settings' SLACK_SIGNING_SECRET to Bolt, which keeps it as `_signing_secret`
-    in slack-bolt 1.30). An empty secret refuses every request."""
-    secret = (signing_secret or getattr(app, "_signing_secret", "") or "").encode()
+    """Slack's requests at /slack/events, checked against `signing_secret` (None refuses
+    every request: a Socket Mode process serves only /healthz), and /healthz."""
+    secret = (signing_secret or "").encode()
     health = health or Health(client)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -14,6 +14,7 @@ in `Services.lookups` (bounded, threads of its own); cache refreshes in `Service
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,15 @@ def _bolt_logger() -> logging.Logger:
     if not any(isinstance(f, _NoDebugBodies) for f in bolt_log.filters):
         bolt_log.addFilter(_NoDebugBodies())
     return bolt_log
+
+
+def drain(app: App, timeout: float) -> None:
+    """Let post-ack work under way (lazy listeners) finish, `timeout` seconds at most: a
+    command acknowledged before a SIGTERM still gets its answer."""
+    executor = app.listener_runner.listener_executor
+    done = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
+    done.start()
+    done.join(timeout)
 
 
 def build_app(services: Services, client: WebClient, signing_secret: SecretStr | None) -> App:

@@ -52,6 +52,9 @@ class Lane:
         self._pool.submit(run)
         return True
 
+    def close(self, wait: bool) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
 
 @dataclass
 class Services:
@@ -75,6 +78,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.quick_roles = QuickRoles(self.roles, self.refresher)
+
+    def close(self) -> None:
+        """Stop the post-ack lanes: look-ups under way finish, queued refreshes are dropped."""
+        self.lookups.close(wait=True)
+        self.refresher.shutdown(wait=False, cancel_futures=True)
 
     def __deepcopy__(self, memo: dict[int, object]) -> Services:
         # Bolt deep-copies the request context for lazy listeners; the services are shared,
