@@ -38,26 +38,22 @@ def entry(
 ) -> list[str]:
     """A flat field/value list. The store that writes it adds `at` (from the bot's clock)
     and `status` (the state actually reached)."""
-    return [
-        "request_id",
-        request.id,
-        "action",
-        action,
-        "actor",
-        actor,
-        "operation",
-        request.operation.value,
-        "community_id",
-        request.community_id,
-        "email",
-        request.email,
-        "credit",
-        str(request.credit or ""),
-        "correlation_id",
-        correlation_id or request.correlation_id,
-        "detail",
-        detail,
-    ]
+    return fields(
+        request_id=request.id,
+        action=action,
+        actor=actor,
+        operation=request.operation.value,
+        community_id=request.community_id,
+        email=request.email,
+        credit=str(request.credit or ""),
+        correlation_id=correlation_id or request.correlation_id,
+        detail=detail,
+    )
+
+
+def fields(**values: str) -> list[str]:
+    """Field/value pairs flattened, as XADD and the Lua scripts take them."""
+    return [item for pair in values.items() for item in pair]
 
 
 def write_csv(rows: Iterable[dict[str, str]], out: IO[str]) -> int:

@@ -350,26 +350,17 @@ class ImportDecision:
 
 def import_entry(request: ImportRequest, action: str, actor: str, *, detail: str = "") -> list[str]:
     """An audit entry about the import as a whole (its rows have entries of their own)."""
-    return [
-        "request_id",
-        request.id,
-        "action",
-        action,
-        "actor",
-        actor,
-        "operation",
-        request.operation.value,
-        "community_id",
-        request.community_id,
-        "email",
-        "",
-        "credit",
-        str(request.total_credit) if request.operation is Operation.ADD else "",
-        "correlation_id",
-        "",
-        "detail",
-        detail,
-    ]
+    return audit.fields(
+        request_id=request.id,
+        action=action,
+        actor=actor,
+        operation=request.operation.value,
+        community_id=request.community_id,
+        email="",
+        credit=str(request.total_credit) if request.operation is Operation.ADD else "",
+        correlation_id="",
+        detail=detail,
+    )
 
 
 class ImportService:

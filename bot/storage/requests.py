@@ -12,13 +12,15 @@ hash and its indexes, each script keeps two promises:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from redis.lock import Lock
 
+from bot.domain import audit
 from bot.domain.clock import Clock
 from bot.domain.ports import TransitionResult
 from bot.domain.requests import MemberRequest, Status
@@ -28,6 +30,20 @@ from bot.storage.keys import AUDIT_STREAM, PENDING, RECENT, SCHEDULED, WORK_STRE
 AUDIT_MAXLEN = 1_000_000
 RECENT_KEEP = 500
 FINAL = (Status.DONE, Status.REJECTED, Status.EXPIRED, Status.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A state change this store just made, for metrics: never an ID, name or address.
+    `before` is "" for a new request; a partial approval is pending -> pending."""
+
+    operation: str  # add | remove
+    before: str
+    after: str
+    action: str  # the audit entry's: filed, approved, execution_started, done, parked, due…
+
+
+ChangeObserver = Callable[[Change], None]
 
 # Shared Lua. KEYS: request, pending, recent, work stream, audit stream, scheduled.
 # ARGV[1]: retention in seconds, ARGV[2]: audit maxlen.
@@ -180,7 +196,7 @@ if current ~= 'approved' and current ~= 'executing' then return {'conflict', cur
 redis.call('HSET', KEYS[1], 'outcome', ARGV[4])
 change('failed', ARGV[3])
 audit(cjson.decode(ARGV[5]), 'failed')
-return {'ok'}
+return {'ok', current}
 """
 )
 
@@ -188,6 +204,7 @@ return {'ok'}
 # runs this first (and however late: a change due while every worker was down runs as
 # soon as one is back). KEYS: scheduled, work stream, audit stream, recent.
 # ARGV: now, limit, request key prefix, audit maxlen, now as ISO text.
+# Returns id, operation, id, operation, ...
 _RELEASE_DUE = """
 local moved = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do
@@ -206,6 +223,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT
                'email', r[5], 'credit', r[6], 'correlation_id', '',
                'detail', string.format('late by %d s', late), 'status', 'approved')
     table.insert(moved, id)
+    table.insert(moved, r[3] or '')
   end
 end
 return moved
@@ -213,12 +231,19 @@ return moved
 
 
 class RedisRequestStore:
-    """The domain's RequestStore (bot.domain.ports) on Redis."""
+    """The domain's RequestStore (bot.domain.ports) on Redis. `on_change` is told of every
+    state change this store made (bot.runtime.metrics counts them)."""
 
     def __init__(
-        self, client: redis.Redis, *, clock: Clock, retention_seconds: float = 365 * 86400
+        self,
+        client: redis.Redis,
+        *,
+        clock: Clock,
+        retention_seconds: float = 365 * 86400,
+        on_change: ChangeObserver | None = None,
     ) -> None:
         self.redis = client
+        self.on_change = on_change
         self.clock = clock
         self.retention_seconds = max(1, int(retention_seconds))
         self._create = client.register_script(_CREATE)
@@ -232,6 +257,13 @@ class RedisRequestStore:
 
     def _args(self, now: float, *args: object) -> list[object]:
         return [self.retention_seconds, AUDIT_MAXLEN, repr(now), *args]
+
+    def _changed(self, entry: list[str] | dict[str, str], before: str, after: str) -> None:
+        if self.on_change is not None:
+            fields = entry if isinstance(entry, dict) else _fields(entry)
+            self.on_change(
+                Change(fields.get("operation", ""), before, after, fields.get("action", ""))
+            )
 
     @staticmethod
     def _stamped(entry: list[str], now: float) -> str:
@@ -255,7 +287,10 @@ class RedisRequestStore:
                 keys.request(""),
             ),
         )
-        return str(reply[1]) if reply[0] == "open" else None
+        if reply[0] == "open":
+            return str(reply[1])
+        self._changed(audit_entry, "", request.status.value)
+        return None
 
     def get(self, request_id: str) -> MemberRequest | None:
         data = self.redis.hgetall(keys.request(request_id))
@@ -297,6 +332,8 @@ class RedisRequestStore:
                 self._stamped(audit_entry, now),
             ),
         )
+        if reply[0] == "ok":
+            self._changed(audit_entry, str(reply[1]), to.value)
         return _result(reply)
 
     def approve(
@@ -311,6 +348,10 @@ class RedisRequestStore:
                 self._stamped(expiry_entry, now),
             ),
         )
+        reached = _APPROVE_REACHES.get(str(reply[0]))
+        if reached is not None:
+            entry = expiry_entry if reached == Status.EXPIRED else audit_entry
+            self._changed(entry, Status.PENDING.value, reached)
         return _result(reply)
 
     def park(self, request_id: str, outcome: str, actor: str) -> bool:
@@ -319,17 +360,25 @@ class RedisRequestStore:
         raw = self.redis.hgetall(keys.request(request_id))
         if not raw:
             return False
-        entry = [
-            "request_id", request_id, "action", "parked", "actor", actor,
-            "operation", raw.get("operation", ""), "community_id", raw.get("community_id", ""),
-            "email", raw.get("email", ""), "credit", raw.get("credit", ""),
-            "correlation_id", raw.get("correlation_id", ""), "detail", outcome,
-        ]  # fmt: skip
+        entry = audit.fields(
+            request_id=request_id,
+            action="parked",
+            actor=actor,
+            operation=raw.get("operation", ""),
+            community_id=raw.get("community_id", ""),
+            email=raw.get("email", ""),
+            credit=raw.get("credit", ""),
+            correlation_id=raw.get("correlation_id", ""),
+            detail=outcome,
+        )
         now = self.clock.now()
         reply = self._park(
             keys=self._keys(request_id), args=self._args(now, outcome, self._stamped(entry, now))
         )
-        return bool(reply[0] == "ok")
+        if reply[0] != "ok":
+            return False
+        self._changed(entry, str(reply[1]), Status.FAILED.value)
+        return True
 
     def release_due(self, limit: int = 100) -> list[str]:
         """Move dated requests that are due to the work stream; their IDs."""
@@ -339,7 +388,10 @@ class RedisRequestStore:
             keys=[SCHEDULED, WORK_STREAM, AUDIT_STREAM, RECENT],
             args=[repr(now), limit, keys.request(""), AUDIT_MAXLEN, at],
         )
-        return [str(request_id) for request_id in moved]
+        for operation in moved[1::2]:
+            due = {"operation": str(operation), "action": "due"}
+            self._changed(due, Status.SCHEDULED.value, Status.APPROVED.value)
+        return [str(request_id) for request_id in moved[::2]]
 
     def scheduled_ids(self, due_before: float | None = None, limit: int = 50) -> list[str]:
         """Dated requests waiting to run, soonest first."""
@@ -379,6 +431,20 @@ class RedisRequestStore:
             pipe.zremrangebyscore(key, "-inf", f"({cutoff}")
         pipe.xtrim(AUDIT_STREAM, minid=f"{int(cutoff * 1000)}-0", approximate=False)
         pipe.execute()
+
+
+# What an approval's outcome left the request in (pending: one of several approvals).
+_APPROVE_REACHES = {
+    "approved": Status.APPROVED.value,
+    "scheduled": Status.SCHEDULED.value,
+    "partial": Status.PENDING.value,
+    "expired": Status.EXPIRED.value,
+}
+
+
+def _fields(audit_entry: list[str]) -> dict[str, str]:
+    """A flat field/value audit entry (bot.domain.audit.entry) as a dict."""
+    return dict(zip(audit_entry[::2], audit_entry[1::2], strict=False))
 
 
 def _result(reply: list[Any]) -> TransitionResult:
