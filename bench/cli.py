@@ -14,12 +14,12 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import ack, approve, redis_trips, throughput, tokens
+from bench import ack, approve, import_rows, redis_trips, throughput, tokens
 from bench.report import FIGURES, refresh_readme, render, verdicts
 from bench.stack import BenchStack, StackOptions
 from bot.storage import RedisServer
@@ -45,10 +45,21 @@ class Profile:
     # is CPU-bound on 2 cores (its rate is the capacity), so its ratio measures the CPU.
     sized_workers: int = 2
     sized_concurrency: int = 2
+    # /community import (bench/import_rows.py): rows at a latency, a Redis pass, a memory pass.
+    import_rows: int = 1000
+    import_latency_ms: int = 100
+    import_redis_rows: int = 100
+    import_memory_rows: int = 5000
 
 
 PROFILES = {
-    "smoke": Profile("smoke", (1, 4), 8, (0, 100), 2, 1, 1.0, 16, 50, 2, 2, 5.0),
+    "smoke": replace(
+        Profile("smoke", (1, 4), 8, (0, 100), 2, 1, 1.0, 16, 50, 2, 2, 5.0),
+        import_rows=24,
+        import_latency_ms=20,
+        import_redis_rows=8,
+        import_memory_rows=40,
+    ),
     "quick": Profile("quick", (1, 20, 100), 200, (0, 100), 40, 5, 3.0, 200, 50, 4, 10, 40.0),
     "full": Profile("full", (1, 20, 100), 1000, (0, 100), 200, 20, 5.0, 1000, 50, 4, 60, 180.0),
 }
@@ -137,6 +148,15 @@ def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
             stack, profile.throughput_requests, profile.throughput_latency_ms
         )
         _say("throughput done")
+        figures["import_rows"] = import_rows.run(
+            stack,
+            profile.import_rows,
+            profile.import_latency_ms,
+            profile.import_redis_rows,
+            profile.import_memory_rows,
+            quiet_seconds=profile.quiet_seconds,
+        )
+        _say("import rows done")
     with BenchStack(redis_url, tokens.options(profile.workers, profile.token_lifetime)) as stack:
         figures["token_economy"] = tokens.run(stack, profile.token_seconds)
         _say("token economy done")

@@ -22,6 +22,7 @@ _ACK_COMMANDS = ("help", "credit", "add")
 ACK_TARGETS_MS = {20: 50.0, 100: 250.0}
 OVERHEAD_TARGET_MS = 100.0
 THROUGHPUT_TARGET = 1.3
+IMPORT_TARGET = 1.15  # an import's elapsed time against rows x latency / concurrency
 
 
 def verdicts(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -41,7 +42,24 @@ def verdicts(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         found[f"{key} ratio to ideal ({cell['total_worker_concurrency']} concurrent)"] = _check(
             cell["ratio_to_ideal"], THROUGHPUT_TARGET, "x"
         )
+    if "import_rows" in report:
+        found.update(_import_verdicts(report["import_rows"]))
     return found
+
+
+def _import_verdicts(cell: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    gap, every = cell["min_gap_between_updates_s"], cell["progress_seconds"]
+    return {
+        f"import ratio to ideal ({cell['rows']} rows, {cell['concurrency']} at once)": _check(
+            cell["ratio_to_ideal"], IMPORT_TARGET, "x", cell["failed"] == 0
+        ),
+        "import chat.update at most one per progress interval": {
+            "value": gap,
+            "target": f">= {every:g} s between two",
+            # Redis's PX and the stand-in's clock differ by milliseconds.
+            "met": gap is None or gap >= every - 0.05,
+        },
+    }
 
 
 def _check(value: float, limit: float, unit: str, ok: bool = True) -> dict[str, Any]:
@@ -82,6 +100,8 @@ def render(report: dict[str, Any]) -> str:
     lines += _approve_table(report["approve_to_done"]) + [""]
     lines += _redis_table(report["redis_per_lifecycle"]) + [""]
     lines += _misc(report) + [""]
+    if "import_rows" in report:
+        lines += _import_lines(report["import_rows"]) + [""]
     lines += ["Targets:"] + [
         f"  {'MET   ' if v['met'] else 'MISSED'} {name}: {v['value']} (target {v['target']})"
         + (f" - {v['note']}" if v.get("note") else "")
@@ -162,6 +182,23 @@ def _throughput(label: str, w: dict[str, Any]) -> str:
     )
 
 
+def _import_lines(cell: dict[str, Any]) -> list[str]:
+    redis_cell, memory = cell["redis"], cell["memory"]
+    return [
+        f"Import: {cell['rows']} rows at {cell['sandbox_latency_ms']} ms sandbox latency, "
+        f"{cell['concurrency']} at once over {cell['workers']} workers: {cell['elapsed_s']} s "
+        f"(ideal {cell['ideal_s']} s, ratio {cell['ratio_to_ideal']}x, "
+        f"{cell['rows_per_s']} rows/s, {cell['failed']} failed)",
+        f"  chat.update of its approval message: {cell['chat_updates']}, at least "
+        f"{cell['min_gap_between_updates_s']} s apart (throttle {cell['progress_seconds']:g} s)",
+        f"  Redis: {redis_cell['round_trips_per_row']} round trips per row "
+        f"({redis_cell['rows']} rows; idle polling {redis_cell['idle_round_trips_per_s']}/s "
+        "subtracted)",
+        f"  worker memory over a {memory['rows']}-row import: peak {memory['worker_peak_mb']} MB "
+        f"(before: {memory['worker_rss_before_mb']} MB)",
+    ]
+
+
 # The README's figures -------------------------------------------------------------------
 
 
@@ -187,8 +224,31 @@ def readme_block(report: dict[str, Any]) -> str:
         _tokens_row(report),
         _redis_row(report["redis_per_lifecycle"]),
         *(_throughput_row(report, key) for key in ("throughput_sized", "throughput")),
+        *(_import_rows(report) if "import_rows" in report else []),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _import_rows(report: dict[str, Any]) -> list[str]:
+    cell, targets = report["import_rows"], report["targets"]
+    ratio = targets[f"import ratio to ideal ({cell['rows']} rows, {cell['concurrency']} at once)"]
+    throttle = targets["import chat.update at most one per progress interval"]
+    gap = cell["min_gap_between_updates_s"]
+    apart = f", at least {gap:g} s apart" if gap is not None else ""
+    return [
+        f"| `/community import` of {cell['rows']:,} rows at {cell['sandbox_latency_ms']} ms "
+        f"latency, {cell['concurrency']} at once over {cell['workers']} workers (ideal "
+        f"{cell['ideal_s']:g} s) | {cell['elapsed_s']:g} s, {cell['ratio_to_ideal']:g}× ideal | "
+        f"≤ {IMPORT_TARGET:g}×: {'met' if ratio['met'] else 'missed'} |",
+        f"| chat.update of its approval message (progress) | {cell['chat_updates']} in "
+        f"{cell['elapsed_s']:g} s{apart} | at most one per {cell['progress_seconds']:g} s: "
+        f"{'met' if throttle['met'] else 'missed'} |",
+        f"| Redis round trips per import row ({cell['redis']['rows']} rows, idle polling "
+        f"subtracted) | {cell['redis']['round_trips_per_row']:g} | — |",
+        f"| peak memory of a worker process during a {cell['memory']['rows']:,}-row import | "
+        f"{cell['memory']['worker_peak_mb']:g} MB ({cell['memory']['worker_rss_before_mb']:g} MB "
+        "before) | — |",
+    ]
 
 
 def refresh_readme(figures: Path = FIGURES, readme: Path = README) -> bool:

@@ -36,6 +36,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         "token_economy",
         "throughput",
         "throughput_sized",
+        "import_rows",
         "targets",
         "machine",
     } <= report.keys()
@@ -60,4 +61,8 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     assert _number(tokens["token_requests_per_1000_calls"])
     throughput = report["throughput"]
     assert throughput["requests"] > 0 and _number(throughput["ratio_to_ideal"])
+    imports = report["import_rows"]
+    assert imports["rows"] > 0 and imports["failed"] == 0 and _number(imports["ratio_to_ideal"])
+    assert imports["chat_updates"] >= 1 and _number(imports["redis"]["round_trips_per_row"])
+    assert imports["memory"]["worker_peak_mb"] >= imports["memory"]["worker_rss_before_mb"] > 0
     assert all(isinstance(v["met"], bool) for v in report["targets"].values())

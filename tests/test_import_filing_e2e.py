@@ -221,7 +221,8 @@ def test_a_large_file_is_checked_after_the_ack_behind_a_checking_view(make_stack
     result = submit_import(stack, ALICE, people_csv(8))
     assert result.errors is None and result.view["callback_id"] == "import_file_checking"
     filed = stack.standin.wait_for(
-        lambda: (v := stack.standin.open_view(ALICE))["callback_id"] == "import_file_filed" and v
+        lambda: (v := stack.standin.open_view(ALICE))["callback_id"] == "import_file_filed" and v,
+        timeout=20,
     )
     assert "8 employees" in json.dumps(filed["blocks"])
     eventually(lambda: imports_posted(stack), what="the approval message")
@@ -230,10 +231,28 @@ def test_a_large_file_is_checked_after_the_ack_behind_a_checking_view(make_stack
     result = submit_import(stack, ALICE, bad, note="Kept")
     assert result.view["callback_id"] == "import_file_checking"
     back = stack.standin.wait_for(
-        lambda: (v := stack.standin.open_view(ALICE))["callback_id"] == "import_file" and v
+        lambda: (v := stack.standin.open_view(ALICE))["callback_id"] == "import_file" and v,
+        timeout=20,
     )
     shown = json.dumps(back["blocks"])
     assert "Nothing to import" in shown and "Attach the file again" in shown
     note = next(b for b in back["blocks"] if b.get("block_id") == "note")
     assert note["element"]["initial_value"] == "Kept"
     assert len(imports_posted(stack)) == 1
+
+
+def test_an_import_nobody_decides_expires_and_frees_its_addresses(stack):
+    clicked = file_import(stack, ALICE, people_csv(2))
+    swept = file_import(stack, ALICE, people_csv(2, start=10))
+    stack.clock.advance(73 * 3600)  # past REQUEST_EXPIRY_HOURS
+
+    click(stack, BOB, "Approve", clicked)
+    said = stack.standin.wait_for(lambda: stack.standin.ephemerals(BOB))
+    assert "expired" in said[-1]["text"]
+    assert stack.services.imports.service.sweep() == 1  # the other one, by the sweep
+    for request in (clicked, swept):
+        assert get(stack, request.id).status is ImportStatus.EXPIRED
+        eventually(lambda r=request: "Expired at" in text_of(message_of(stack, r)))
+    assert stack.sandbox.state.members() == []
+    again = file_import(stack, ALICE, people_csv(12))  # their rows' addresses are free
+    assert again.total == 12 and again.invalid_count == 0

@@ -39,7 +39,7 @@ import httpx
 import redis
 
 from bot.communities.retry import retry_after_seconds
-from bot.domain.bulk import ImportService, carry_out_row, gave_up, row_entry
+from bot.domain.bulk import ImportService, RowResult, carry_out_row, gave_up, row_entry
 from bot.domain.members import MembersApi
 from bot.slack.import_notifier import SlackImportNotifier
 from bot.storage.imports import ImportQueue, RedisImportStore, RowEntry
@@ -205,16 +205,15 @@ class ImportRunner:
         with self._lock:
             free = self.threads - len(self._busy)
             waiting = len(self._backlog)
-        if free <= 0:
-            self._freed.wait(0.2)
-            self._freed.clear()
-            return
-        if not waiting:
-            self._take(self.queue.read_new(free, block_ms=500))
+        if waiting < self.threads:  # keep a pool's worth of rows at hand
+            idle = free == self.threads and waiting == 0
+            self._take(self.queue.read_new(self.threads - waiting, 500 if idle else None))
             with self._lock:
                 waiting = len(self._backlog)
-            if not waiting:
-                return
+        if free <= 0 or not waiting:
+            self._freed.wait(0.2)  # set when a row thread ends
+            self._freed.clear()
+            return
         slots, paused_ms = self.queue.acquire(self.limit, min(free, waiting), self.lease_ms)
         if paused_ms:
             if self.gate is not None:
@@ -225,54 +224,93 @@ class ImportRunner:
             self.queue.wait_for_slot(0.25)
             return
         for slot in slots:
-            with self._lock:
-                entry = self._backlog.popleft() if self._backlog else None
-                if entry is not None:
-                    self._busy[entry.entry_id] = (entry, slot)
+            entry = self._next(slot)
             if entry is None:
                 self.queue.release([slot])
                 continue
-            self._pool.submit(self._run_row, entry, slot)
+            self._pool.submit(self._run_rows, entry, slot)
 
     def _take(self, entries: list[RowEntry]) -> None:
         with self._lock:
             known = {e.entry_id for e in self._backlog} | set(self._busy)
             self._backlog.extend(e for e in entries if e.entry_id not in known)
 
-    # One row ----------------------------------------------------------------------------
+    def _next(self, slot: str) -> RowEntry | None:
+        """The next row waiting here, now busy with `slot`; None when there is none."""
+        with self._lock:
+            if self.stopping.is_set() or not self._backlog:
+                return None
+            entry = self._backlog.popleft()
+            self._busy[entry.entry_id] = (entry, slot)
+            return entry
 
-    def _run_row(self, entry: RowEntry, slot: str) -> None:
-        again = False
+    # Rows -------------------------------------------------------------------------------
+
+    def _run_rows(self, entry: RowEntry, slot: str) -> None:
+        """Carry out rows one after the other with one slot: while rows wait here, the
+        slot goes straight to the next (no release, no wake-up, no new acquire)."""
+        current: RowEntry | None = entry
+        try:
+            while current is not None:
+                with self._lock:
+                    keep = bool(self._backlog) and not self.stopping.is_set()
+                kept = self._run_row(current, slot, keep)
+                if not kept:
+                    return
+                if self.gate is not None:
+                    self.gate.wait()  # a 429 pause learnt from the last row's reply
+                current = self._next(slot)
+                if current is None:
+                    self.queue.release([slot])
+        finally:
+            self._freed.set()
+
+    def _run_row(self, entry: RowEntry, slot: str, keep: bool) -> bool:
+        """One row with `slot`; True when the slot is still ours afterwards (`keep`, and
+        the row ended normally)."""
+        again, kept = False, False
         try:
             start = self.store.start_row(entry, self.consumer, self.lease_ms)
             if start.state in ("skip", "gone"):
-                self.queue.settle(entry, slot)
-                return
+                self.queue.settle(entry, "" if keep else slot)
+                kept = keep
+                return kept
             if start.state == "busy" or start.request is None:  # another live runner has it
-                self.queue.release([slot])
-                return
+                if not keep:
+                    self.queue.release([slot])
+                kept = keep
+                return kept
             request = start.request
             if entry.deliveries > self.max_deliveries:
                 outcome = gave_up(request, entry.deliveries - 1)
             else:
                 outcome = carry_out_row(request, self.api, interrupted=start.interrupted)
-            done = self.store.finish_row(
-                entry, self.consumer, outcome, row_entry(request, outcome, self.consumer), slot
+            kept = keep and outcome.result is not RowResult.DEFERRED
+            done, paused_ms = self.store.finish_row(
+                entry,
+                self.consumer,
+                outcome,
+                row_entry(request, outcome, self.consumer),
+                "" if kept else slot,
             )
+            if paused_ms and self.gate is not None:
+                self.gate.hold(paused_ms / 1000)
             again = done == "deferred"  # still ours: after the pause
             if done == "finished":
                 log.info("import %s: every row has its outcome", entry.import_id)
+            return kept
         except Exception:
             # Left unacknowledged: claimed again after the idle time (its slot lapses too).
             log.exception("import runner %s: row %s failed", self.name, entry.row_id)
             with contextlib.suppress(redis.RedisError):
                 self.queue.release([slot])
+            kept = False
+            return kept
         finally:
             with self._lock:
                 self._busy.pop(entry.entry_id, None)
                 if again:
                     self._backlog.appendleft(entry)
-            self._freed.set()
 
     # Heartbeat and reporting ------------------------------------------------------------
 

@@ -301,9 +301,10 @@ end
 return {'go', interrupted and '1' or '0', redis.call('HGETALL', KEYS[1])}
 """
 
-# KEYS: row, row lease, import, work stream, inflight, slot-freed, active.
+# KEYS: row, row lease, import, work stream, inflight, slot-freed, active, pause.
 # ARGV: [1] consumer, [2] result, [3] counter ('' = deferred), [4] fields (JSON),
-# [5] audit entry, [6] entry id, [7] slot, [8] now, [9] retention, [10] maxlen, [11] row id.
+# [5] audit entry, [6] entry id, [7] slot ('' = kept for the next row), [8] now,
+# [9] retention, [10] maxlen, [11] row id. Replies {state, ms of 429 pause left}.
 _FINISH_ROW = (
     _COMMON
     + f"""
@@ -312,14 +313,15 @@ if ARGV[7] ~= '' then
   redis.call('LPUSH', KEYS[6], '1')
   redis.call('LTRIM', KEYS[6], 0, {SLOT_WAKEUPS_KEPT - 1})
 end
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {{'lost'}} end
+local pause = math.max(0, redis.call('PTTL', KEYS[8]))
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {{'lost', pause}} end
 redis.call('DEL', KEYS[2])
 local fields = {{}}
 for k, v in pairs(cjson.decode(ARGV[4])) do table.insert(fields, k); table.insert(fields, v) end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
 if ARGV[3] == '' then
   redis.call('HSET', KEYS[1], 'status', 'approved', 'updated_at', ARGV[8])
-  return {{'deferred'}}
+  return {{'deferred', pause}}
 end
 local status = ARGV[3] == 'failed' and 'failed' or 'done'
 redis.call('HSET', KEYS[1], 'status', status, 'result', ARGV[2], 'updated_at', ARGV[8])
@@ -332,9 +334,9 @@ redis.call('XACK', KEYS[4], '{IMPORT_WORK_GROUP}', ARGV[6])
 redis.call('XDEL', KEYS[4], ARGV[6])
 if finish_if_done(KEYS[3], ARGV[8]) then
   redis.call('ZADD', KEYS[7], ARGV[8], redis.call('HGET', KEYS[3], 'id'))
-  return {{'finished'}}
+  return {{'finished', pause}}
 end
-return {{'ok'}}
+return {{'ok', pause}}
 """
 )
 
@@ -666,10 +668,12 @@ class RedisImportStore:
         outcome: RowOutcome,
         audit_entry: list[str],
         slot: str,
-    ) -> str:
-        """Record a row's outcome, release its claim and slot, acknowledge its entry.
-        Returns ok | finished (the import's last row) | deferred | lost (the lease was
-        taken over: nothing recorded)."""
+    ) -> tuple[str, int]:
+        """Record a row's outcome, release its claim (and `slot`, unless "": the caller
+        keeps it for its next row), acknowledge its entry. Returns (state, pause): state
+        ok | finished (the import's last row) | deferred | lost (the lease was taken
+        over: nothing recorded); pause, the ms left of a 429 pause, so a runner that
+        keeps its slot learns of a pause another process started."""
         fields = {
             "outcome": outcome.message,
             "correlation_id": outcome.correlation_id,
@@ -687,6 +691,7 @@ class RedisImportStore:
                 IMPORT_INFLIGHT,
                 IMPORT_SLOT_FREED,
                 IMPORT_ACTIVE,
+                IMPORT_PAUSE,
             ],
             args=[
                 consumer,
@@ -702,7 +707,7 @@ class RedisImportStore:
                 entry.row_id,
             ],
         )
-        return str(reply[0])
+        return str(reply[0]), int(reply[1])
 
     def _stamped(self, entry: list[str]) -> list[str]:
         """An audit entry with its time (bot.domain.audit leaves `at` to the store)."""
@@ -742,7 +747,8 @@ class ImportQueue:
     def read_own_pending(self, count: int) -> list[RowEntry]:
         return self._read("0", count, None)
 
-    def read_new(self, count: int, block_ms: int) -> list[RowEntry]:
+    def read_new(self, count: int, block_ms: int | None) -> list[RowEntry]:
+        """New entries; waits up to `block_ms` for some (None: answers at once)."""
         return self._read(">", count, block_ms)
 
     def _read(self, start: str, count: int, block_ms: int | None) -> list[RowEntry]:
@@ -807,12 +813,14 @@ class ImportQueue:
             pipe.execute()
 
     def settle(self, entry: RowEntry, slot: str) -> None:
-        """A row that needs nothing more (already settled): acknowledge it, free the slot."""
+        """A row that needs nothing more (already settled): acknowledge it, and free the
+        slot unless it is "" (kept for the next row)."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.xack(IMPORT_WORK_STREAM, IMPORT_WORK_GROUP, entry.entry_id)
         pipe.xdel(IMPORT_WORK_STREAM, entry.entry_id)
         pipe.execute()
-        self.release([slot])
+        if slot:
+            self.release([slot])
 
     def pause(self, seconds: float) -> None:
         """Coolblue said 429: no import traffic from any process for `seconds`."""
