@@ -192,7 +192,9 @@ def test_offboarding_someone_coolblue_does_not_know_keeps_the_dash(stack) -> Non
 
 # 1. The console's state is kept whole, or not at all ------------------------------------------
 
-ADD = "\n".join(["", "{first}", "{last}", "", "{credit}", "", ""])  # Enter keeps a default
+# Community, first, last, e-mail, credit, reference, note, start date: Enter keeps a
+# default or leaves an optional field empty.
+ADD = "\n".join(["", "{first}", "{last}", "", "{credit}", "", "", ""])
 
 
 def _interactive(tmp_path: Path, lines: list[str], *flags: str) -> subprocess.CompletedProcess:
