@@ -22,7 +22,7 @@ from bot.communities.models import (
     RevokedCredit,
 )
 from bot.communities.tokens import IssuedToken
-from bot.domain.money import to_cents
+from bot.domain.money import money_json, to_cents
 
 __all__ = [
     "UnreadableReply",
@@ -75,22 +75,7 @@ def encode_new_member(member: NewMember) -> bytes:
 def encode_json(value: Any) -> bytes:
     """JSON where a Decimal is a number with exactly two decimals. The standard encoder
     would need float for that, and float is how 0.30 turns into 0.30000000000000004."""
-    return _encode(value).encode("utf-8")
-
-
-def _encode(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return format(to_cents(value), "f")
-    if value is None or isinstance(value, bool | str):
-        return json.dumps(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode(v) for v in value) + "]"
-    # float included: it has no place in a money API.
-    raise TypeError(f"cannot encode {type(value).__name__} for the Communities API")
+    return money_json(value).encode("utf-8")
 
 
 # Replies -----------------------------------------------------------------------------

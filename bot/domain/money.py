@@ -8,8 +8,10 @@ refused with the reason, never guessed.
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 CENT = Decimal("0.01")
 MAX_DIGITS = 15  # whole euros; more is not an amount anyone meant
@@ -100,3 +102,25 @@ def to_cents(amount: Decimal) -> Decimal:
 def format_euros(amount: Decimal) -> str:
     """€1,234.50 — the one way the bot shows money to people."""
     return f"€{to_cents(amount):,.2f}"
+
+
+def money_json(value: Any, *, allow_float: bool = False) -> str:
+    """The one JSON encoder for money: a Decimal is a number with exactly two decimals
+    (0.30). json.dumps writes Decimal only via float (0.30000000000000004) or as a string,
+    so containers are walked here. A float is refused unless `allow_float` (the sandbox's
+    own settings, never an amount)."""
+    if isinstance(value, Decimal):
+        return format(to_cents(value), "f")
+    if value is None or isinstance(value, bool | str | int):
+        return json.dumps(value)
+    if isinstance(value, float) and allow_float:
+        return json.dumps(value)
+    if isinstance(value, dict):
+        items = (
+            f"{json.dumps(str(k))}:{money_json(v, allow_float=allow_float)}"
+            for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(money_json(v, allow_float=allow_float) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON with money")

@@ -14,7 +14,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from bot.communities import contract as c
-from bot.domain.money import to_cents
+from bot.domain.money import money_json
 
 JSON = "application/json"
 
@@ -33,19 +33,8 @@ def parse_json(body: bytes) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """JSON text in which money (Decimal) is a number with exactly two decimals: 0.30.
-
-    json.dumps can only write Decimal via float (0.3) or as a string, so containers
-    are walked here and every other scalar is left to json.dumps.
-    """
-    if isinstance(value, Decimal):
-        return f"{to_cents(value):f}"
-    if isinstance(value, dict):
-        items = (f"{json.dumps(str(key))}:{dumps(item)}" for key, item in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(dumps(item) for item in value) + "]"
-    return json.dumps(value)
+    """JSON text with money (Decimal) as a number with exactly two decimals: 0.30."""
+    return money_json(value, allow_float=True)
 
 
 def json_reply(status: int, value: Any, headers: dict[str, str] | None = None) -> Response:
