@@ -5,7 +5,6 @@
 - `block_problems` applies Slack's documented size limits, so text that is too long fails here
   the way it would fail in Slack (`invalid_blocks`) instead of passing silently.
 - `find_button` and `build_state_values` let the driver act like a person in the Slack client.
-- `blocks_to_text` renders blocks as plain lines for transcripts and the local console.
 """
 
 from __future__ import annotations
@@ -316,33 +315,3 @@ def _number_problem(element: Mapping[str, Any], value: str) -> str:
     if "max_value" in element and float(value) > float(element["max_value"]):
         return f"Enter a number no greater than {element['max_value']}."
     return ""
-
-
-# ---------------------------------------------------------------------------------------------
-# Rendering
-
-
-def blocks_to_text(blocks: list[Block]) -> list[str]:
-    """Readable lines for a transcript: texts, fields and `[Button]`s, one block per line."""
-    lines: list[str] = []
-    for block in blocks:
-        kind = block.get("type")
-        parts: list[str] = []
-        if kind in ("section", "header"):
-            parts.append(text_of(block.get("text")))
-            parts.extend(text_of(f) for f in block.get("fields") or [])
-        elif kind == "context":
-            parts.extend(text_of(e) for e in block.get("elements", []) if "text" in e)
-        elif kind == "input":
-            parts.append(f"{text_of(block.get('label'))}: <{block['element'].get('type')}>")
-        elif kind == "divider":
-            parts.append("---")
-        parts.extend(_element_label(e) for e in _elements_of(block) if kind != "input")
-        lines.append(" ".join(p for p in parts if p))
-    return [line for line in lines if line]
-
-
-def _element_label(element: Mapping[str, Any]) -> str:
-    if element.get("type") == "button":
-        return f"[{text_of(element.get('text'))}]"
-    return f"<{element.get('type')} {element.get('action_id')}>"
