@@ -102,7 +102,7 @@ def _round_trips(stack: BenchStack, rows: int, quiet_seconds: float) -> dict[str
 def _memory(stack: BenchStack, rows: int) -> dict[str, Any]:
     before = [_status_kb(worker.pid, "VmRSS") for worker in stack.workers]
     import_id, _ = _file_and_approve(stack, rows, start=2_000_000)
-    _wait_finished(stack, import_id, timeout=max(300.0, rows / 10), posted=False)
+    _wait_finished(stack, import_id, timeout=max(300.0, rows / 10))  # the result file too
     peaks = [_status_kb(worker.pid, "VmHWM") for worker in stack.workers]
     return {
         "rows": rows,
