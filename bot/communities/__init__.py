@@ -24,11 +24,13 @@ from bot.communities.models import (
     RevokedCredit,
 )
 from bot.communities.redaction import RedactAddresses, install_log_filter
-from bot.communities.tokens import IssuedToken, TokenCache
+from bot.communities.retry import AttemptObserver
+from bot.communities.tokens import IssuedToken, RenewalObserver, TokenCache
 
 __all__ = [
     "AlreadyMember",
     "AmbiguousCreate",
+    "AttemptObserver",
     "AuthenticationFailed",
     "CommunitiesClient",
     "CommunitiesError",
@@ -42,6 +44,7 @@ __all__ = [
     "RateLimited",
     "RedactAddresses",
     "RemainingCredit",
+    "RenewalObserver",
     "RevokedCredit",
     "ServiceUnavailable",
     "Timeout",

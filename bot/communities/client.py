@@ -48,8 +48,8 @@ from bot.communities.models import (
     RemainingCredit,
     RevokedCredit,
 )
-from bot.communities.retry import Reply, RetryPolicy
-from bot.communities.tokens import TokenCache, cache_namespace
+from bot.communities.retry import AttemptObserver, Reply, RetryPolicy
+from bot.communities.tokens import RenewalObserver, TokenCache, cache_namespace
 
 __all__ = ["CommunitiesClient"]
 
@@ -68,7 +68,10 @@ class CommunitiesClient:
     """Synchronous, thread-safe client of one Communities API environment.
 
     `allowed_community_ids` narrows what the API lists (COMMUNITY_IDS); `client_auth`
-    says how we authenticate at the token endpoint ("body" or HTTP "basic").
+    says how we authenticate at the token endpoint ("body" or HTTP "basic"). For metrics,
+    `on_attempt` is told of every HTTP attempt, token requests included (operationId,
+    status or transport error, seconds), and `on_token_renewal` of each token renewal this
+    process made ("renewed" or "failed"); neither is ever given a URL, header or address.
     """
 
     def __init__(
@@ -88,6 +91,8 @@ class CommunitiesClient:
         retry_after_cap: float = 30.0,
         client_auth: ClientAuth = "body",
         transport: httpx.BaseTransport | None = None,
+        on_attempt: AttemptObserver | None = None,
+        on_token_renewal: RenewalObserver | None = None,
     ) -> None:
         if not company.strip():
             raise ValueError("company must not be empty: it names us in the User-Agent")
@@ -99,6 +104,7 @@ class CommunitiesClient:
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             retry_after_cap=retry_after_cap,
+            observer=on_attempt,
         )
         self.user_agent = contract.USER_AGENT_PREFIX + company
         self._http = httpx.Client(
@@ -128,6 +134,7 @@ class CommunitiesClient:
             client_id=client_id,
             fetch=self.token_endpoint,
             lock_ttl=lock_ttl,
+            on_renewal=on_token_renewal,
         )
         self._auth = BearerAuth(self.tokens)
 

@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -30,7 +30,7 @@ from bot.communities.errors import (
     Timeout,
 )
 
-__all__ = ["Reply", "RetryPolicy", "retry_after_seconds"]
+__all__ = ["AttemptObserver", "Reply", "RetryPolicy", "retry_after_seconds"]
 
 logger = logging.getLogger("bot.communities")
 
@@ -38,6 +38,11 @@ logger = logging.getLogger("bot.communities")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Our own mistake (bad URL, proxy set-up): repeating cannot help.
 _NOT_RETRYABLE = (httpx.UnsupportedProtocol, httpx.ProxyError, httpx.LocalProtocolError)
+
+
+# Told of every attempt: its operationId, the HTTP status (or the transport error's class
+# name, e.g. "ReadTimeout") and how long it took in seconds. Never the URL or a header.
+AttemptObserver = Callable[[str, str, float], None]
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class RetryPolicy:
     backoff_base: float = 0.2
     backoff_cap: float = 5.0
     retry_after_cap: float = 30.0
+    observer: AttemptObserver | None = field(default=None, compare=False)  # metrics
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_attempts", max(1, self.max_attempts))
@@ -78,12 +84,14 @@ class RetryPolicy:
             try:
                 response = attempt_once()
             except httpx.TransportError as exc:
+                self._observe(operation, type(exc).__name__, started)
                 _log_attempt(operation, type(exc).__name__, attempt, started, correlation_id)
                 failure, maybe_processed = _transport_failure(exc, correlation_id, replayable)
                 ambiguous = ambiguous or maybe_processed
                 delay = self.backoff(attempt)
             else:
                 echoed = response.headers.get(contract.CORRELATION_HEADER) or correlation_id
+                self._observe(operation, str(response.status_code), started)
                 _log_attempt(operation, response.status_code, attempt, started, echoed)
                 status = response.status_code
                 if status == 429:
@@ -98,6 +106,10 @@ class RetryPolicy:
             if attempt < self.max_attempts:
                 time.sleep(delay)
         raise failure
+
+    def _observe(self, operation: str, status: str, started: float) -> None:
+        if self.observer is not None:
+            self.observer(operation, status, time.monotonic() - started)
 
     def backoff(self, attempt: int) -> float:
         # Full jitter: spread retries of many workers instead of synchronising them.

@@ -66,6 +66,9 @@ class IssuedToken:
 
 
 TokenFetcher = Callable[[], IssuedToken]
+# Told of each renewal this process made: "renewed", or "failed" (the endpoint refused or
+# could not be reached). Waiters that got another process's new token are not renewals.
+RenewalObserver = Callable[[str], None]
 
 
 def cache_namespace(token_url: str, client_id: str) -> str:
@@ -93,6 +96,7 @@ class TokenCache:
         lock_ttl: float = 60.0,
         wait_timeout: float | None = None,
         poll_interval: float = 0.05,
+        on_renewal: RenewalObserver | None = None,
     ) -> None:
         namespace = cache_namespace(token_url, client_id)
         self._redis = redis_client
@@ -103,6 +107,7 @@ class TokenCache:
         # A waiter gives up no sooner than the lock could have expired on its own.
         self._wait_timeout = wait_timeout if wait_timeout is not None else lock_ttl + 1.0
         self._poll_interval = poll_interval
+        self._on_renewal = on_renewal
         self._release = redis_client.register_script(_RELEASE_LOCK)
         self._drop_if_same = redis_client.register_script(_DROP_IF_SAME)
 
@@ -165,6 +170,7 @@ class TokenCache:
             try:
                 return self._fetch_and_store()
             except CommunitiesError:
+                self._renewed("failed")
                 # Renewing early failed, but the token we have is still valid: use it
                 # and let the next call try again rather than fail this one.
                 if token is None:
@@ -179,12 +185,17 @@ class TokenCache:
         issued = self._fetch()
         # Count the lifetime from when we asked, so our copy never outlives the server's.
         lifetime_ms = int(issued.lifetime * 1000 - (time.monotonic() - started) * 1000)
+        self._renewed("renewed")
         if lifetime_ms <= 0:
             return issued.access_token
         value = json.dumps({_CACHE_TOKEN: issued.access_token, _CACHE_LIFETIME_MS: lifetime_ms})
         self._redis.set(self.key, value, px=lifetime_ms)
         logger.info("communities token renewed lifetime_s=%.0f", lifetime_ms / 1000)
         return issued.access_token
+
+    def _renewed(self, outcome: str) -> None:
+        if self._on_renewal is not None:
+            self._on_renewal(outcome)
 
 
 def _decode(raw: Any) -> tuple[str, int] | None:

@@ -152,3 +152,47 @@ class WorkQueue:
 
     def live_workers(self) -> int:
         return sum(1 for _ in self.redis.scan_iter(match=keys.worker("*"), count=500))
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """A work stream as /metrics shows it. Entries are deleted once acknowledged, so what
+    the stream holds is work not yet done."""
+
+    depth: int  # entries not yet done: waiting, or being carried out (XLEN)
+    in_progress: int  # handed to a worker and not yet acknowledged (XPENDING)
+    oldest_age: float  # seconds since the oldest of them was added, by Redis's clock; 0: none
+
+    @property
+    def waiting(self) -> int:
+        """Not yet handed to any worker."""
+        return max(0, self.depth - self.in_progress)
+
+
+def queue_stats(
+    client: redis.Redis, stream: str = WORK_STREAM, group: str = WORK_GROUP
+) -> QueueStats:
+    """One round trip: XLEN, the XPENDING summary, the first entry and Redis's TIME (entry
+    IDs are Redis's milliseconds, so the age needs no clock of ours). A stream or group not
+    created yet (no worker has started) counts as empty."""
+    pipe = client.pipeline(transaction=False)
+    pipe.xlen(stream)
+    pipe.xpending(stream, group)
+    pipe.xrange(stream, "-", "+", count=1)
+    pipe.time()
+    depth, pending, first, now = pipe.execute(raise_on_error=False)
+    for reply in (depth, first, now):
+        if isinstance(reply, Exception):
+            raise reply
+    if isinstance(pending, redis.ResponseError) and "NOGROUP" in str(pending):
+        in_progress = 0
+    elif isinstance(pending, Exception):
+        raise pending
+    else:
+        in_progress = int(pending["pending"])
+    oldest_age = 0.0
+    if first:
+        added_ms = int(str(first[0][0]).split("-")[0])
+        now_ms = int(now[0]) * 1000 + int(now[1]) // 1000
+        oldest_age = max(0.0, (now_ms - added_ms) / 1000)
+    return QueueStats(int(depth), in_progress, oldest_age)
