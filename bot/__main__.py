@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from bot.runtime.health import Health
     from bot.runtime.import_runner import ImportRunner
+    from bot.runtime.metrics import Metrics
     from bot.runtime.worker import Worker
 
 T = TypeVar("T")
@@ -183,15 +184,22 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
             # Import rows have a stream, slots and a runner of their own, beside the Worker.
             rows = runtime.build_import_runner(name=job.name)
             parts.callback(_stop_worker, rows, failed.watch("import runner", rows.run))
+            if not web and settings.health_port is not None:  # a worker's /healthz, /metrics
+                _serve_health(parts, None, health, runtime.metrics, settings.health_port)
         if web:
             from bot.slack.app import build_app, drain
 
-            app = build_app(runtime.services, runtime.slack, settings.slack_signing_secret)
+            app = build_app(
+                runtime.services,
+                runtime.slack,
+                settings.slack_signing_secret,
+                on_ack=runtime.metrics.ack,
+            )
             parts.callback(drain, app, WEB_DRAIN_SECONDS)  # after the server: acked work ends
             if settings.slack_app_token is not None:
-                _serve_socket_mode(parts, app, health, settings)
+                _serve_socket_mode(parts, app, health, runtime.metrics, settings)
             else:
-                _serve_http(parts, app, health, settings)
+                _serve_http(parts, app, health, runtime.metrics, settings)
         failed.wait()  # until a signal raises Stopped here, or a part fails
         raise Failure(failed.reason, starting=False)
 
@@ -249,7 +257,9 @@ def _check_slack(client: WebClient, settings: Settings) -> None:
 REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}
 
 
-def _serve_http(parts: contextlib.ExitStack, app: App, health: Health, settings: Settings) -> None:
+def _serve_http(
+    parts: contextlib.ExitStack, app: App, health: Health, metrics: Metrics, settings: Settings
+) -> None:
     from bot.runtime.http_server import HttpServer
     from bot.runtime.web import MAX_BODY_BYTES, create_wsgi_app
 
@@ -260,6 +270,7 @@ def _serve_http(parts: contextlib.ExitStack, app: App, health: Health, settings:
             health.redis,
             secret.get_secret_value() if secret else None,
             health=health,
+            metrics=metrics,
         )
         server = HttpServer(wsgi, host="0.0.0.0", port=settings.port, max_body=MAX_BODY_BYTES)
     except OSError as exc:
@@ -269,11 +280,11 @@ def _serve_http(parts: contextlib.ExitStack, app: App, health: Health, settings:
         ) from None
     parts.callback(server.stop, drain=WEB_DRAIN_SECONDS)
     server.start()
-    log.info("HTTP mode on port %d: POST /slack/events, GET /healthz", settings.port)
+    log.info("HTTP mode on port %d: POST /slack/events, GET /healthz, GET /metrics", settings.port)
 
 
 def _serve_socket_mode(
-    parts: contextlib.ExitStack, app: App, health: Health, settings: Settings
+    parts: contextlib.ExitStack, app: App, health: Health, metrics: Metrics, settings: Settings
 ) -> None:
     from slack_sdk.errors import SlackApiError
 
@@ -292,18 +303,20 @@ def _serve_socket_mode(
     health.add("socket", listener.health)
     log.info("Socket Mode connected")
     if settings.health_port is not None:
-        _serve_health(parts, app, health, settings.health_port)
+        _serve_health(parts, app, health, metrics, settings.health_port)
 
 
-def _serve_health(parts: contextlib.ExitStack, app: App, health: Health, port: int) -> None:
-    """Socket Mode's small HTTP port: /healthz (and whatever else HTTP mode's app serves
-    besides Slack's events) for the platform's health checks."""
+def _serve_health(
+    parts: contextlib.ExitStack, app: App | None, health: Health, metrics: Metrics, port: int
+) -> None:
+    """The small HTTP port of a Socket Mode listener or a worker (HEALTH_PORT): /healthz
+    for the platform's health checks and /metrics for Prometheus; no Slack events."""
     from bot.runtime.http_server import HttpServer
     from bot.runtime.web import create_wsgi_app
 
     try:
         server = HttpServer(
-            create_wsgi_app(app, health.redis, None, health=health),  # no Slack events here
+            create_wsgi_app(app, health.redis, None, health=health, metrics=metrics),
             host="0.0.0.0",
             port=port,
             threads=4,
@@ -316,7 +329,7 @@ def _serve_health(parts: contextlib.ExitStack, app: App, health: Health, port: i
         ) from None
     parts.callback(server.stop)
     server.start()
-    log.info("health port %d: GET /healthz", port)
+    log.info("health port %d: GET /healthz, GET /metrics", port)
 
 
 class _PartFailed:

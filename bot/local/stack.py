@@ -95,7 +95,12 @@ class LocalStack:
             api_urls=sandbox_urls(self.sandbox) if self.sandbox is not None else None,
             clock=self.clock,
         )
-        app = build_app(self.runtime.services, slack, self.settings.slack_signing_secret)
+        app = build_app(
+            self.runtime.services,
+            slack,
+            self.settings.slack_signing_secret,
+            on_ack=self.runtime.metrics.ack,
+        )
         health = Health(self.runtime.redis)
         if self.workers:
             health.add("worker", self._workers_health)
@@ -113,6 +118,7 @@ class LocalStack:
                 self.runtime.redis,
                 None if socket_mode else signing_secret,  # Socket Mode: a health port only
                 health=health,
+                metrics=self.runtime.metrics,
             ),
             threads=self.http_threads,
             max_body=MAX_BODY_BYTES,

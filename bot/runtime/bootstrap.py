@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from bot.domain.roles import Role, RoleDirectory
 from bot.domain.schedule import Schedule
 from bot.runtime.communities import communities_client
 from bot.runtime.import_runner import ImportRunner, RateGate
+from bot.runtime.metrics import Metrics
 from bot.runtime.settings import Settings
 from bot.runtime.worker import Worker
 from bot.slack.import_notifier import SlackImportNotifier
@@ -60,6 +61,8 @@ class Runtime:
     clock: Clock
     redis_server: RedisServer | None = None
     api_urls: ApiUrls | None = None  # the sandbox's, when the settings name none
+    # This process's metrics (GET /metrics): one registry per Runtime, see bot.runtime.metrics.
+    metrics: Metrics = field(default_factory=Metrics)
 
     def build_worker(self, *, name: str | None = None, sweep_every: float = 30.0) -> Worker:
         return Worker(
@@ -72,6 +75,7 @@ class Runtime:
             sweep_every=sweep_every,
             max_deliveries=self.settings.worker_max_deliveries,
             name=name or self.settings.worker_name,
+            metrics=self.metrics,
         )
 
     def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
@@ -86,6 +90,7 @@ class Runtime:
             base_url=urls.base_url if urls else None,
             token_url=urls.token_url if urls else None,
             transport=gate,
+            metrics=self.metrics,
         )
         return ImportRunner(
             self.redis,
@@ -151,6 +156,7 @@ def start_runtime(
     clock: Clock | None = None,
 ) -> Runtime:
     clock = clock or SystemClock()
+    metrics = Metrics()
     redis_server = None
     client = None
     try:  # whatever fails or interrupts start-up stops what it started
@@ -161,25 +167,33 @@ def start_runtime(
         else:
             url = settings.redis_url.get_secret_value()
         client = connect_redis(url, settings.redis_socket_timeout_seconds)
+        metrics.watch_queues(client)
         if api_urls is None:
-            api = communities_client(settings, client)
+            api = communities_client(settings, client, metrics=metrics)
         else:
             api = communities_client(
-                settings, client, base_url=api_urls.base_url, token_url=api_urls.token_url
+                settings,
+                client,
+                base_url=api_urls.base_url,
+                token_url=api_urls.token_url,
+                metrics=metrics,
             )
         if slack is None:
             token = (
                 settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
             )
             slack = slack_client(token, settings.slack_api_url)
-        services = build_services(settings, client, api, slack, clock)
+        metrics.count_slack_calls(slack)
+        services = build_services(settings, client, api, slack, clock, metrics=metrics)
     except BaseException:
         if client is not None:
             client.close()
         if redis_server is not None:
             redis_server.stop()
         raise
-    return Runtime(settings, client, services, slack, clock, redis_server, api_urls=api_urls)
+    return Runtime(
+        settings, client, services, slack, clock, redis_server, api_urls=api_urls, metrics=metrics
+    )
 
 
 def build_services(
@@ -188,9 +202,14 @@ def build_services(
     api: CommunitiesClient,
     slack: WebClient,
     clock: Clock,
+    *,
+    metrics: Metrics | None = None,
 ) -> Services:
     store = RedisRequestStore(
-        client, clock=clock, retention_seconds=settings.retention_days * 86400
+        client,
+        clock=clock,
+        retention_seconds=settings.retention_days * 86400,
+        on_change=metrics.request_changed if metrics else None,
     )
     users = UserDirectory(slack, client)
     grants = {

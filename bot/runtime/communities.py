@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from redis import Redis
 
 from bot.communities import CommunitiesClient
+from bot.runtime.metrics import Metrics
 from bot.runtime.settings import (
     DEFAULT_SANDBOX_CLIENT_ID,
     DEFAULT_SANDBOX_CLIENT_SECRET,
@@ -31,10 +32,12 @@ def communities_client(
     base_url: str | None = None,
     token_url: str | None = None,
     transport: httpx.BaseTransport | None = None,
+    metrics: Metrics | None = None,
 ) -> CommunitiesClient:
     """The client for the configured environment; `base_url`/`token_url` point it at an
-    in-process sandbox instead; `transport` wraps its HTTP (the import runner's 429 gate).
-    Raises ConfigError naming every missing variable."""
+    in-process sandbox instead; `transport` wraps its HTTP (the import runner's 429 gate);
+    `metrics` counts its calls and token renewals. Raises ConfigError naming every missing
+    variable."""
     api_url = base_url or settings.communities_api_url
     tok_url = token_url or settings.communities_token_url
     sandbox = settings.uses_sandbox
@@ -65,4 +68,6 @@ def communities_client(
         timeout=settings.communities_timeout_seconds,
         client_auth=settings.communities_client_auth,
         transport=transport,
+        on_attempt=metrics.api_attempt if metrics else None,
+        on_token_renewal=metrics.token_renewal if metrics else None,
     )

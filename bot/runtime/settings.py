@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=1, le=65535)
-    # Socket Mode: a small HTTP port for /healthz (HTTP mode serves it on PORT); unset: none
+    # Socket Mode and `python -m bot worker`: a small HTTP port for /healthz and /metrics
+    # (HTTP mode serves both on PORT); unset: none
     health_port: int | None = Field(default=None, ge=1, le=65535)
     approvals_channel: str | None = None
 

@@ -1,4 +1,5 @@
-"""HTTP mode: /slack/events for Slack and /healthz for the platform, as one WSGI app.
+"""HTTP mode: /slack/events for Slack, /healthz for the platform and /metrics for
+Prometheus (this process's own figures; bot.runtime.metrics), as one WSGI app.
 
 `bot.runtime.http_server.HttpServer` serves it (waitress).
 
@@ -34,6 +35,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.runtime.health import Health
 from bot.runtime.http_server import WSGIApp
+from bot.runtime.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger("bot.web")
 
@@ -53,14 +55,16 @@ class Refused(Exception):
 
 
 def create_wsgi_app(
-    app: App,
+    app: App | None,
     client: redis.Redis,
     signing_secret: str | None,
     *,
     health: Health | None = None,
+    metrics: Metrics | None = None,
 ) -> WSGIApp:
     """Slack's requests at /slack/events, checked against `signing_secret` (None refuses
-    every request: a Socket Mode process serves only /healthz), and /healthz."""
+    every request: a Socket Mode process serves only /healthz and /metrics; no `app`: a
+    worker's health port, no /slack/events at all), /healthz, and /metrics when given."""
     secret = (signing_secret or "").encode()
     health = health or Health(client)
 
@@ -68,7 +72,11 @@ def create_wsgi_app(
         path = environ.get("PATH_INFO")
         if path == "/healthz":
             return _healthz(health, start_response)
-        if path != EVENTS_PATH:
+        if path == "/metrics" and metrics is not None:
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                return _plain(start_response, 405, "Method Not Allowed", [("Allow", "GET")])
+            return _metrics(metrics, start_response)
+        if path != EVENTS_PATH or app is None:
             return _plain(start_response, 404, "Not Found")
         if environ.get("REQUEST_METHOD") != "POST":
             return _plain(start_response, 405, "Method Not Allowed", [("Allow", "POST")])
@@ -174,6 +182,14 @@ def _plain(
     reply = WsgiHttpResponse(status=status, body=text)
     start_response(reply.status, reply.get_headers() + (extra or []))
     return reply.get_body()
+
+
+def _metrics(metrics: Metrics, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    payload = metrics.exposition()
+    start_response(
+        "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
 
 
 def _healthz(health: Health, start_response: Callable[..., Any]) -> Iterable[bytes]:

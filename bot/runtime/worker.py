@@ -29,6 +29,7 @@ from bot.domain.execution import Finished, carry_out
 from bot.domain.members import MembersApi
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
+from bot.runtime.metrics import Metrics
 from bot.storage.work_queue import Entry, WorkQueue
 
 log = logging.getLogger("bot.worker")
@@ -50,8 +51,10 @@ class Worker:
         sweep_every: float = 30.0,
         max_deliveries: int = 5,
         name: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.service = service
         self.api = api
         self.concurrency = concurrency
@@ -186,6 +189,7 @@ class Worker:
             "before reaching Coolblue. The on-call engineer can find why in the worker log."
         )
         if self.store.park(entry.request_id, outcome, self.name):
+            self._count("parked")
             log.error("worker %s parked request %s after %d deliveries", self.name,
                       entry.request_id, entry.deliveries - 1)  # fmt: skip
             self.service.announce(entry.request_id, Event.FAILED)
@@ -224,6 +228,7 @@ class Worker:
             # failed once it was handed out `max_deliveries` times.
             log.exception("worker %s: entry %s for request %s failed", self.name,
                           entry.entry_id, entry.request_id)  # fmt: skip
+            self._count("error")
             finished = None
         finally:
             # The API work is over: the slot takes new work while this thread tells people.
@@ -239,6 +244,13 @@ class Worker:
         except redis.RedisError:
             # The outcome is recorded; the entry is claimed again and only tells people.
             log.warning("worker %s: could not acknowledge %s", self.name, entry.entry_id)
+
+    def _count(self, outcome: str) -> None:
+        """Executions that raised, and parked ones; done and failed are counted where the
+        outcome is recorded (Metrics.request_changed), once per execution, also when a
+        re-delivered entry only tells people again."""
+        if self.metrics is not None:
+            self.metrics.execution(outcome)
 
     def _release_due(self) -> None:
         for request_id in self.store.release_due():

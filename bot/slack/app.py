@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_listeners
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from bot.slack.services import Services
 
 log = logging.getLogger("bot.slack")
@@ -50,6 +50,52 @@ def _bolt_logger() -> logging.Logger:
     return bolt_log
 
 
+# Told how long each request took to be acknowledged: its kind (REQUEST_KINDS), seconds.
+AckObserver = Callable[[str, float], None]
+
+REQUEST_KINDS = frozenset(
+    {
+        "command",
+        "block_actions",
+        "block_suggestion",
+        "view_submission",
+        "view_closed",
+        "event_callback",
+        "shortcut",
+        "message_action",
+        "url_verification",
+    }
+)
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """What a Slack request is, as a metric label: a slash command, or the payload's type
+    (one of REQUEST_KINDS, else "other")."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    return kind if isinstance(kind, str) and kind in REQUEST_KINDS else "other"
+
+
+class _AckTimedApp(App):
+    """Bolt's App, telling `on_ack` how long `dispatch` took. With process_before_response
+    every listener acks inside dispatch and lazy work runs after it, so that is the time to
+    the ack, in HTTP mode (bot.runtime.web) and Socket Mode (Bolt's run_bolt_app) alike. A
+    global middleware cannot measure it: Bolt runs the listeners after the middleware chain
+    has returned, not inside `next()`."""
+
+    on_ack: AckObserver | None = None
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        if self.on_ack is None:
+            return super().dispatch(req)
+        started = time.perf_counter()
+        try:
+            return super().dispatch(req)
+        finally:
+            self.on_ack(request_kind(req.body), time.perf_counter() - started)
+
+
 def drain(app: App, timeout: float) -> None:
     """Let post-ack work under way (lazy listeners) finish, `timeout` seconds at most: a
     command acknowledged before a SIGTERM still gets its answer."""
@@ -59,8 +105,15 @@ def drain(app: App, timeout: float) -> None:
     done.join(timeout)
 
 
-def build_app(services: Services, client: WebClient, signing_secret: SecretStr | None) -> App:
-    app = App(
+def build_app(
+    services: Services,
+    client: WebClient,
+    signing_secret: SecretStr | None,
+    *,
+    on_ack: AckObserver | None = None,
+) -> App:
+    """The Bolt app; `on_ack` (metrics) is told how long each request took to its ack."""
+    app = _AckTimedApp(
         client=client,
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # The token is checked once at start-up by the runtime (auth.test).
@@ -74,6 +127,7 @@ def build_app(services: Services, client: WebClient, signing_secret: SecretStr |
         listener_executor=ThreadPoolExecutor(LAZY_THREADS, thread_name_prefix="lazy"),
         logger=_bolt_logger(),
     )
+    app.on_ack = on_ack
 
     @app.middleware
     def attach_services(context: BoltContext, next: Callable[[], None]) -> None:
