@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import ack, approve, import_rows, redis_trips, throughput, tokens
+from bench import ack, approve, import_rows, redis_trips, socket_mode, throughput, tokens
 from bench.report import FIGURES, refresh_readme, render, verdicts
 from bench.stack import BenchStack, StackOptions
 from bot.storage import RedisServer
@@ -50,6 +50,12 @@ class Profile:
     import_latency_ms: int = 100
     import_redis_rows: int = 100
     import_memory_rows: int = 5000
+    # Socket Mode next to HTTP (bench/socket_mode.py): acks per command at 1 and 20
+    # concurrent, faults (drop, disconnect) and silent connections, each then a command.
+    socket_commands: tuple[str, ...] = ("help", "credit", "add")
+    socket_samples: int = 200
+    socket_reconnects: int = 5
+    socket_silent: int = 1
 
 
 PROFILES = {
@@ -59,9 +65,18 @@ PROFILES = {
         import_latency_ms=20,
         import_redis_rows=8,
         import_memory_rows=40,
+        socket_commands=("help",),
+        socket_samples=8,
+        socket_reconnects=1,
+        socket_silent=0,
     ),
     "quick": Profile("quick", (1, 20, 100), 200, (0, 100), 40, 5, 3.0, 200, 50, 4, 10, 40.0),
-    "full": Profile("full", (1, 20, 100), 1000, (0, 100), 200, 20, 5.0, 1000, 50, 4, 60, 180.0),
+    "full": replace(
+        Profile("full", (1, 20, 100), 1000, (0, 100), 200, 20, 5.0, 1000, 50, 4, 60, 180.0),
+        socket_samples=1000,
+        socket_reconnects=20,
+        socket_silent=3,
+    ),
 }
 
 
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
+    print("\n" + socket_mode.render(report["socket_mode"]))
     print(f"\nJSON: {args.out}\nREADME.md's figures from it: python -m bench --readme {args.out}")
     return 0
 
@@ -136,6 +152,14 @@ def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
         _say(f"stack up: web + {profile.workers} workers + sandbox")
         figures["ack_latency"] = ack.run(stack, list(profile.concurrencies), profile.ack_samples)
         _say("ack latency done")
+        figures["socket_mode"] = socket_mode.run(
+            stack,
+            profile.socket_samples,
+            profile.socket_reconnects,
+            profile.socket_silent,
+            profile.socket_commands,
+        )
+        _say("socket mode done")
         figures["approve_to_done"] = approve.run(
             stack, list(profile.approve_latencies), profile.approve_samples
         )

@@ -65,4 +65,13 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     assert imports["rows"] > 0 and imports["failed"] == 0 and _number(imports["ratio_to_ideal"])
     assert imports["chat_updates"] >= 1 and _number(imports["redis"]["round_trips_per_row"])
     assert imports["memory"]["worker_peak_mb"] >= imports["memory"]["worker_rss_before_mb"] > 0
+    socket_mode = report["socket_mode"]
+    for mode in ("http", "socket"):
+        cell = socket_mode["ack"]["help"]["20"][mode]
+        assert cell["n"] > 0 and cell["failures"] == 0 and _number(cell["p99_ms"])
+    for fault in ("drop", "disconnect"):
+        recovered = socket_mode["reconnect"][fault]
+        assert recovered["n"] == 1 and recovered["failures"] == 0
+        assert _number(recovered["max_s"])
+    assert all(isinstance(v["met"], bool) for v in socket_mode["targets"].values())
     assert all(isinstance(v["met"], bool) for v in report["targets"].values())

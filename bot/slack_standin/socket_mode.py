@@ -324,13 +324,18 @@ class SocketMode:
 
     def drop(self) -> Link:
         """Cut the TCP connection without a close frame: the client reads the end of the
-        stream and nothing else."""
+        stream and nothing else. Returns once the server has let go of it too, so the next
+        envelope waits for a new connection."""
         link = self._newest_open()
         with self._shared.lock:
             link.dropped = True
             self._shared.notify()
         with contextlib.suppress(OSError):
             link.connection.socket.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + 5.0
+        with self._shared.changed:
+            while not link.closed and time.monotonic() < deadline:
+                self._shared.changed.wait(deadline - time.monotonic())
         return link
 
     def go_silent(self) -> Link:
