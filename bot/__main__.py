@@ -90,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except Failure as exc:
         happened = "could not start" if exc.starting else "stopped"
-        print(f"Community Bot {happened}: {exc}", file=sys.stderr)
+        _tell(f"Community Bot {happened}: {exc}")
         return EXIT_FAILED
     except Exception as exc:  # a bug: where it happened is worth the lines
         log.critical("unexpected error", exc_info=True)
-        print(f"Community Bot stopped by an unexpected error: {exc!r}", file=sys.stderr)
+        _tell(f"Community Bot stopped by an unexpected error: {exc!r}")
         return EXIT_FAILED
 
 
@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.mode == "sandbox":
         from bot.sandbox.cli import run_standalone
 
-        _configure_logging("INFO")
+        _configure_logging("INFO", _sandbox_log_format())
         try:
             run_standalone(args.host, args.port)
         except OSError as exc:
@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
         return run_console(
             settings, script=getattr(args, "script", None), keep=getattr(args, "keep", False)
         )
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     return serve(
         settings,
         web=process in (Process.ALL_IN_ONE, Process.WEB),
@@ -406,11 +406,35 @@ def _forget_secret_variables() -> None:
         del os.environ[name]
 
 
-def _configure_logging(level: str) -> None:
-    from bot.communities import install_log_filter
+_json_logs = False  # LOG_FORMAT=json: what goes to stderr is JSON lines only
 
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    from bot.communities import install_log_filter
+    from bot.runtime.logs import configure
+
+    global _json_logs
+    configure(level, log_format)
+    _json_logs = log_format == "json"
     install_log_filter()  # httpx logs member URLs, and those carry e-mail addresses
+
+
+def _sandbox_log_format() -> str:
+    """The sandbox reads no bot settings but LOG_FORMAT (a bad one: its own start says)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings().log_format
+    except ValidationError:
+        return "text"
+
+
+def _tell(line: str) -> None:
+    """The last word on stderr: a line of text, or with JSON logs a log record."""
+    if _json_logs:
+        log.critical("%s", line)
+    else:
+        print(line, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -236,6 +236,7 @@ class CommunitiesClient:
                 "communities operation=%s outcome=already-removed correlation_id=%s",
                 OP_DELETE,
                 reply.correlation_id,
+                extra={"correlation_id": reply.correlation_id},
             )
             return RevokedCredit(
                 email=email, revoked_credit=None, correlation_id=reply.correlation_id

@@ -184,4 +184,5 @@ def _log_attempt(
         attempt,
         (time.monotonic() - started) * 1000,
         correlation_id,
+        extra={"correlation_id": correlation_id},  # a field of its own in JSON logs
     )

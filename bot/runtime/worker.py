@@ -29,6 +29,7 @@ from bot.domain.execution import Finished, carry_out
 from bot.domain.members import MembersApi
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
+from bot.runtime.logs import log_context
 from bot.runtime.metrics import Metrics
 from bot.storage.work_queue import Entry, WorkQueue
 
@@ -221,6 +222,10 @@ class Worker:
         self._pool.submit(self._run_entry, entry)
 
     def _run_entry(self, entry: Entry) -> None:
+        with log_context(request_id=entry.request_id):  # in every line logged meanwhile
+            self._run_entry_logged(entry)
+
+    def _run_entry_logged(self, entry: Entry) -> None:
         try:
             finished = self.execute(entry.request_id)
         except Exception:
