@@ -222,12 +222,12 @@ def _starting(what: str, start: Callable[[], T]) -> T:
 
 
 def _check_redis(client: redis.Redis) -> None:
+    from bot.runtime.bootstrap import redis_problem
+
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise Failure(
-            f"cannot reach Redis ({exc}): check that it runs and that REDIS_URL points at it"
-        ) from None
+        raise Failure(redis_problem(exc)) from None
 
 
 def _check_slack(client: WebClient, settings: Settings) -> None:

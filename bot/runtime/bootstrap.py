@@ -114,7 +114,15 @@ class Runtime:
             self.redis_server.stop()
 
 
-def connect_redis(url: str, socket_timeout: float = 10.0) -> redis.Redis:
+def connect_redis(
+    url: str, socket_timeout: float = 10.0, *, tls_verify: bool = True
+) -> redis.Redis:
+    """A client of `url` (nothing is sent yet). A rediss:// URL is TLS; `tls_verify`
+    False (REDIS_TLS_VERIFY=false) accepts a certificate no authority vouches for, as
+    Heroku Redis's self-signed one: still encrypted, the server's identity unchecked."""
+    tls: dict[str, object] = {}
+    if url.startswith("rediss://") and not tls_verify:
+        tls = {"ssl_cert_reqs": "none", "ssl_check_hostname": False}
     return redis.Redis.from_url(
         url,
         decode_responses=True,
@@ -122,7 +130,20 @@ def connect_redis(url: str, socket_timeout: float = 10.0) -> redis.Redis:
         socket_timeout=socket_timeout,
         health_check_interval=30,
         retry_on_timeout=False,
+        **tls,
     )
+
+
+def redis_problem(exc: redis.RedisError) -> str:
+    """What to do about a Redis that cannot be reached, for the start-up message (never
+    the URL: it carries the password)."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"Redis's TLS certificate was not accepted ({text}): if the host signs its own "
+            "certificate (Heroku Redis does), set REDIS_TLS_VERIFY=false"
+        )
+    return f"cannot reach Redis ({text}): check that it runs and that REDIS_URL points at it"
 
 
 def slack_client(token: str | None, base_url: str) -> WebClient:
@@ -166,7 +187,9 @@ def start_runtime(
             log.info("embedded Redis on %s (data in %s)", url, redis_server.data_dir)
         else:
             url = settings.redis_url.get_secret_value()
-        client = connect_redis(url, settings.redis_socket_timeout_seconds)
+        client = connect_redis(
+            url, settings.redis_socket_timeout_seconds, tls_verify=settings.redis_tls_verify
+        )
         metrics.watch_queues(client)
         if api_urls is None:
             api = communities_client(settings, client, metrics=metrics)

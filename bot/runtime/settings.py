@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     data_dir: str = "data"
     # A reply slower than this counts as a Redis outage (the worker backs off and retries).
     redis_socket_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # rediss:// only: false accepts a certificate nobody vouches for (Heroku Redis signs its
+    # own); the connection is still encrypted, but not proven to reach that host.
+    redis_tls_verify: bool = True
     # Finished requests, their indexes and the audit trail are kept this long.
     retention_days: float = Field(default=365, gt=0)
 
