@@ -273,3 +273,25 @@ def test_sigterm_lets_a_busy_worker_finish_and_exit_0(make_stack, tmp_path):
     assert "Traceback" not in stderr and "I/O operation on closed file" not in stderr
     assert stack.services.store.get(request.id).status is Status.DONE  # finished, not dropped
     assert stack.redis.xpending(keys.WORK_STREAM, keys.WORK_GROUP)["pending"] == 0
+
+
+def test_a_check_that_fails_after_an_ambiguous_create_keeps_the_request_ambiguous(stack):
+    # Coolblue answers 503 to everything: the create's outcome is unknown, and so is the
+    # check that follows it. Retry must then check first again, never POST blindly.
+    request = file_request(stack, ALICE, JANE)
+    faults = stack.sandbox.faults
+    faults.fail_next, faults.fail_status = 1000, 503
+    click(stack, BOB, "Approve", request)
+    failed = wait_status(stack, request.id, Status.FAILED, timeout=30)
+    assert failed.ambiguous
+    faults.clear()
+    stack.standin.wait_for(
+        lambda: approval_message(stack, request).metadata["event_payload"]["status"] == "failed",
+        description="the approval message shows the failure",
+    )
+    seen = len(stack.sandbox.state.requests)
+    click(stack, BOB, "Retry", request)
+    wait_status(stack, request.id, Status.DONE, timeout=30)
+    retried = [r["method"] for r in stack.sandbox.state.requests[seen:] if "/members" in r["path"]]
+    assert retried[:2] == ["GET", "POST"]  # checked first, then created
+    assert stack.sandbox.state.member(COMMUNITY, "jane@example.com") is not None

@@ -78,6 +78,16 @@ def _add(
                 )
             except NotAMember:
                 pass
+            except MembersApiError as exc:
+                if ambiguity is None:
+                    raise
+                # The check after an ambiguous create failed too: still unknown, so the
+                # next attempt (a Retry) must check first as well.
+                raise CreateOutcomeUnknown(
+                    f"{ambiguity.message} Checking whether the member exists failed too: "
+                    f"{exc.message}",
+                    correlation_id=exc.correlation_id or ambiguity.correlation_id,
+                ) from exc
         try:
             created = api.create_member(request.community_id, member, correlation_id=correlation_id)
             return Outcome(
