@@ -9,7 +9,12 @@ health port.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +22,10 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from bot.local.stack import STANDIN_APP_TOKEN, STANDIN_TOKEN, LocalStack
-from bot.slack_standin import SlackDriver
+from bot.slack_standin import SlackDriver, SlackStandIn
+from bot.storage.redis_server import free_port
 from tests.conftest import ALICE, ERIN, MANAGERS_GROUP, stack_settings, team
+from tests.flows import eventually
 
 FAST_PINGS = 0.5  # seconds: a silent connection is noticed within about 1.5 s
 
@@ -148,6 +155,23 @@ def test_stock_client_keeps_a_silent_connection(socket_stack):
 # The health port ---------------------------------------------------------------------------
 
 
+def test_health_port_reports_the_connection(socket_stack):
+    stack = socket_stack()
+    healthz = f"{stack.server.url}/healthz"
+    reply = httpx.get(healthz)
+    assert reply.status_code == 200
+    assert reply.json() == {"ok": True, "redis": "ok", "worker": "ok", "socket": "ok"}
+
+    # Slack refuses new connections for a while: unhealthy until the bot is back.
+    stack.standin.fail_next("apps.connections.open", "internal_error", count=4)
+    dropped = stack.standin.socket_mode.drop()
+    down = eventually(lambda: (r := httpx.get(healthz)).status_code == 503 and r, 10)
+    assert down.json()["socket"] == "disconnected" and down.json()["ok"] is False
+    stack.standin.socket_mode.wait_ready(after=dropped.number, timeout=20)
+    eventually(lambda: httpx.get(healthz).status_code == 200, 10)
+    assert help_answered(stack)
+
+
 def test_health_port_does_not_take_slack_events(socket_stack):
     """Socket Mode has no signing secret: the health port refuses any POST /slack/events."""
     stack = socket_stack()
@@ -156,3 +180,66 @@ def test_health_port_does_not_take_slack_events(socket_stack):
     )
     assert forged.status_code == 401
     assert not stack.standin.ephemerals(ALICE)
+
+
+def test_python_m_bot_over_socket_mode_serves_health_and_reconnects(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The real entry point: `python -m bot` with SLACK_APP_TOKEN and HEALTH_PORT."""
+    standin = SlackStandIn(users=team(), bot_token=STANDIN_TOKEN, app_token=STANDIN_APP_TOKEN)
+    standin.start()
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+        "SLACK_BOT_TOKEN": STANDIN_TOKEN,
+        "SLACK_APP_TOKEN": STANDIN_APP_TOKEN,
+        "SLACK_API_URL": standin.api_url,
+        "HEALTH_PORT": str(port),
+        "APPROVALS_CHANNEL": "C0APPROVALS",
+        "ROLES_HR": ALICE,
+        "REDIS_URL": redis_url,
+        "SANDBOX_COMMUNITIES": "acme-employees:Acme Employees",
+    }
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    driver = SlackDriver(standin, "", "unused", transport="socket")
+    try:
+        healthz = f"http://127.0.0.1:{port}/healthz"
+
+        def healthy() -> httpx.Response | None:
+            assert bot.poll() is None, bot.stderr.read().decode() if bot.stderr else ""
+            try:
+                reply = httpx.get(healthz, timeout=2)
+            except httpx.TransportError:
+                return None
+            return reply if reply.status_code == 200 else None
+
+        reply = eventually(healthy, 30, "the health port")
+        assert reply.json() == {"ok": True, "redis": "ok", "worker": "ok", "socket": "ok"}
+        refused = httpx.post(f"http://127.0.0.1:{port}/slack/events", content=b"x=1")
+        assert refused.status_code == 401  # no Slack requests on the health port
+
+        for _ in range(2):  # before and after a dropped socket
+            before = len(standin.ephemerals(ALICE))
+            link = standin.socket_mode.wait_ready()
+            assert driver.command(ALICE, "help").ok
+            shown = standin.wait_for(lambda seen=before: standin.ephemerals(ALICE)[seen:])
+            assert "Your roles: hr" in shown[-1]["text"]
+            standin.socket_mode.drop()
+            standin.socket_mode.wait_ready(after=link.number)
+
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(30) == 0
+        standin.wait_for(lambda: all(link.closed for link in standin.socket_mode.links))
+    finally:
+        driver.close()
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait(10)
+        standin.stop()
