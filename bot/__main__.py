@@ -4,7 +4,7 @@ python -m bot                 everything in one process (console when no Slack c
 python -m bot web             the Slack listener only (HTTP or Socket Mode)
 python -m bot worker          a worker that carries out approved requests
 python -m bot sandbox --port  a standalone sandbox of the Communities API
-python -m bot console [--script FILE | --keep]
+python -m bot console [--script FILE | --keep] [--socket-mode]
 
 However the bot ends (`quit`, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP, an error), what it started
 is stopped, in reverse order. The exit status is 0 for a requested stop; a failure exits
@@ -115,6 +115,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     console.add_argument(
         "--keep", action="store_true", help="keep requests and sandbox members in DATA_DIR"
     )
+    console.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="the stand-in reaches the bot over Socket Mode (default: signed HTTP)",
+    )
     return parser.parse_args(argv)
 
 
@@ -144,7 +149,10 @@ def _run(args: argparse.Namespace) -> int:
         from bot.console import run_console
 
         return run_console(
-            settings, script=getattr(args, "script", None), keep=getattr(args, "keep", False)
+            settings,
+            script=getattr(args, "script", None),
+            keep=getattr(args, "keep", False),
+            mode="socket" if getattr(args, "socket_mode", False) else "http",
         )
     _configure_logging(settings.log_level, settings.log_format)
     return serve(

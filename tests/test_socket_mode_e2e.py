@@ -243,3 +243,29 @@ def test_python_m_bot_over_socket_mode_serves_health_and_reconnects(
             bot.kill()
             bot.wait(10)
         standin.stop()
+
+
+def test_console_over_socket_mode_prints_the_readme_transcript(tmp_path: Path) -> None:
+    """`python -m bot console --socket-mode`: the same story, the same transcript."""
+    from tests.test_console import ROOT, console_env
+    from tests.test_readme import readme_transcript
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "console",
+            "--socket-mode",
+            "--script",
+            str(ROOT / "examples" / "demo.console"),
+        ],
+        cwd=tmp_path,
+        env=console_env(redis_url=None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == readme_transcript()
+    assert "ERROR" not in done.stderr  # a normal close of the socket is no error

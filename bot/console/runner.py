@@ -30,7 +30,7 @@ from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
 from bot.console.keep import Keeping
 from bot.console.mask import Masker
 from bot.console.session import ConsoleSession
-from bot.local.stack import LocalStack
+from bot.local.stack import LocalStack, Mode
 from bot.runtime.settings import Settings
 
 
@@ -45,12 +45,15 @@ class Step:
         return self.text.startswith("#")
 
 
-def run_console(settings: Settings, script: str | None = None, keep: bool = False) -> int:
-    """`python -m bot console [--script FILE | --keep]`; the exit status. What the console
-    started is stopped however it ends (a stop signal arrives here as a KeyboardInterrupt)."""
+def run_console(
+    settings: Settings, script: str | None = None, keep: bool = False, mode: Mode = "http"
+) -> int:
+    """`python -m bot console [--script FILE | --keep] [--socket-mode]`; the exit status.
+    What the console started is stopped however it ends (a stop signal arrives here as a
+    KeyboardInterrupt). `mode` is how the stand-in reaches the bot (LocalStack's modes)."""
     _quiet_logging()
     if script is None:
-        return _run_interactive_kept(settings, keep)
+        return _run_interactive_kept(settings, keep, mode)
     if keep:
         print(
             "--keep is for the interactive console; a script always starts empty.", file=sys.stderr
@@ -64,7 +67,7 @@ def run_console(settings: Settings, script: str | None = None, keep: bool = Fals
     # A fresh data folder per run: the same script gives the same transcript.
     with (
         tempfile.TemporaryDirectory(prefix="community-bot-console-") as data_dir,
-        _started(settings.model_copy(update={"data_dir": data_dir})) as stack,
+        _started(settings.model_copy(update={"data_dir": data_dir}), mode=mode) as stack,
     ):
         return run_script(stack, lines, print, data=data_line(stack.settings, temporary=True))
 
@@ -78,10 +81,10 @@ def data_line(settings: Settings, temporary: bool = False) -> str:
     return f"Data: {Path(settings.data_dir).resolve()} (set DATA_DIR to keep it elsewhere)."
 
 
-def _run_interactive_kept(settings: Settings, keep: bool) -> int:
+def _run_interactive_kept(settings: Settings, keep: bool, mode: Mode) -> int:
     """An interactive run that keeps its state whole or not at all (bot/console/keep.py)."""
     kept = Keeping(settings, keep)
-    with _started(settings, prepare=kept.prepare) as stack:
+    with _started(settings, prepare=kept.prepare, mode=mode) as stack:
         try:
             return run_interactive(
                 stack, data=kept.banner(stack), after_line=lambda: kept.save(stack)
@@ -92,10 +95,10 @@ def _run_interactive_kept(settings: Settings, keep: bool) -> int:
 
 @contextlib.contextmanager
 def _started(
-    settings: Settings, prepare: Callable[[LocalStack], None] | None = None
+    settings: Settings, prepare: Callable[[LocalStack], None] | None = None, mode: Mode = "http"
 ) -> Iterator[LocalStack]:
     try:
-        stack = console_stack(settings, prepare)
+        stack = console_stack(settings, prepare, mode)
     except (OSError, RuntimeError) as exc:  # e.g. no redis-server, a busy port
         raise SystemExit(f"The console could not start: {exc}") from None
     try:
@@ -105,7 +108,7 @@ def _started(
 
 
 def console_stack(
-    settings: Settings, prepare: Callable[[LocalStack], None] | None = None
+    settings: Settings, prepare: Callable[[LocalStack], None] | None = None, mode: Mode = "http"
 ) -> LocalStack:
     """A started LocalStack with the console's workspace (the caller stops it). `prepare`
     runs once the stack is up and before its worker reads any work (clearing Redis, say)."""
@@ -117,6 +120,7 @@ def console_stack(
         workspace.usergroups,
         workers=0,
         worker_sweep_every=1.0,
+        mode=mode,
     )
     stack.start()
     try:

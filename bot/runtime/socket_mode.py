@@ -99,6 +99,25 @@ def _cut_when_silent(session: WebSocketApp, error: Exception) -> None:
             raw.shutdown(socket.SHUT_RDWR)
 
 
+class _NormalCloseIsNoError(logging.Filter):
+    """slack_sdk's client (its on_error: "on_error invoked (error: …Exception, …)") and
+    websocket-client ("… - goodbye") log every end of a connection at ERROR, a normal close
+    (code 1000: our stop, Slack's refresh) too. That one is logged at INFO instead, so only
+    where INFO is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and "closed normally (code 1000)" in str(record.msg):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+        return True
+
+
+def _log_normal_closes_as_info(*loggers: logging.Logger) -> None:
+    for logger in loggers:
+        if not any(isinstance(f, _NormalCloseIsNoError) for f in logger.filters):
+            logger.addFilter(_NormalCloseIsNoError())
+
+
 class SocketModeListener:
     """The Bolt app on a Socket Mode client; `stop()` to disconnect.
 
@@ -114,6 +133,7 @@ class SocketModeListener:
         concurrency: int = CONCURRENCY,
         stock: bool = False,
     ) -> None:
+        _log_normal_closes_as_info(app.logger, logging.getLogger("websocket"))
         self.client: SocketModeClient
         if stock:
             handler = SocketModeHandler(
@@ -191,8 +211,13 @@ def start_socket_mode(
     concurrency: int = CONCURRENCY,
     stock: bool = False,
 ) -> SocketModeListener:
-    """Connect `app` to Slack over Socket Mode; `stop()` the result to disconnect."""
+    """Connect `app` to Slack over Socket Mode; `stop()` the result to disconnect. Raises
+    slack_sdk's SlackApiError when Slack refuses the app token (nothing left running)."""
     listener = SocketModeListener(
         app, app_token, ping_interval=ping_interval, concurrency=concurrency, stock=stock
     )
-    return listener.connect()
+    try:
+        return listener.connect()
+    except BaseException:
+        listener.stop()
+        raise
