@@ -130,13 +130,16 @@ def make_stack(redis_url: str, slack_mode: str):
 
     started: list[LocalStack] = []
 
-    def make(workers: int = 1, mode: str | None = None, **overrides: object) -> LocalStack:
+    def make(
+        workers: int = 1, sweep_every: float = 30.0, mode: str | None = None, **overrides: object
+    ) -> LocalStack:
         url = str(overrides.pop("redis_url", redis_url))
         stack = LocalStack(
             stack_settings(url, **overrides),
             team(),
             {MANAGERS_GROUP: [ERIN]},
             workers=workers,
+            worker_sweep_every=sweep_every,
             mode=mode or slack_mode,  # type: ignore[arg-type]
         ).start()
         started.append(stack)

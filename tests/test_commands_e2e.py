@@ -197,4 +197,5 @@ def test_healthz_answers_when_redis_is_usable(stack):
     import httpx
 
     reply = httpx.get(f"{stack.server.url}/healthz")
-    assert reply.status_code == 200 and reply.json() == {"ok": True}
+    assert reply.status_code == 200
+    assert reply.json() == {"ok": True, "redis": "ok", "worker": "ok"}
