@@ -38,6 +38,9 @@ EXPECTED = {
     # Logging
     "RedactAddresses",
     "install_log_filter",
+    # What the runtime may observe (metrics)
+    "AttemptObserver",
+    "RenewalObserver",
 }
 
 # Layers above the client: it must work without any of them.
