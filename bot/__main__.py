@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.error
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -184,6 +185,7 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
         _check_redis(runtime.redis)
         _check_slack(runtime.slack, settings)  # a bad token stops here, not at a request
         failed = _PartFailed()
+        stop_first: tuple[Worker | ImportRunner, ...] = ()
         health = Health(runtime.redis)  # what /healthz reports: Redis, and what runs here
         if worker:
             job = runtime.build_worker()
@@ -192,6 +194,7 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
             # Import rows have a stream, slots and a runner of their own, beside the Worker.
             rows = runtime.build_import_runner(name=job.name)
             parts.callback(_stop_worker, rows, failed.watch("import runner", rows.run))
+            stop_first = (job, rows)
             if not web and settings.health_port is not None:  # a worker's /healthz, /metrics
                 _serve_health(parts, None, health, runtime.metrics, settings.health_port)
         if web:
@@ -203,11 +206,13 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
                 settings.slack_signing_secret,
                 on_ack=runtime.metrics.ack,
             )
-            parts.callback(drain, app, WEB_DRAIN_SECONDS)  # after the server: acked work ends
+            # After the server: acknowledged work ends, within what the stop has left.
+            parts.callback(lambda: drain(app, STOP_BUDGET.left(WEB_DRAIN_SECONDS)))
             if settings.slack_app_token is not None:
                 _serve_socket_mode(parts, app, health, runtime.metrics, settings)
             else:
                 _serve_http(parts, app, health, runtime.metrics, settings)
+        parts.callback(_stop_taking_work, *stop_first)  # runs first: callbacks unwind LIFO
         failed.wait()  # until a signal raises Stopped here, or a part fails
         raise Failure(failed.reason, starting=False)
 
@@ -286,7 +291,7 @@ def _serve_http(
             f"cannot listen on PORT {settings.port} ({exc.strerror}): stop what uses it, "
             "or set PORT to a free port"
         ) from None
-    parts.callback(server.stop, drain=WEB_DRAIN_SECONDS)
+    parts.callback(lambda: server.stop(drain=STOP_BUDGET.left(WEB_DRAIN_SECONDS)))
     server.start()
     log.info("HTTP mode on port %d: POST /slack/events, GET /healthz, GET /metrics", settings.port)
 
@@ -370,17 +375,43 @@ class _PartFailed:
         self._ended.wait()
 
 
-# A SIGTERM leaves 30 s on Heroku-style hosts: requests in flight get 10 s to be answered,
-# running jobs 20 s to finish (and be acknowledged) before Redis and the API client close.
+# A SIGTERM leaves 30 s on Heroku-style hosts: requests in flight get up to 10 s to be
+# answered, running jobs up to 20 s to finish (and be acknowledged) before Redis and the API
+# client close, all within one 25 s budget (STOP_BUDGET).
 # A job still running then stays unacknowledged: another worker (or this one, restarted
 # under its name) takes it over, checking first.
 WEB_DRAIN_SECONDS = 10.0
 WORKER_STOP_SECONDS = 20.0
 
 
+class _StopBudget:
+    """One budget for the whole stop, which starts when the first part stops: each part
+    waits at most what is left of it, so parts that are slow to stop cannot add up past
+    what the platform allows after a SIGTERM."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._deadline: float | None = None
+
+    def left(self, at_most: float) -> float:
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.seconds
+        return max(0.0, min(at_most, self._deadline - time.monotonic()))
+
+
+STOP_BUDGET = _StopBudget(25.0)
+
+
 def _stop_worker(job: Worker | ImportRunner, thread: threading.Thread) -> None:
-    job.stop(timeout=WORKER_STOP_SECONDS)
+    job.stop(timeout=STOP_BUDGET.left(WORKER_STOP_SECONDS))
     thread.join(1.0)
+
+
+def _stop_taking_work(*jobs: Worker | ImportRunner) -> None:
+    """The first step of a stop: every worker stops taking work at once, so their drains
+    overlap instead of following one another."""
+    for job in jobs:
+        job.stopping.set()
 
 
 @contextlib.contextmanager
