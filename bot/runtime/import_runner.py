@@ -129,6 +129,9 @@ class ImportRunner:
             gate.on_rate_limited = self.queue.pause
         self._on_close = on_close
         self.stopping = threading.Event()
+        # Set once the loop and its work are done: wakes the helper threads (heartbeat) at
+        # once, so a stop does not wait out their interval.
+        self._ended = threading.Event()
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0
@@ -149,6 +152,7 @@ class ImportRunner:
     def run(self) -> None:
         """Work until `stop()`; rows in flight finish before it returns."""
         self._running, self._tick = True, time.monotonic()
+        self._ended.clear()
         helpers = [
             threading.Thread(target=self._heartbeat, name=f"import-beat-{self.name}", daemon=True),
             threading.Thread(target=self._report, name=f"import-report-{self.name}", daemon=True),
@@ -167,6 +171,7 @@ class ImportRunner:
         finally:
             self._pool.shutdown(wait=True)
             self._running = False
+            self._ended.set()
             for helper in helpers:
                 helper.join(5)
             self._stopped.set()
@@ -316,7 +321,7 @@ class ImportRunner:
 
     def _heartbeat(self) -> None:
         interval = max(0.1, self.lease_ms / 3000)
-        while self._running and not self._stopped.is_set():
+        while self._running and not self._ended.is_set():
             with self._lock:
                 held = list(self._backlog) + [entry for entry, _ in self._busy.values()]
                 slots = [slot for _, slot in self._busy.values()]
@@ -330,11 +335,11 @@ class ImportRunner:
             except redis.RedisError as exc:
                 log.warning("import runner %s: heartbeat failing (%s)", self.name,
                             type(exc).__name__)  # fmt: skip
-            self._stopped.wait(interval)
+            self._ended.wait(interval)
 
     def _report(self) -> None:
         last_sweep = 0.0
-        while self._running and not self._stopped.is_set():
+        while self._running and not self._ended.is_set():
             try:
                 for import_id in self.store.active_ids():
                     self.notifier.refresh(import_id)
@@ -346,4 +351,4 @@ class ImportRunner:
             except Exception as exc:
                 log.warning("import runner %s: reporting failed (%s)", self.name,
                             type(exc).__name__)  # fmt: skip
-            self._stopped.wait(REPORT_EVERY)
+            self._ended.wait(REPORT_EVERY)

@@ -65,6 +65,9 @@ class Worker:
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.queue = WorkQueue(client, self.name)
         self.stopping = threading.Event()
+        # Set once the loop and its work are done: wakes the helper threads (heartbeat) at
+        # once, so a stop does not wait out their interval.
+        self._ended = threading.Event()
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0  # monotonic time the loop last came round
@@ -94,6 +97,7 @@ class Worker:
     def run(self) -> None:
         """Work until `stop()`: the loop, restarted whenever it crashes."""
         self._running, self._tick = True, time.monotonic()
+        self._ended.clear()
         beating = threading.Thread(target=self._heartbeat, name=f"heartbeat-{self.name}",
                                    daemon=True)  # fmt: skip
         beating.start()
@@ -108,6 +112,7 @@ class Worker:
         finally:
             self._pool.shutdown(wait=True)  # in-flight work finishes and is acknowledged
             self._running = False
+            self._ended.set()
             beating.join(5)
             self._stopped.set()
             log.info("worker %s stopped", self.name)
@@ -199,7 +204,7 @@ class Worker:
     def _heartbeat(self) -> None:
         interval = max(0.1, self.claim_idle_ms / 3000)
         failing = False
-        while self._running and not self._stopped.is_set():
+        while self._running and not self._ended.is_set():
             with self._busy_lock:
                 busy = list(self._busy.values())
             try:
@@ -212,7 +217,7 @@ class Worker:
                     log.warning("worker %s: heartbeat failing (%s)", self.name,
                                 type(exc).__name__)  # fmt: skip
                 failing = True
-            self._stopped.wait(interval)
+            self._ended.wait(interval)
 
     def _submit(self, entry: Entry) -> None:
         with self._busy_lock:
