@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 FIGURES = Path(__file__).resolve().parent / "figures.json"
-README = Path(__file__).resolve().parent.parent / "README.md"
+# The figures live in docs/benchmarks.md (the README links there); the name stays README.
+README = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 _BLOCK = re.compile(r"(<!-- bench:start -->\n)(.*?)(<!-- bench:end -->)", re.S)
 _ACK_COMMANDS = ("help", "credit", "add")
 
@@ -212,7 +213,7 @@ def readme_block(report: dict[str, Any]) -> str:
         f"{machine['nproc']} CPUs ({machine['cpu_model']}{busy}), Python {machine['python']}; "
         "the load generator and the Slack stand-in share those CPUs with the bot. Written by "
         "`python -m bench --readme` from that run's JSON, kept as "
-        "[`bench/figures.json`](bench/figures.json):"
+        "[`bench/figures.json`](../bench/figures.json):"
     )
     lines = [
         *textwrap.wrap(about, width=92, break_on_hyphens=False),

@@ -2,7 +2,7 @@
 
 The subprocess tests run `python -m bot console --script` exactly as a newcomer would, with
 no Slack credentials and REDIS_URL pointing at the test's redis-server (the embedded default
-is exercised by tests/test_readme.py). The in-process tests run the same script through
+is exercised by tests/test_docs.py). The in-process tests run the same script through
 `run_script` on a stack they can inspect, to check the sandbox and the stored requests.
 """
 

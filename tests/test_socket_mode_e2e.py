@@ -248,7 +248,7 @@ def test_python_m_bot_over_socket_mode_serves_health_and_reconnects(
 def test_console_over_socket_mode_prints_the_readme_transcript(tmp_path: Path) -> None:
     """`python -m bot console --socket-mode`: the same story, the same transcript."""
     from tests.test_console import ROOT, console_env
-    from tests.test_readme import readme_transcript
+    from tests.test_docs import transcript_in
 
     done = subprocess.run(
         [
@@ -267,5 +267,5 @@ def test_console_over_socket_mode_prints_the_readme_transcript(tmp_path: Path) -
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout == readme_transcript()
+    assert done.stdout == transcript_in("docs/console.md", "transcript")
     assert "ERROR" not in done.stderr  # a normal close of the socket is no error
