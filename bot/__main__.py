@@ -5,6 +5,7 @@ python -m bot web             the Slack listener only (HTTP or Socket Mode)
 python -m bot worker          a worker that carries out approved requests
 python -m bot sandbox --port  a standalone sandbox of the Communities API
 python -m bot console [--script FILE | --keep] [--socket-mode]
+python -m bot slack-standin   web + worker processes against a local Slack, in the console
 
 However the bot ends (`quit`, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP, an error), what it started
 is stopped, in reverse order. The exit status is 0 for a requested stop; a failure exits
@@ -102,29 +103,75 @@ def main(argv: list[str] | None = None) -> int:
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
-        description=__doc__,
+        description=HELP_DESCRIPTION,
+        epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="mode")
-    sub.add_parser("web", help="the Slack listener (HTTP or Socket Mode)")
-    sub.add_parser("worker", help="carry out approved requests")
-    sandbox = sub.add_parser("sandbox", help="serve a sandbox of the Communities API")
-    sandbox.add_argument("--port", type=int, default=8765)
-    sandbox.add_argument("--host", default="127.0.0.1")
-    console = sub.add_parser("console", help="act as Slack users in a terminal")
-    console.add_argument("--script", help="read commands from this file; print a transcript")
+    sub = parser.add_subparsers(dest="mode", title="commands", metavar="COMMAND")
+    sub.add_parser(
+        "web",
+        help="the Slack listener only (HTTP on PORT, or Socket Mode with SLACK_APP_TOKEN)",
+        description="The Slack listener only: HTTP on PORT, or Socket Mode when "
+        "SLACK_APP_TOKEN is set. Needs REDIS_URL and COMMUNITIES_API_URL, the same as "
+        "its workers'.",
+    )
+    sub.add_parser(
+        "worker",
+        help="a worker that carries out approved requests",
+        description="A worker that carries out approved requests. Needs REDIS_URL, "
+        "COMMUNITIES_API_URL, SLACK_BOT_TOKEN and APPROVALS_CHANNEL.",
+    )
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="a stand-alone sandbox of Coolblue's Communities API",
+        description="A sandbox of Coolblue's Communities API, in memory, for a web and "
+        "workers to share (it prints the variables that point the bot at it).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sandbox.add_argument("--port", type=int, default=8765, help="the port to serve on")
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="the address to serve on; 0.0.0.0 for every interface"
+    )
+    console = sub.add_parser(
+        "console",
+        help="the local console: act as Slack users in a terminal",
+        description="The whole bot on this machine (embedded Redis, the sandbox, a Slack "
+        "stand-in); you act as named people and type what they would in Slack.",
+    )
     console.add_argument(
-        "--keep", action="store_true", help="keep requests and sandbox members in DATA_DIR"
+        "--script", metavar="FILE", help="read the commands from FILE and print a transcript"
+    )
+    console.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep requests and sandbox members in DATA_DIR for the next run "
+        "(default: start empty)",
     )
     console.add_argument(
         "--socket-mode",
         action="store_true",
         help="the stand-in reaches the bot over Socket Mode (default: signed HTTP)",
     )
+    standin = sub.add_parser(
+        "slack-standin",
+        help="try the split processes: web + worker against a local Slack, in the console",
+        description="Runs `python -m bot web` and `python -m bot worker` as processes of "
+        "their own, as on a host, against a local Slack stand-in, one Redis and the "
+        "Communities sandbox, and opens the console on them. Everything stops on quit.",
+    )
+    standin.add_argument(
+        "--script", metavar="FILE", help="read the commands from FILE and print a transcript"
+    )
     return parser.parse_args(argv)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.mode == "slack-standin":
+        from bot.console import run_split
+
+        settings = load_settings(Process.CONSOLE)
+        _forget_secret_variables()
+        return run_split(settings, script=args.script)
     if args.mode == "sandbox":
         from bot.sandbox.cli import run_standalone
 
@@ -250,6 +297,17 @@ def _check_slack(client: WebClient, settings: Settings) -> None:
         with _quiet("slack_sdk"):  # its retries and errors would say the same, in 60 lines
             client.auth_test()
     except SlackApiError as exc:
+        data = exc.response.data
+        if (  # an answer, but not Slack's: JSON without `ok`, or no JSON (slack_sdk says so)
+            not isinstance(data, dict)
+            or "ok" not in data
+            or str(data.get("error", "")).startswith("Received a response in a non-JSON")
+        ):
+            raise Failure(
+                f"SLACK_API_URL ({settings.slack_api_url}) does not answer like Slack's Web "
+                f"API (auth.test got HTTP {exc.response.status_code}, not Slack's JSON): "
+                "leave SLACK_API_URL unset for Slack itself, or point it at a Slack stand-in"
+            ) from None
         error = exc.response.get("error", "no error code")
         if error in REFUSED_TOKEN:
             raise Failure(
@@ -266,6 +324,20 @@ def _check_slack(client: WebClient, settings: Settings) -> None:
     except SlackClientError as exc:
         raise Failure(f"Slack's auth.test failed ({exc}); check SLACK_API_URL") from None
 
+
+HELP_DESCRIPTION = """\
+Community Bot: onboard and offboard employees of a Coolblue Closed Community from Slack,
+with a manager's approval, and look up their remaining credit.
+
+With no command it runs everything in one process: the Slack listener and a worker when
+SLACK_BOT_TOKEN is set, otherwise the local console (no Slack, no Coolblue account and no
+Redis needed)."""
+
+HELP_EPILOG = """\
+Settings come from environment variables or a .env file (docs/configuration.md).
+Exit status: 0 after a requested stop (quit, Ctrl-D, SIGTERM), 130 after Ctrl-C in the
+console, 1 when something failed (a line on stderr says what to do), 2 for bad settings.
+`python -m bot COMMAND --help` tells more about each command."""
 
 REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}
 

@@ -5,6 +5,6 @@ lands here. Every line becomes the signed request Slack would send, through the 
 stand-in's driver, so the console exercises exactly the code Slack would reach.
 """
 
-from bot.console.runner import console_stack, parse_script, run_console, run_script
+from bot.console.runner import console_stack, parse_script, run_console, run_script, run_split
 
-__all__ = ["console_stack", "parse_script", "run_console", "run_script"]
+__all__ = ["console_stack", "parse_script", "run_console", "run_script", "run_split"]

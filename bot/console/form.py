@@ -20,7 +20,7 @@ class ConsoleError(Exception):
 
 
 class ModalCancelled(Exception):
-    """The person gave up on the modal (Ctrl-D at a field)."""
+    """The person gave up on the modal (Ctrl-C or Ctrl-D at a field)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,9 @@ class Answers(Protocol):
 
 
 class KeyboardAnswers:
-    """Interactive: read from the terminal; Ctrl-D cancels the modal."""
+    """Interactive: read from the terminal; Ctrl-C or Ctrl-D cancels the modal (not the
+    console). A stop signal (SIGTERM, SIGHUP: a KeyboardInterrupt of a subclass) still
+    stops the console."""
 
     def __init__(self, read: Callable[[str], str] = input) -> None:
         self.read = read
@@ -114,6 +116,11 @@ class KeyboardAnswers:
         try:
             return self.read(prompt)
         except EOFError:
+            print()
+            raise ModalCancelled from None
+        except KeyboardInterrupt as exc:
+            if type(exc) is not KeyboardInterrupt:  # a stop signal, not Ctrl-C
+                raise
             print()
             raise ModalCancelled from None
 

@@ -1,7 +1,8 @@
 """Block Kit and mrkdwn as a person reads them in Slack, as plain terminal lines.
 
 The console shows what Slack would display, not the markup: `<@U0ALICE>` is `@alice`, a
-date token is its fallback, and user text escaped by the bot (`&lt;!channel&gt;`) reads
+date token is its time in the bot's TIMEZONE (Slack shows the reader's own; the token's
+fallback is UTC), and user text escaped by the bot (`&lt;!channel&gt;`) reads
 `<!channel>`, exactly as harmless as it looks in Slack.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.slack_standin.blocks import all_options, text_of
@@ -39,9 +41,18 @@ _CODE = re.compile(r"`([^`\n]+)`")
 class Names:
     """Display names for IDs in markup: users by ID, and the approvals channel."""
 
-    def __init__(self, users: Mapping[str, str], channels: Mapping[str, str]) -> None:
+    def __init__(
+        self, users: Mapping[str, str], channels: Mapping[str, str], zone: tzinfo | None = None
+    ) -> None:
         self.users = dict(users)
         self.channels = dict(channels)
+        self.zone = zone  # date tokens are shown in this zone; None: their (UTC) fallback
+
+    def date(self, epoch: str, fallback: str) -> str:
+        """A date token's time as a reader in `zone` sees it, e.g. 2026-12-08 00:00 CET."""
+        if self.zone is None or not epoch.isdigit() or int(epoch) == 0:
+            return fallback  # epoch 0 is the bot's escaping token: its fallback is the text
+        return datetime.fromtimestamp(int(epoch), self.zone).strftime("%Y-%m-%d %H:%M %Z")
 
     def user(self, user_id: str) -> str:
         return "@" + self.users.get(user_id, user_id)
@@ -67,7 +78,8 @@ def _token(inner: str, names: Names) -> str:
     if target.startswith("#"):
         return "#" + label if label else names.channel(target[1:])
     if target.startswith("!date^"):
-        return label or target
+        epoch = target.removeprefix("!date^").partition("^")[0]
+        return names.date(epoch, label or target)
     if target.startswith("!subteam^"):
         return label or "@" + target.removeprefix("!subteam^")
     if target.startswith("!"):

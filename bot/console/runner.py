@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
 from bot.console.keep import Keeping
 from bot.console.mask import Masker
 from bot.console.session import ConsoleSession
+from bot.local.split import SplitStack
 from bot.local.stack import LocalStack, Mode
 from bot.runtime.settings import Settings
 
@@ -70,6 +72,40 @@ def run_console(
         _started(settings.model_copy(update={"data_dir": data_dir}), mode=mode) as stack,
     ):
         return run_script(stack, lines, print, data=data_line(stack.settings, temporary=True))
+
+
+def run_split(settings: Settings, script: str | None = None) -> int:
+    """`python -m bot slack-standin [--script FILE]`: the console on the split processes
+    (`python -m bot web` and `python -m bot worker` against a local Slack stand-in), in a
+    fresh temporary folder."""
+    _quiet_logging()
+    lines = None
+    if script is not None:
+        try:
+            lines = Path(script).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            print(f"Cannot read the script: {exc}", file=sys.stderr)
+            return 2
+    workspace = workspace_for(settings)
+    with tempfile.TemporaryDirectory(prefix="community-bot-split-") as data_dir:
+        stack = SplitStack(
+            workspace.settings, workspace.users, workspace.usergroups, Path(data_dir)
+        )
+        try:
+            stack.start()
+        except (OSError, RuntimeError) as exc:
+            raise SystemExit(f"The split processes could not start: {exc}") from None
+        try:
+            web, worker = (stack.processes[name].pid for name in ("web", "worker"))
+            split = (
+                f"Split processes: `python -m bot web` (PID {web}, {stack.web_url}) and "
+                f"`python -m bot worker` (PID {worker}), their logs in {data_dir}."
+            )
+            if lines is None:
+                return run_interactive(stack, data=split)
+            return run_script(stack, lines, print, data=split)
+        finally:
+            stack.stop()
 
 
 def data_line(settings: Settings, temporary: bool = False) -> str:
@@ -149,7 +185,10 @@ def parse_script(lines: list[str]) -> list[Step]:
 
 
 def run_script(
-    stack: LocalStack, lines: list[str], write: Callable[[str], None], data: str | None = None
+    stack: LocalStack | SplitStack,
+    lines: list[str],
+    write: Callable[[str], None],
+    data: str | None = None,
 ) -> int:
     """Run script lines against a started stack, writing the transcript; the exit status.
     `data`: a banner line saying where the data lives."""
@@ -180,38 +219,71 @@ def run_script(
     return 0
 
 
+EXIT_CTRL_C = 130  # 128 + SIGINT, as a shell reports a program Ctrl-C stopped
+
+
 def run_interactive(
-    stack: LocalStack, data: str | None = None, after_line: Callable[[], None] | None = None
+    stack: LocalStack | SplitStack,
+    data: str | None = None,
+    after_line: Callable[[], None] | None = None,
 ) -> int:
-    """`after_line` runs after every line carried out (the console saves what it keeps)."""
+    """`after_line` runs after every line carried out (the console saves what it keeps).
+
+    Ctrl-C in a modal cancels the modal, during a command stops waiting for the bot, and at
+    the prompt leaves with status 130; quit, Ctrl-D and SIGTERM leave with 0."""
     styled = sys.stdout.isatty()
     session = ConsoleSession(
         stack,
         print,
         Masker(enabled=False),
         bold=(lambda text: f"\033[1m{text}\033[0m") if styled else str,
+        interactive=True,
     )
     session.banner()
     if data is not None:
         print(data)
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
-    while True:
-        try:
-            line = input(session.prompt()).strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if not line or line.startswith("#"):
-            continue
-        try:
-            if not session.execute(line, KeyboardAnswers()):
+    with _ctrl_c_is_keyboard_interrupt():
+        while True:
+            try:
+                line = input(session.prompt()).strip()
+            except EOFError:
+                print()
                 return 0
-        except ConsoleError as exc:
-            print(f"! {exc}")
-        finally:
-            if after_line is not None:
-                after_line()
+            except KeyboardInterrupt as exc:
+                print()
+                return EXIT_CTRL_C if type(exc) is KeyboardInterrupt else 0
+            if not line or line.startswith("#"):
+                continue
+            try:
+                if not session.execute(line, KeyboardAnswers()):
+                    return 0
+            except ConsoleError as exc:
+                print(f"! {exc}")
+            except KeyboardInterrupt as exc:
+                if type(exc) is not KeyboardInterrupt:  # SIGTERM, SIGHUP: stop
+                    raise
+                print("\n(stopped waiting; what the bot does next shows after your next line)")
+            finally:
+                if after_line is not None:
+                    after_line()
+
+
+@contextlib.contextmanager
+def _ctrl_c_is_keyboard_interrupt() -> Iterator[None]:
+    """Ctrl-C (SIGINT) raises a plain KeyboardInterrupt while the console reads, so a second
+    Ctrl-C is one more keypress, not the second stop signal that ends the process at once.
+    SIGTERM and SIGHUP keep the process's stop handler."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread (a test driving it): nothing to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _quiet_logging() -> None:

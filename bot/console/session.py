@@ -8,14 +8,18 @@ a moment and the worker has finished what was approved, all bounded by a few sec
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import json
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.console.form import (
     Answers,
@@ -28,6 +32,7 @@ from bot.console.form import (
 from bot.console.mask import Masker
 from bot.console.render import Names, mrkdwn, render_blocks, render_view_header
 from bot.domain.roles import Role
+from bot.local.split import SplitStack
 from bot.local.stack import LocalStack
 from bot.slack_standin import DriverResult, SharedFile, StandInUser
 from bot.slack_standin.blocks import (
@@ -41,6 +46,10 @@ APPROVALS = "approvals"
 QUIET_SECONDS = 0.25  # no Web API call or response_url reply for this long: the bot is done
 FIRST_EFFECT_SECONDS = 3.0  # Slack's own patience; an action showing nothing waits this long
 SETTLE_LIMIT_SECONDS = 10.0  # including the worker carrying out an approval
+WORKING_AFTER_SECONDS = 1.0  # an interactive command still waiting shows "working…" then
+# Each sandbox call may take SANDBOX_LATENCY_MS; an action waits on at most this many in a row
+# (a token, a look-up, the create), so the waits above grow by that much.
+CALLS_IN_A_ROW = 4
 _WORKING = {"approved", "executing"}
 FILE_LINES = 200  # `file N` shows at most this many lines of a file
 
@@ -58,7 +67,7 @@ Commands:
   help                this list
   quit                leave (Ctrl-D works too)
 In a modal, answer field by field: Enter keeps the [default] or leaves an optional field
-empty; a choice is its number. Ctrl-D at a field cancels the modal."""
+empty; a choice is its number. Ctrl-C or Ctrl-D at a field cancels the modal."""
 
 
 @dataclass(frozen=True)
@@ -75,17 +84,32 @@ class Surface:
 class ConsoleSession:
     def __init__(
         self,
-        stack: LocalStack,
+        stack: LocalStack | SplitStack,
         write: Callable[[str], None],
         mask: Masker,
         bold: Callable[[str], str] = str,
+        interactive: bool = False,
     ) -> None:
         self.stack = stack
+        # Interactive: "working…" while the bot is slow, and type-ahead is dropped before a
+        # modal that opened late asks anything (a script's transcript never varies).
+        self.interactive = interactive
+        settings = stack.settings
+        self.slowness = (
+            CALLS_IN_A_ROW * settings.sandbox_latency_ms / 1000 if settings.uses_sandbox else 0.0
+        )
+        self.line = ""  # the command being carried out
+        self.late: str | None = None  # a command whose effects had not all shown in time
+        self.triggers_before = 0  # trigger_ids issued before the current line
         self.standin = stack.standin
         self.driver = stack.driver
         self.channel = stack.settings.approvals_channel or ""
         self.people = self.standin.users
-        self.names = Names({u.id: u.name for u in self.people}, {self.channel: APPROVALS})
+        self.names = Names(
+            {u.id: u.name for u in self.people},
+            {self.channel: APPROVALS},
+            ZoneInfo(stack.settings.timezone),
+        )
         self.write = write
         self.mask = mask
         self.bold = bold
@@ -138,6 +162,8 @@ class ConsoleSession:
         """Carry out one line; False when the person asked to quit."""
         word, _, rest = line.strip().partition(" ")
         command = word.lower()
+        self.line = line.strip()
+        self.triggers_before = self.standin.views.triggers_issued()
         try:
             if command in ("quit", "exit"):
                 return False
@@ -160,7 +186,7 @@ class ConsoleSession:
             elif command == "file":
                 self.show_file(rest.strip())
             else:
-                raise ConsoleError(f"unknown command {word!r}; type help")
+                raise ConsoleError(f"unknown command {word!r}{_did_you_mean(word, COMMANDS)}")
         except (LookupError, TimeoutError) as exc:
             raise ConsoleError(str(exc)) from None
         if isinstance(answers, ScriptAnswers) and answers.unused():
@@ -246,27 +272,55 @@ class ConsoleSession:
         """Send what Slack would send, wait for the bot, show what changed."""
         before = self._activity()
         self._check_answer(action())
-        self.settle(before)
+        self._settle_for(self.line, before)
         self.report(answers)
+
+    def _settle_for(self, line: str, before: tuple[int, int]) -> None:
+        if not self.settle(before) and self.interactive:
+            self.late = line
+            self.say("(the bot is still at it; what it shows later appears after your next line)")
 
     # ----------------------------------------------------------------------------------
     # Waiting for the bot
 
-    def settle(self, before: tuple[int, int]) -> None:
+    def settle(self, before: tuple[int, int]) -> bool:
         """Wait for the bot's asynchronous effects (`before`: `_activity()` before the
-        action); see the module docstring."""
+        action); see the module docstring. The bot is done when what it took on after the
+        ack has finished, the stand-in has been quiet a moment and the worker is idle. False
+        when the wait ran out first (a slow API): what it does later shows after a later
+        line."""
         start = time.monotonic()
-        marker = before
-        while self._activity() == marker and time.monotonic() - start < FIRST_EFFECT_SECONDS:
+        first_effect = FIRST_EFFECT_SECONDS + self.slowness
+        limit = SETTLE_LIMIT_SECONDS + 2 * self.slowness
+        marker, working = before, False
+        while self._activity() == marker and (
+            time.monotonic() - start < first_effect or self.stack.answering()
+        ):
+            if time.monotonic() - start >= limit:
+                return False
             time.sleep(0.01)
+            working = self._working(start, working)
         quiet_since, marker = time.monotonic(), self._activity()
-        while time.monotonic() - start < SETTLE_LIMIT_SECONDS:
+        while time.monotonic() - start < limit:
             time.sleep(0.025)
             now, current = time.monotonic(), self._activity()
             if current != marker:
                 quiet_since, marker = now, current
-            elif now - quiet_since >= QUIET_SECONDS and not self._worker_busy():
-                return
+            elif (
+                now - quiet_since >= QUIET_SECONDS
+                and not self.stack.answering()
+                and not self._worker_busy()
+            ):
+                return True
+            working = self._working(start, working)
+        return False
+
+    def _working(self, start: float, shown: bool) -> bool:
+        """Say "working…" once, a second into an interactive wait; whether it was said."""
+        if self.interactive and not shown and time.monotonic() - start >= WORKING_AFTER_SECONDS:
+            self.say("working…")
+            return True
+        return shown
 
     def _activity(self) -> tuple[int, int]:
         return len(self.standin.calls), len(self.standin.responses)
@@ -347,8 +401,23 @@ class ConsoleSession:
         if key == self.seen_modal.get(user, ""):
             return
         self.seen_modal[user] = key
-        if top is not None:
-            self.fill_modal(top, answers)
+        if top is None:
+            return
+        if self.standin.views.last_trigger_used <= self.triggers_before:  # not this line's
+            self._late_modal(top)
+        self.fill_modal(top, answers)
+
+    def _late_modal(self, view: dict[str, Any]) -> None:
+        """A modal opened for an earlier line, after the console stopped waiting for it:
+        say so before it asks anything, and drop what was typed before it showed (that was
+        meant for other commands, never for this modal)."""
+        earlier = f"`{self.late}`" if self.late else "an earlier line"
+        title = text_of(view.get("title")) or "a"
+        self.say(f"The {title} modal of {earlier} opened late; it asks now.")
+        self.say("(Ctrl-C cancels it.)")
+        self.late = None
+        if self.interactive:
+            drop_type_ahead()
 
     def _remember(self, surface: Surface) -> None:
         if surface in self.shown:
@@ -399,7 +468,7 @@ class ConsoleSession:
         self._check_answer(result)
         self.say(f"└ [{text_of(view.get('submit')) or 'Submit'}] sent")
         self.seen_modal[self.user.id] = ""
-        self.settle(before)
+        self._settle_for(self.line, before)
         self.report(answers)
 
     @staticmethod
@@ -445,6 +514,11 @@ class ConsoleSession:
     def move_clock(self, text: str) -> None:
         """`clock +2d`: move the bot's clock forward (days, hours or minutes) and show what
         happens then: scheduled changes that fall due run, reminders go out."""
+        if isinstance(self.stack, SplitStack):
+            raise ConsoleError(
+                "the clock moves only in the one-process console (python -m bot console): "
+                "the web and worker processes here each read their own"
+            )
         match = re.fullmatch(r"\+(\d{1,4})([dhm])", text)
         if not match:
             raise ConsoleError("clock what? e.g. clock +2d, clock +3h or clock +30m")
@@ -496,7 +570,19 @@ class ConsoleSession:
                         f"{len(matches)} buttons [{wanted}] here ({choices}); "
                         f"say which, e.g. click {wanted} <request ID>"
                     )
-        raise ConsoleError(f"no button [{words}] on anything shown to @{self.user.name}")
+        labels = sorted({label for surface in self.shown for label in self._labels_on(surface)})
+        raise ConsoleError(
+            f"no button [{words}] on anything shown to @{self.user.name}"
+            + _did_you_mean(words, labels, lambda label: f"click {label}", otherwise="")
+        )
+
+    def _labels_on(self, surface: Surface) -> list[str]:
+        if surface.owner not in (None, self.user.id):
+            return []
+        blocks = self._current_blocks(surface) or []
+        return [
+            text_of(e.get("text")) for _, e in iter_elements(blocks) if e.get("type") == "button"
+        ]
 
     def _buttons_on(
         self, surface: Surface, label: str, value: str | None
@@ -541,6 +627,30 @@ class ConsoleSession:
     def _file_line(shared: SharedFile) -> str:
         rows = max(len(shared.content.decode(errors="replace").splitlines()) - 1, 0)
         return f"📎 {shared.filename} · {shared.title} · {rows} rows"
+
+
+def drop_type_ahead() -> None:
+    """Forget what was typed at the terminal and not read yet (a pipe keeps its lines)."""
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import termios
+
+        if sys.stdin.isatty():
+            termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+
+
+COMMANDS = ("as", "/community", "click", "dm", "home", "clock", "files", "file", "help", "quit")
+
+
+def _did_you_mean(
+    typed: str,
+    known: list[str] | tuple[str, ...],
+    shown: Callable[[str], str] = str,
+    otherwise: str = "; type help",
+) -> str:
+    """'; did you mean …?' for a near miss (difflib), else `otherwise`."""
+    by_case = {word.casefold(): word for word in known}
+    close = difflib.get_close_matches(typed.casefold(), list(by_case), n=1, cutoff=0.6)
+    return f"; did you mean {shown(by_case[close[0]])}?" if close else otherwise
 
 
 def _fingerprint(text: str, blocks: list[dict[str, Any]]) -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 from pydantic import SecretStr
@@ -65,6 +67,7 @@ class LocalStack:
     import_runners: list[ImportRunner] = field(init=False, default_factory=list)
     socket: SocketModeListener | None = field(init=False, default=None)
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
+    _post_ack: _InFlight = field(init=False)
 
     def start(self) -> LocalStack:
         socket_mode = self.mode == "socket"
@@ -101,6 +104,7 @@ class LocalStack:
             self.settings.slack_signing_secret,
             on_ack=self.runtime.metrics.ack,
         )
+        self._post_ack = _InFlight(app.listener_runner.listener_executor)
         health = Health(self.runtime.redis)
         if self.workers:
             health.add("worker", self._workers_health)
@@ -156,6 +160,11 @@ class LocalStack:
         problems = [h for job in self.worker_jobs if (h := job.health()) != "ok"]
         return problems[0] if problems else "ok"
 
+    def answering(self) -> bool:
+        """Work the bot took on after an ack (a lazy listener) is still running: the console
+        waits for it rather than for a quiet moment, which a slow API call also is."""
+        return self._post_ack.count > 0 or self.services.lookups.busy
+
     @property
     def services(self) -> Services:
         return self.runtime.services
@@ -185,3 +194,29 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _InFlight:
+    """Counts the jobs an executor holds (queued or running), by wrapping its submit."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        submit = executor.submit
+
+        def counted(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+            with self._lock:
+                self.count += 1
+            try:
+                future = submit(fn, *args, **kwargs)
+            except BaseException:
+                self._done()
+                raise
+            future.add_done_callback(lambda _: self._done())
+            return future
+
+        executor.submit = counted  # type: ignore[method-assign]
+
+    def _done(self) -> None:
+        with self._lock:
+            self.count -= 1

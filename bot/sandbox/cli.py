@@ -130,7 +130,10 @@ def _variables(server: SandboxServer, settings: Settings) -> list[str]:
         else f"export COMMUNITIES_CLIENT_SECRET={DEFAULT_SANDBOX_CLIENT_SECRET}"
     )
     return [
-        "export COMMUNITIES_ENVIRONMENT=sandbox",
+        # COMMUNITIES_ENVIRONMENT names one of Coolblue's two environments; the sandbox
+        # plays acceptance (nothing reaches real customers), so that is what it exports.
+        "# the SANDBOX stands in for Coolblue's acceptance environment:",
+        "export COMMUNITIES_ENVIRONMENT=acceptance",
         f"export COMMUNITIES_API_URL={server.base_url}",
         f"export COMMUNITIES_TOKEN_URL={server.token_url}",
         f"export COMMUNITIES_CLIENT_ID={client_id}",

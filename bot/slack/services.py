@@ -37,16 +37,27 @@ class Lane:
         self.name = name
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
         self._slots = threading.BoundedSemaphore(limit)
+        self._taken = 0  # slots in use: work waiting or running
+        self._count = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """Work is waiting or running on this lane (the local console waits for it)."""
+        return self._taken > 0
 
     def submit(self, work: Callable[[], None]) -> bool:
         """Run `work` on this lane; False (nothing started) when the lane is full."""
         if not self._slots.acquire(blocking=False):
             return False
+        with self._count:
+            self._taken += 1
 
         def run() -> None:
             try:
                 work()
             finally:
+                with self._count:
+                    self._taken -= 1
                 self._slots.release()
 
         self._pool.submit(run)

@@ -21,6 +21,7 @@ class _Trigger:
     user_id: str
     issued_at: float
     used: bool = False
+    number: int = 0
 
 
 class Views:
@@ -36,6 +37,7 @@ class Views:
             self._stacks: dict[str, list[str]] = {}
             self._homes: dict[str, str] = {}
             self._triggers: dict[str, _Trigger] = {}
+            self.last_trigger_used = 0  # the number of the trigger that last opened a view
 
     # Triggers -------------------------------------------------------------------------------
 
@@ -44,7 +46,7 @@ class Views:
         with self._shared.lock:
             number = self._shared.next_number("trigger")
             trigger_id = f"{number}.{TEAM_ID}.standin{number:04d}"
-            self._triggers[trigger_id] = _Trigger(user_id, time.monotonic())
+            self._triggers[trigger_id] = _Trigger(user_id, time.monotonic(), number=number)
             return trigger_id
 
     def use_trigger(self, trigger_id: str) -> str:
@@ -59,7 +61,14 @@ class Views:
             if self.trigger_ttl is not None and age > self.trigger_ttl:
                 raise SlackError("expired_trigger_id")
             trigger.used = True
+            self.last_trigger_used = trigger.number
             return trigger.user_id
+
+    def triggers_issued(self) -> int:
+        """How many trigger_ids were handed out so far (the console tells a modal opened
+        for the line it carries out from one opened late, for an earlier line)."""
+        with self._shared.lock:
+            return max((t.number for t in self._triggers.values()), default=0)
 
     # Reading --------------------------------------------------------------------------------
 

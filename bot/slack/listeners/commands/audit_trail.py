@@ -11,7 +11,8 @@ from bot.slack.listeners.commands.invocation import Invocation
 
 def send_audit_trail(call: Invocation) -> None:
     channel = call.client.conversations_open(users=call.user_id)["channel"]["id"]
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    # The bot's clock, as every time in the trail (the console moves it with `clock +2d`).
+    stamp = datetime.fromtimestamp(call.services.clock.now(), UTC).strftime("%Y%m%d-%H%M%S")
     # Written to a temporary file a page at a time: a long trail never sits in memory whole.
     with tempfile.NamedTemporaryFile("w+", suffix=".csv", newline="", encoding="utf-8") as out:
         audit.write_csv(call.services.audit_log.entries(), out)
