@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         const=RESULTS,
         metavar="JSON",
-        help="run nothing: write README.md's figures from a run's JSON (default: the last run)",
+        help="run nothing: write docs/benchmarks.md's figures from a run's JSON "
+        "(default: the last run)",
     )
     args = parser.parse_args(argv)
     if args.readme is not None:
@@ -119,12 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
     print("\n" + socket_mode.render(report["socket_mode"]))
-    print(f"\nJSON: {args.out}\nREADME.md's figures from it: python -m bench --readme {args.out}")
+    print(f"\nJSON: {args.out}")
+    print(f"docs/benchmarks.md's figures from it: python -m bench --readme {args.out}")
     return 0
 
 
 def write_readme(source: Path) -> int:
-    """Keep `source` as bench/figures.json and write README.md's figures from it."""
+    """Keep `source` as bench/figures.json and write docs/benchmarks.md's figures from it."""
     try:
         report = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -137,7 +139,7 @@ def write_readme(source: Path) -> int:
         FIGURES.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     changed = refresh_readme(FIGURES)
     state = "rewritten" if changed else "already up to date"
-    print(f"README.md: benchmark figures {state}, from {source} (kept as {FIGURES})")
+    print(f"docs/benchmarks.md: benchmark figures {state}, from {source} (kept as {FIGURES})")
     return 0
 
 
