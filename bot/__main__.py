@@ -8,7 +8,8 @@ python -m bot console [--script FILE | --keep] [--socket-mode]
 python -m bot slack-standin   web + worker processes against a local Slack, in the console
 
 However the bot ends (`quit`, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP, an error), what it started
-is stopped, in reverse order. The exit status is 0 for a requested stop; a failure exits
+is stopped, in reverse order. The exit status is 0 for a requested stop (130 for a
+console left by Ctrl-C at its prompt, as shells report); a failure exits
 non-zero with a line saying what is wrong and what to do. If the bot itself is killed, its
 embedded redis-server follows it (see bot/storage/redis_server.py).
 """
