@@ -38,6 +38,7 @@ class Outcome:
     correlation_id: str = ""
     credit: Decimal | None = None
     ambiguous: bool = False  # Coolblue may have applied it: the next attempt checks first
+    not_a_member: bool = False  # an offboarding of an address that is no member: no Retry
 
 
 def perform(request: MemberRequest, api: MembersApi, *, check_first: bool) -> Outcome:
@@ -118,7 +119,13 @@ def _remove(
                 "The member was already removed by an earlier attempt.",
                 exc.correlation_id or correlation_id,
             )
-        raise
+        return Outcome(
+            False,
+            f"{request.email} is not a member of {request.community_name or request.community_id}"
+            ": there is no credit to revoke. If they join later, file a new offboarding.",
+            exc.correlation_id or correlation_id,
+            not_a_member=True,
+        )
     return Outcome(True, "Member removed.", removed.correlation_id, removed.revoked_credit)
 
 
@@ -179,6 +186,7 @@ def _record(store: RequestStore, request: MemberRequest, outcome: Outcome, actor
     }
     if outcome.ambiguous:
         updates["ambiguous"] = "1"
+    updates["not_a_member"] = "1" if outcome.not_a_member else "0"
     result = store.transition(
         request.id,
         allowed={Status.EXECUTING},

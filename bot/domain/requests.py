@@ -85,6 +85,10 @@ class MemberRequest:
     due_at: float = 0.0  # a dated request runs then (0: as soon as it is approved)
     due_reminded: bool = False  # the requester was told the day before
     ran_late: float = 0.0  # seconds between due_at and being carried out, when late
+    # An offboarding whose address Coolblue did not know as a member of the community when
+    # last asked (looked up after filing, or the attempt that failed on it): told before
+    # anyone approves, and no Retry is offered for it, since a retry cannot succeed.
+    not_a_member: bool = False
 
     @property
     def mailbox(self) -> str:
@@ -159,6 +163,7 @@ class MemberRequest:
             due_at=float(data.get("due_at") or 0),
             due_reminded=data.get("due_reminded") == "1",
             ran_late=float(data.get("ran_late") or 0),
+            not_a_member=data.get("not_a_member") == "1",
         )
 
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.members import MembersApi, RemainingCredit
+from bot.domain.members import MembersApi, NotAMember, RemainingCredit
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
 from bot.domain.requests import MemberRequest, Operation, Status
@@ -39,6 +39,8 @@ from bot.slack.text import mentions
 log = logging.getLogger("bot.slack")
 
 T = TypeVar("T")
+
+NOT_A_MEMBER = object()  # what a member look-up found when Coolblue knows no such member
 
 # A DM for an event is only sent while the request is still in a state that event
 # describes; if it moved on, the later event's DM tells the requester instead. The outcome
@@ -213,8 +215,24 @@ class SlackNotifier:
         Communities API leaves the name out, it never holds the approval message back."""
         if request.operation is not Operation.REMOVE or request.employee_name:
             return request
+        if request.status is not Status.PENDING and request.not_a_member:
+            return request  # told already; no new look-up once decided
         credit = self._look_up_member(request)
-        if credit is None or not (credit.first_name or credit.last_name):
+        if credit is NOT_A_MEMBER:  # said in the message before anyone approves
+            self._attempt(
+                "storing that the address is not a member",
+                request.id,
+                lambda: self.store.set_fields(request.id, not_a_member="1"),
+            )
+            return replace(request, not_a_member=True)
+        if isinstance(credit, RemainingCredit) and request.not_a_member:  # joined meanwhile
+            self._attempt(
+                "storing that the address is a member",
+                request.id,
+                lambda: self.store.set_fields(request.id, not_a_member="0"),
+            )
+            request = replace(request, not_a_member=False)
+        if not isinstance(credit, RemainingCredit) or not (credit.first_name or credit.last_name):
             return request
         first, last = credit.first_name or "", credit.last_name or ""
 
@@ -225,17 +243,20 @@ class SlackNotifier:
         stored = self._attempt("storing the employee's name", request.id, store_names)
         return replace(request, first_name=first, last_name=last) if stored else request
 
-    def _look_up_member(self, request: MemberRequest) -> RemainingCredit | None:
+    def _look_up_member(self, request: MemberRequest) -> RemainingCredit | object | None:
+        """The member, NOT_A_MEMBER when Coolblue says so, None when nobody knows."""
         members = self.members
         if members is None:
             return None
-        found: list[RemainingCredit] = []
+        found: list[RemainingCredit | object] = []
         finished = threading.Event()
 
         def look_up() -> None:
             try:
                 found.append(members.get_remaining_credit(request.community_id, request.email))
-            except Exception as exc:  # not a member, Coolblue down: the name stays out
+            except NotAMember:
+                found.append(NOT_A_MEMBER)
+            except Exception as exc:  # Coolblue down: the name stays out
                 log.info("no employee name for request %s: %s", request.id, _kind(exc))
             finally:
                 finished.set()

@@ -92,6 +92,15 @@ def details(request: MemberRequest) -> list[Block]:
     if request.reason:
         blocks.append(section(f"*Reason*\n{escape(request.reason)}"))
     if request.operation is Operation.REMOVE:
+        if request.not_a_member and request.status is Status.PENDING:
+            community = request.community_name or request.community_id
+            blocks.append(
+                section(
+                    f":warning: {escape(request.email)} is not a member of {escape(community)}"
+                    " (Coolblue, when this was filed): there is no credit to revoke, so "
+                    "carrying it out will fail unless they join first."
+                )
+            )
         blocks.append(
             context("The remaining credit is revoked; the employee's Coolblue account remains.")
         )
@@ -129,6 +138,8 @@ def request_buttons(request: MemberRequest) -> list[Block]:
             button("Reject", REJECT, request.id, "danger"),
         ]
     if request.status is Status.FAILED:
+        if request.not_a_member:  # a retry cannot succeed: nobody to offboard
+            return []
         return [button("Retry", RETRY, request.id, "primary")]
     if request.status is Status.SCHEDULED:
         return [
