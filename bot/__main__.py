@@ -5,6 +5,7 @@ python -m bot web             the Slack listener only (HTTP or Socket Mode)
 python -m bot worker          a worker that carries out approved requests
 python -m bot sandbox --port  a standalone sandbox of the Communities API
 python -m bot console [--script FILE | --keep] [--socket-mode]
+python -m bot policy check FILE [--no-api]   check a POLICY_FILE; print its effective policy
 
 However the bot ends (`quit`, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP, an error), what it started
 is stopped, in reverse order. The exit status is 0 for a requested stop; a failure exits
@@ -111,6 +112,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     sandbox = sub.add_parser("sandbox", help="serve a sandbox of the Communities API")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--host", default="127.0.0.1")
+    policy = sub.add_parser("policy", help="check a POLICY_FILE (docs/policy.md)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser(
+        "check", help="check FILE (exit 2 on any problem) and print the effective policy"
+    )
+    check.add_argument("file", help="the TOML file, as POLICY_FILE would name it")
+    check.add_argument(
+        "--no-api",
+        action="store_true",
+        help="do not ask the Communities API whether it lists each community",
+    )
     console = sub.add_parser("console", help="act as Slack users in a terminal")
     console.add_argument("--script", help="read commands from this file; print a transcript")
     console.add_argument(
@@ -125,6 +137,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.mode == "policy":
+        from bot.local.policy_check import run_policy_check
+
+        _configure_logging("WARNING", "text")
+        return run_policy_check(args.file, use_api=not args.no_api, out=sys.stdout, err=sys.stderr)
     if args.mode == "sandbox":
         from bot.sandbox.cli import run_standalone
 
