@@ -245,3 +245,17 @@ def test_a_broken_file_still_names_its_communities_for_the_api_check() -> None:
             "[communities.a]\naprovers = []\n[communities.b]\n", BASE, require_channel=True
         )
     assert caught.value.community_ids == ("a", "b")
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "policy.md"
+
+
+def test_the_docs_name_every_key_and_their_example_reads() -> None:
+    from bot.domain.policy_file import SECTION_KEYS
+
+    text = DOCS.read_text(encoding="utf-8")
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    assert [line.split("`")[1] for line in table] == list(SECTION_KEYS)
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    book = parse_policy(example, BASE, require_channel=True)
+    assert set(book.communities) == {"cc-acme-nl", "cc-acme-be"}
