@@ -21,18 +21,11 @@ from bot.domain.approvals import RequestService
 from bot.domain.bulk import ImportService
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.policy import Policy
-from bot.domain.policy_file import PolicyFileError
 from bot.domain.roles import Role, RoleDirectory
 from bot.domain.schedule import Schedule
 from bot.runtime.communities import communities_client
 from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.metrics import Metrics
-from bot.runtime.policy import (
-    listed_community_ids,
-    policy_book,
-    problem_lines,
-    unlisted_problems,
-)
 from bot.runtime.settings import ConfigError, Settings
 from bot.runtime.worker import Worker
 from bot.slack.import_notifier import SlackImportNotifier
@@ -183,6 +176,15 @@ def check_policy_communities(settings: Settings, api: CommunitiesClient) -> None
     (which then says the community is not available): a web process still starts."""
     if settings.policy_file is None:
         return
+    # Imported only with a file: a start without one loads nothing more than before.
+    from bot.domain.policy_file import PolicyFileError
+    from bot.runtime.policy import (
+        listed_community_ids,
+        policy_book,
+        problem_lines,
+        unlisted_problems,
+    )
+
     try:
         book = policy_book(settings)
     except PolicyFileError as exc:

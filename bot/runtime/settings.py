@@ -20,8 +20,6 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.runtime.policy import policy_file_problems
-
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
@@ -362,9 +360,13 @@ def load_settings(process: Process | None = None, **overrides: object) -> Settin
         except ValidationError:
             raise ConfigError(lines) from None
     problems = lines + settings.problems(process, invalid)
-    # Approval messages need a channel wherever the bot talks to Slack.
-    talks_to_slack = (process or settings.default_process) is not Process.CONSOLE
-    problems += policy_file_problems(settings, require_channel=talks_to_slack)
+    if settings.policy_file is not None:
+        # Imported only with a file: reading the settings stays as light as it was.
+        from bot.runtime.policy import policy_file_problems
+
+        # Approval messages need a channel wherever the bot talks to Slack.
+        talks_to_slack = (process or settings.default_process) is not Process.CONSOLE
+        problems += policy_file_problems(settings, require_channel=talks_to_slack)
     if problems:
         raise ConfigError(problems)
     return settings
