@@ -221,3 +221,13 @@ def test_start_up_stops_on_a_community_the_api_does_not_list(
     ]
     runtime = start_runtime(stack_settings(redis_url, policy_file=str(EXAMPLE)), api_urls=urls)
     runtime.close()
+
+
+def test_the_check_reads_file_not_the_policy_file_setting(tmp_path: Path) -> None:
+    run = bot(
+        ["policy", "check", "--no-api", str(EXAMPLE)],
+        tmp_path,
+        POLICY_FILE=str(tmp_path / "missing.toml"),
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"Effective policy ({EXAMPLE}):")
