@@ -6,6 +6,7 @@ python -m bot worker          a worker that carries out approved requests
 python -m bot sandbox --port  a standalone sandbox of the Communities API
 python -m bot console [--script FILE | --keep] [--socket-mode]
 python -m bot slack-standin   web + worker processes against a local Slack, in the console
+python -m bot policy check FILE [--no-api]   check a POLICY_FILE; print its effective policy
 
 However the bot ends (`quit`, Ctrl-D, Ctrl-C, SIGTERM, SIGHUP, an error), what it started
 is stopped, in reverse order. The exit status is 0 for a requested stop (130 for a
@@ -133,6 +134,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     sandbox.add_argument(
         "--host", default="127.0.0.1", help="the address to serve on; 0.0.0.0 for every interface"
     )
+    policy = sub.add_parser(
+        "policy",
+        help="check a POLICY_FILE (docs/policy.md)",
+        description="Check a POLICY_FILE offline and against the Communities API; print "
+        "the effective policy per community (docs/policy.md).",
+    )
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser(
+        "check", help="check FILE (exit 2 on any problem) and print the effective policy"
+    )
+    check.add_argument("file", help="the TOML file, as POLICY_FILE would name it")
+    check.add_argument(
+        "--no-api",
+        action="store_true",
+        help="do not ask the Communities API whether it lists each community",
+    )
     console = sub.add_parser(
         "console",
         help="the local console: act as Slack users in a terminal",
@@ -173,6 +190,11 @@ def _run(args: argparse.Namespace) -> int:
         settings = load_settings(Process.CONSOLE)
         _forget_secret_variables()
         return run_split(settings, script=args.script)
+    if args.mode == "policy":
+        from bot.local.policy_check import run_policy_check
+
+        _configure_logging("WARNING", "text")
+        return run_policy_check(args.file, use_api=not args.no_api, out=sys.stdout, err=sys.stderr)
     if args.mode == "sandbox":
         from bot.sandbox.cli import run_standalone
 

@@ -89,6 +89,9 @@ class MemberRequest:
     # last asked (looked up after filing, or the attempt that failed on it): told before
     # anyone approves, and no Retry is offered for it, since a retry cannot succeed.
     not_a_member: bool = False
+    # When the sweep escalated it to the community's escalate_to (0: never); once per
+    # request, claimed atomically by bot.storage.escalations.
+    escalated_at: float = 0.0
 
     @property
     def mailbox(self) -> str:
@@ -164,6 +167,7 @@ class MemberRequest:
             due_reminded=data.get("due_reminded") == "1",
             ran_late=float(data.get("ran_late") or 0),
             not_a_member=data.get("not_a_member") == "1",
+            escalated_at=float(data.get("escalated_at") or 0),
         )
 
 

@@ -16,7 +16,7 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.communities import CommunitiesClient
+from bot.communities import CommunitiesClient, CommunitiesError
 from bot.domain.approvals import RequestService
 from bot.domain.bulk import ImportService
 from bot.domain.clock import Clock, SystemClock
@@ -26,7 +26,7 @@ from bot.domain.schedule import Schedule
 from bot.runtime.communities import communities_client
 from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.metrics import Metrics
-from bot.runtime.settings import Settings
+from bot.runtime.settings import ConfigError, Settings
 from bot.runtime.worker import Worker
 from bot.slack.import_notifier import SlackImportNotifier
 from bot.slack.import_services import ImportServices
@@ -169,6 +169,36 @@ def policy_from(settings: Settings) -> Policy:
     )
 
 
+def check_policy_communities(settings: Settings, api: CommunitiesClient) -> None:
+    """With POLICY_FILE: a community the file names that the API does not list for this
+    client stops start-up (ConfigError, the lines `python -m bot policy check` prints).
+    An API that cannot be reached now only delays that finding to the first request
+    (which then says the community is not available): a web process still starts."""
+    if settings.policy_file is None:
+        return
+    # Imported only with a file: a start without one loads nothing more than before.
+    from bot.domain.policy_file import PolicyFileError
+    from bot.runtime.policy import (
+        listed_community_ids,
+        policy_book,
+        problem_lines,
+        unlisted_problems,
+    )
+
+    try:
+        book = policy_book(settings)
+    except PolicyFileError as exc:
+        raise ConfigError(problem_lines(settings.policy_file, exc.problems)) from None
+    try:
+        listed = listed_community_ids(api)
+    except (CommunitiesError, redis.RedisError) as exc:
+        log.warning("POLICY_FILE: could not check its communities against the API: %s", exc)
+        return
+    problems = unlisted_problems(book.community_ids or (), listed)
+    if problems:
+        raise ConfigError(problem_lines(settings.policy_file, problems))
+
+
 def start_runtime(
     settings: Settings,
     *,
@@ -207,6 +237,7 @@ def start_runtime(
             )
             slack = slack_client(token, settings.slack_api_url)
         metrics.count_slack_calls(slack)
+        check_policy_communities(settings, api)
         services = build_services(settings, client, api, slack, clock, metrics=metrics)
     except BaseException:
         if client is not None:

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     )
     request_expiry_hours: float = Field(default=72, gt=0)
     reminder_after_hours: float = Field(default=24, gt=0)
+    # A TOML file giving each community its own channel, people and rules (docs/policy.md);
+    # unset: the settings above are the one policy of every community. Read at start-up.
+    policy_file: str | None = None
 
     # Scheduled changes: dates are days in this time zone; an onboarding runs at
     # SCHEDULE_ONBOARD_AT on its start date, an offboarding at SCHEDULE_OFFBOARD_AT on the
@@ -320,7 +323,8 @@ class Settings(BaseSettings):
             )
         elif not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
             found.append("SLACK_BOT_TOKEN: must be a bot token starting with xoxb-")
-        if self.approvals_channel is None and valid("approvals_channel"):
+        if self.approvals_channel is None and valid("approvals_channel") and not self.policy_file:
+            # With POLICY_FILE, each community needs a channel (the file's check says where).
             found.append(f"APPROVALS_CHANNEL: required for {command}")
         if process is Process.WORKER:
             return found  # a worker answers no Slack requests: no signing secret, no app token
@@ -356,6 +360,13 @@ def load_settings(process: Process | None = None, **overrides: object) -> Settin
         except ValidationError:
             raise ConfigError(lines) from None
     problems = lines + settings.problems(process, invalid)
+    if settings.policy_file is not None:
+        # Imported only with a file: reading the settings stays as light as it was.
+        from bot.runtime.policy import policy_file_problems
+
+        # Approval messages need a channel wherever the bot talks to Slack.
+        talks_to_slack = (process or settings.default_process) is not Process.CONSOLE
+        problems += policy_file_problems(settings, require_channel=talks_to_slack)
     if problems:
         raise ConfigError(problems)
     return settings

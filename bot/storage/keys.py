@@ -14,6 +14,8 @@ cb:sweep-lock               string  one worker at a time expires and reminds
 cb:notify-lock:{id}         lock    notifications of one request, one at a time
 cb:roles:group:{S}          string  a user group's members (JSON), for a few minutes
 cb:user-email:{U}           string  a Slack user's e-mail address, for a few minutes
+cb:delegations              hash    absent approver's user ID -> their delegation (JSON); one
+                                    key holds each delegation whole (bot.storage.delegations)
 communities:token:{ns}      string  the shared OAuth token of one client (bot.communities)
 
 Imports (bulk onboarding and offboarding; bot.storage.imports). Each valid row is a request
@@ -48,6 +50,7 @@ WORK_GROUP = "workers"
 AUDIT_STREAM = f"{PREFIX}audit"
 SWEEP_LOCK = f"{PREFIX}sweep-lock"
 TOKEN_PREFIX = "communities:token:"
+DELEGATIONS = f"{PREFIX}delegations"
 
 
 def request(request_id: str) -> str:
