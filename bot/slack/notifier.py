@@ -95,6 +95,9 @@ class SlackNotifier:
         self.roles = roles
         self.members = members
         self.name_lookup_seconds = name_lookup_seconds
+        # Told after every change was shown (Workflow Builder steps complete on final
+        # states: bot.domain.steps.StepService.request_changed), in the process that made it.
+        self.after_change: Callable[[str], None] | None = None
 
     def publish_filed(self, request: MemberRequest) -> None:
         """Post the approval message for a request just stored, then DM the requester."""
@@ -109,6 +112,8 @@ class SlackNotifier:
     def request_changed(self, request_id: str, event: Event) -> None:
         with self._lock(request_id):
             self._render(request_id, event)
+        if self.after_change is not None:
+            self.after_change(request_id)
 
     def remind(self, request: MemberRequest) -> None:
         if not request.message_ts:
