@@ -100,8 +100,9 @@ class StepRefusal:
 
 
 class StepStore(Protocol):
-    def receive(self, execution: StepExecution) -> bool:
-        """Keep an execution the first time it arrives; False when it was already known."""
+    def receive(self, execution: StepExecution, look_at: float) -> bool:
+        """Keep an execution the first time it arrives, for the sweep to look at from
+        `look_at` on; False when it was already known."""
 
     def get(self, execution_id: str) -> StepExecution | None: ...
 
@@ -118,7 +119,14 @@ class StepStore(Protocol):
     def finish(self, execution_id: str, outcome: str) -> None:
         """Slack answered: the execution is done with, for good."""
 
-    def unfinished(self, received_before: float, limit: int = 100) -> list[str]: ...
+    def unfinished(self, due_before: float, limit: int = 100) -> list[str]:
+        """Executions not finished whose time to look at them again has come, oldest first."""
+
+    def postpone(self, execution_id: str, look_at: float) -> None:
+        """Look at an unfinished execution again from `look_at` on (the sweep rotates)."""
+
+    def forget(self, execution_id: str) -> None:
+        """Drop an execution the store no longer has from the unfinished ones."""
 
 
 class StepCompleter(Protocol):
@@ -166,8 +174,9 @@ class StepService:
     def receive(self, execution_id: str, function: str, inputs: Mapping[str, Any]) -> bool:
         """Keep the execution (before Slack is answered); False for a redelivery."""
         text = {key: _text(value) for key, value in inputs.items() if value is not None}
-        execution = StepExecution(execution_id, function, self.clock.now(), text)
-        return self.steps.receive(execution)
+        now = self.clock.now()
+        execution = StepExecution(execution_id, function, now, text)
+        return self.steps.receive(execution, look_at=now + STALE_SECONDS)
 
     def file(self, execution_id: str) -> MemberRequest | StepRefusal | None:
         """File the execution's request, or fail the step with the modal's words. None when
@@ -297,10 +306,11 @@ class StepService:
     def sweep(self) -> int:
         """File what was received and never filed (its process died after answering Slack),
         and complete what a failed completion left open. Returns how many it moved on."""
-        moved = 0
-        for execution_id in self.steps.unfinished(self.clock.now() - STALE_SECONDS):
+        moved, now = 0, self.clock.now()
+        for execution_id in self.steps.unfinished(now):
             execution = self.steps.get(execution_id)
-            if execution is None:
+            if execution is None:  # its arrival was cut short, or it is long gone
+                self.steps.forget(execution_id)
                 continue
             try:
                 if execution.state == "received":
@@ -309,6 +319,8 @@ class StepService:
                     self.request_changed(execution.request_id)
                     after = self.steps.get(execution_id)
                     moved += after is not None and after.state == "finished"
+                if (after := self.steps.get(execution_id)) and after.state != "finished":
+                    self.steps.postpone(execution_id, now + STALE_SECONDS)  # still waiting
             except Exception:
                 log.exception("step %s: sweep failed", execution_id)
         return moved

@@ -39,7 +39,7 @@ Workflow Builder steps (bot.storage.steps):
 cb:step:{execution}         hash    a step execution: function, state, inputs until filed
 cb:step:by-request:{id}     string  the step execution that filed a request
 cb:step:claim:{execution}   string  the process filing or completing it (a short lease)
-cb:step:unfinished          zset    executions not yet completed, scored by arrival
+cb:step:unfinished          zset    executions not completed, scored by when the sweep looks next
 """
 
 from __future__ import annotations

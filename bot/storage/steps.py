@@ -27,11 +27,9 @@ class RedisStepStore:
         self.retention_seconds = retention_seconds
         self._token = secrets.token_hex(8)  # whose claim a release may delete
 
-    def receive(self, execution: StepExecution) -> bool:
+    def receive(self, execution: StepExecution, look_at: float) -> bool:
         key = keys.step(execution.execution_id)
-        self.redis.zadd(
-            keys.STEPS_UNFINISHED, {execution.execution_id: execution.received_at}, nx=True
-        )
+        self.redis.zadd(keys.STEPS_UNFINISHED, {execution.execution_id: look_at}, nx=True)
         if not self.redis.hsetnx(key, "function", execution.function):
             return False
         self.redis.hset(
@@ -85,6 +83,12 @@ class RedisStepStore:
         if _str(self.redis.get(claim) or b"") == self._token:
             self.redis.delete(claim)
 
+    def postpone(self, execution_id: str, look_at: float) -> None:
+        self.redis.zadd(keys.STEPS_UNFINISHED, {execution_id: look_at}, xx=True)
+
+    def forget(self, execution_id: str) -> None:
+        self.redis.zrem(keys.STEPS_UNFINISHED, execution_id)
+
     def finish(self, execution_id: str, outcome: str) -> None:
         key = keys.step(execution_id)
         self.redis.hset(key, mapping={"state": "finished", "outcome": outcome})
@@ -93,9 +97,9 @@ class RedisStepStore:
         self.redis.zrem(keys.STEPS_UNFINISHED, execution_id)
         self.release(execution_id)
 
-    def unfinished(self, received_before: float, limit: int = 100) -> list[str]:
+    def unfinished(self, due_before: float, limit: int = 100) -> list[str]:
         found = self.redis.zrangebyscore(
-            keys.STEPS_UNFINISHED, "-inf", received_before, start=0, num=limit
+            keys.STEPS_UNFINISHED, "-inf", due_before, start=0, num=limit
         )
         return [_str(item) for item in found]
 
