@@ -60,3 +60,13 @@ def test_an_orphan_in_the_index_is_forgotten(redis_url: str) -> None:
     assert store.get("Fx9") is None
     store.forget("Fx9")
     assert store.unfinished(1e12) == []
+
+
+def test_a_redelivery_after_the_step_finished_leaves_nothing_for_the_sweep(redis_url: str) -> None:
+    store = RedisStepStore(redis.Redis.from_url(redis_url))
+    received(store, "Fx1", 100.0)
+    store.finish("Fx1", "completed")
+    again = StepExecution("Fx1", "onboard_employee", 500.0, INPUTS)
+    assert not store.receive(again, 530.0)
+    assert store.unfinished(1e12) == []
+    assert store.get("Fx1").state == "finished"  # type: ignore[union-attr]

@@ -309,7 +309,7 @@ class StepService:
         moved, now = 0, self.clock.now()
         for execution_id in self.steps.unfinished(now):
             execution = self.steps.get(execution_id)
-            if execution is None:  # its arrival was cut short, or it is long gone
+            if execution is None or execution.state == "finished":  # nothing left to do
                 self.steps.forget(execution_id)
                 continue
             try:

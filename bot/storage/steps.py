@@ -17,6 +17,13 @@ import redis
 from bot.domain.steps import StepExecution
 from bot.storage import keys
 
+# The whole hash at once, only if it is new (one key: fine on a cluster).
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
 # How long a finished execution is remembered (a redelivered event then changes nothing).
 FINISHED_SECONDS = 30 * 86400
 
@@ -26,21 +33,24 @@ class RedisStepStore:
         self.redis = client
         self.retention_seconds = retention_seconds
         self._token = secrets.token_hex(8)  # whose claim a release may delete
+        self._create = client.register_script(_CREATE)
 
     def receive(self, execution: StepExecution, look_at: float) -> bool:
-        key = keys.step(execution.execution_id)
-        self.redis.zadd(keys.STEPS_UNFINISHED, {execution.execution_id: look_at}, nx=True)
-        if not self.redis.hsetnx(key, "function", execution.function):
-            return False
-        self.redis.hset(
-            key,
-            mapping={
-                "received_at": repr(execution.received_at),
-                "inputs": json.dumps(execution.inputs),
-                "state": "received",
-            },
-        )
-        return True
+        execution_id = execution.execution_id
+        self.redis.zadd(keys.STEPS_UNFINISHED, {execution_id: look_at}, nx=True)
+        fields = {
+            "function": execution.function,
+            "received_at": repr(execution.received_at),
+            "inputs": json.dumps(execution.inputs),
+            "state": "received",
+        }
+        flat = [item for pair in fields.items() for item in pair]
+        if self._create(keys=[keys.step(execution_id)], args=flat):
+            return True
+        known = self.get(execution_id)
+        if known is not None and known.state == "finished":  # redelivered long after
+            self.forget(execution_id)
+        return False
 
     def get(self, execution_id: str) -> StepExecution | None:
         data: dict[Any, Any] = self.redis.hgetall(keys.step(execution_id))
