@@ -296,6 +296,7 @@ class StepService:
     def _settle(self, execution_id: str, error: str, outcome: str) -> None:
         if not error:
             self.steps.finish(execution_id, outcome)
+            log.info("step %s %s", execution_id, outcome)
         elif error in GONE:
             log.warning("step %s could not be told (%s); dropped", execution_id, error)
             self.steps.finish(execution_id, "gone")
