@@ -297,3 +297,12 @@ def test_a_step_refuses_in_the_very_words_of_the_add_modal(
     execution_id = run(stack, {**ONBOARD_JANE, field: given})
     step = finished(stack, execution_id)
     assert step.error == f"{LABELS[field]}: {shown.errors[field]}"
+
+
+def test_an_expired_request_completes_the_step_with_expired_and_no_decider(stack) -> None:
+    execution_id = run(stack, ONBOARD_JANE)
+    request = filed(stack, execution_id)
+    stack.clock.advance(73 * 3600)  # nobody decided within the 72 hours
+    stack.services.requests.sweep()  # what the worker's sweep does
+    step = finished(stack, execution_id)
+    assert step.outputs == {"request_id": request.id, "status": "expired"}
