@@ -31,6 +31,7 @@ from bot.console.form import (
 )
 from bot.console.mask import Masker
 from bot.console.render import Names, mrkdwn, render_blocks, render_view_header
+from bot.console.steps import StepRunner
 from bot.domain.roles import Role
 from bot.local.split import SplitStack
 from bot.local.stack import LocalStack
@@ -62,6 +63,9 @@ Commands:
   dm                  read the direct messages the bot sent you since you last looked
   home                open the bot's App Home tab
   clock +2d           move the bot's clock ahead (d, h or m): dated changes fall due
+  run <step> name=value … [as <user>]
+                      a Workflow Builder workflow runs a step, e.g. run onboard_employee
+                      email=jane@example.com first_name=Jane last_name=Doe credit=750 as alice
   files               list the files the bot sent you (the audit trail, say)
   file <N>            show file N of that list
   help                this list
@@ -121,6 +125,7 @@ class ConsoleSession:
         self.seen_home: dict[str, str] = {}
         self.dms_read: dict[str, int] = {}
         self.dms_hinted: dict[str, int] = {}
+        self.steps = StepRunner(stack, self.names, self.say, self.people)
 
     # ----------------------------------------------------------------------------------
     # Output
@@ -181,6 +186,8 @@ class ConsoleSession:
                 self.open_home(answers)
             elif command == "clock":
                 self.move_clock(rest.strip())
+            elif command == "run":
+                self._act(self.steps.start(rest.strip(), self.user), answers)
             elif command == "files":
                 self.list_files()
             elif command == "file":
@@ -347,6 +354,7 @@ class ConsoleSession:
         self._report_channel()
         self._report_home()
         self._report_dms()
+        self.steps.report()
         self._report_modal(answers)
 
     def _report_ephemerals(self) -> None:

@@ -23,6 +23,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory
 from bot.domain.schedule import Schedule
+from bot.domain.steps import StepService
 from bot.runtime.communities import communities_client
 from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.metrics import Metrics
@@ -32,12 +33,14 @@ from bot.slack.import_notifier import SlackImportNotifier
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.services import Services
+from bot.slack.steps import SlackStepCompleter, community_names, may_file
 from bot.slack.users import UserDirectory
 from bot.storage import RedisServer
 from bot.storage.audit_log import RedisAuditLog
 from bot.storage.group_cache import RedisGroupCache
 from bot.storage.imports import RedisImportStore
 from bot.storage.requests import RedisRequestStore
+from bot.storage.steps import RedisStepStore
 
 log = logging.getLogger("bot")
 
@@ -76,6 +79,7 @@ class Runtime:
             max_deliveries=self.settings.worker_max_deliveries,
             name=name or self.settings.worker_name,
             metrics=self.metrics,
+            steps=self.services.steps,
         )
 
     def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
@@ -286,7 +290,7 @@ def build_services(
     policy = policy_from(settings)
     service = RequestService(store, policy, notifier, settings.environment_label, clock)
     imports = build_imports(settings, client, slack, policy, clock.now)
-    return Services(
+    services = Services(
         imports=imports,
         store=store,
         roles=roles,
@@ -299,6 +303,17 @@ def build_services(
         environment=settings.environment_label,
         clock=clock,
     )
+    services.steps = StepService(
+        RedisStepStore(client, settings.retention_days * 86400),
+        service,
+        SlackStepCompleter(slack),
+        may_file=may_file(services.quick_roles, roles),
+        communities=community_names(api),
+        policy=policy,
+        clock=clock,
+    )
+    notifier.after_change = services.steps.request_changed
+    return services
 
 
 def build_imports(

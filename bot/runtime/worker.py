@@ -29,6 +29,7 @@ from bot.domain.execution import Finished, carry_out
 from bot.domain.members import MembersApi
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
+from bot.domain.steps import StepService
 from bot.runtime.logs import log_context
 from bot.runtime.metrics import Metrics
 from bot.storage.work_queue import Entry, WorkQueue
@@ -53,7 +54,9 @@ class Worker:
         max_deliveries: int = 5,
         name: str | None = None,
         metrics: Metrics | None = None,
+        steps: StepService | None = None,
     ) -> None:
+        self.steps = steps  # Workflow Builder steps left unfiled or uncompleted (sweep)
         self.store = store
         self.metrics = metrics
         self.service = service
@@ -269,6 +272,8 @@ class Worker:
     def _sweep(self) -> None:
         if self.queue.take_sweep_turn(self.sweep_every):
             self.service.sweep()
+            if self.steps is not None:
+                self.steps.sweep()
 
     # One request -----------------------------------------------------------------
 

@@ -60,6 +60,9 @@ _CURRENT_FOR = {
 }
 
 
+# Events that tell of a request in a final state (a Workflow Builder step then completes).
+_FINAL_EVENTS = {Event.DONE, Event.FAILED, Event.REJECTED, Event.EXPIRED, Event.CANCELLED}
+
 # Events that tell people a round of work was approved (the worker waits for them).
 _ROUND_EVENTS = {Event.FILED, Event.APPROVED, Event.RETRIED}
 
@@ -97,6 +100,9 @@ class SlackNotifier:
         self.roles = roles
         self.members = members
         self.name_lookup_seconds = name_lookup_seconds
+        # Told after a final state was shown (Workflow Builder steps then complete:
+        # bot.domain.steps.StepService.request_changed), in the process that made it.
+        self.after_change: Callable[[str], None] | None = None
 
     def publish_filed(self, request: MemberRequest) -> None:
         """Post the approval message for a request just stored, then DM the requester."""
@@ -111,6 +117,8 @@ class SlackNotifier:
     def request_changed(self, request_id: str, event: Event) -> None:
         with self._lock(request_id):
             self._render(request_id, event)
+        if self.after_change is not None and event in _FINAL_EVENTS:
+            self.after_change(request_id)
 
     def remind(self, request: MemberRequest) -> None:
         if not request.message_ts:

@@ -18,6 +18,7 @@ from bot.domain.clock import Clock
 from bot.domain.policy import Policy
 from bot.domain.ports import AuditLog, RequestStore
 from bot.domain.roles import RoleDirectory
+from bot.domain.steps import StepService
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.users import QuickRoles, UserDirectory
@@ -85,6 +86,7 @@ class Services:
         default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="refresh")
     )
     imports: ImportServices | None = None  # /community import (bot.slack.import_services)
+    steps: StepService | None = None  # Workflow Builder steps (bot.domain.steps)
     quick_roles: QuickRoles = field(init=False)  # roles on the ack path: cache only
 
     def __post_init__(self) -> None:

@@ -30,7 +30,7 @@ from bot.slack_standin.state.responses import MAX_USES
 from bot.slack_standin.web_api import WebApi
 
 # Arguments that arrive as JSON strings in form-encoded bodies.
-_JSON_ARGS = ("blocks", "view", "metadata", "files", "attachments", "channels")
+_JSON_ARGS = ("blocks", "view", "metadata", "files", "attachments", "channels", "outputs")
 JSON = "application/json; charset=utf-8"
 
 

@@ -356,6 +356,47 @@ class SlackDriver:
         home = self.standin.views.home(user_id)
         if home is not None:
             event["view"] = home
+        return self._send_event(event)
+
+    def run_step(
+        self, user_id: str, callback_id: str, inputs: Mapping[str, Any]
+    ) -> tuple[str, DriverResult]:
+        """A workflow reaches one of the app's steps (a `function` in manifest.yml), run by
+        `user_id`: the stand-in starts an execution and sends `function_executed` as Slack
+        does (an event: JSON over HTTP, signed; an events_api envelope in Socket Mode).
+        Returns the execution ID and the bot's answer."""
+        self._user(user_id)
+        execution = self.standin.functions.start(callback_id, dict(inputs))
+        spec = self.standin.functions.declared[callback_id]
+
+        def listed(kind: str) -> list[dict[str, Any]]:
+            return [{"name": name, **param} for name, param in (spec.get(kind) or {}).items()]
+
+        event: dict[str, Any] = {
+            "type": "function_executed",
+            "function": {
+                "id": f"Fn{callback_id.upper()[:10]}",
+                "callback_id": callback_id,
+                "title": spec.get("title", callback_id),
+                "description": spec.get("description", ""),
+                "type": "app",
+                "input_parameters": listed("input_parameters"),
+                "output_parameters": listed("output_parameters"),
+                "app_id": APP_ID,
+                "date_created": 1_700_000_000,
+                "date_updated": 1_700_000_000,
+                "date_deleted": 0,
+            },
+            "inputs": dict(inputs),
+            "function_execution_id": execution.execution_id,
+            "workflow_execution_id": f"Wx{execution.execution_id[2:]}",
+            "event_ts": self.standin.shared.next_ts(),
+            "bot_access_token": execution.token,
+        }
+        return execution.execution_id, self._send_event(event)
+
+    def _send_event(self, event: dict[str, Any]) -> DriverResult:
+        """An Events API event, wrapped as Slack wraps every one."""
         number = self.standin.shared.next_number("event")
         envelope = {
             "token": VERIFICATION_TOKEN,

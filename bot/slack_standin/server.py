@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -20,6 +21,7 @@ from bot.slack_standin.state import (
     CallLog,
     Conversations,
     Directory,
+    Functions,
     Message,
     ResponseUrls,
     Shared,
@@ -28,6 +30,7 @@ from bot.slack_standin.state import (
     Uploads,
     Views,
 )
+from bot.slack_standin.state.functions import DEFAULT_MANIFEST
 from bot.slack_standin.web_api import WebApi
 
 T = TypeVar("T")
@@ -55,6 +58,7 @@ class SlackStandIn:
         channels: Mapping[str, str] | None = None,
         trigger_ttl: float | None = None,
         app_token: str | None = None,
+        manifest: Path | None = DEFAULT_MANIFEST,
     ) -> None:
         self.bot_token = bot_token
         self.shared = Shared()
@@ -64,6 +68,7 @@ class SlackStandIn:
         self.uploads = Uploads(self.shared, self.directory, self.conversations)
         self.response_urls = ResponseUrls(self.shared, self.conversations)
         self.call_log = CallLog(self.shared)
+        self.functions = Functions(self.shared, manifest)  # Workflow Builder steps
         self.socket_mode = SocketMode(self.shared, host)  # on with an app token (xapp-…)
         self._app_token = app_token
         self._address = (host, port)
@@ -83,6 +88,7 @@ class SlackStandIn:
             call_log=self.call_log,
             bot_token=self.bot_token,
             socket_mode=self.socket_mode,
+            functions=self.functions,
         )
         app = StandInApp(
             web_api=web_api,
@@ -144,6 +150,7 @@ class SlackStandIn:
                 self.uploads,
                 self.response_urls,
                 self.call_log,
+                self.functions,
             ):
                 store.clear()
             self.shared.notify()

@@ -20,6 +20,7 @@ from bot.slack_standin.state import (
     CallLog,
     Conversations,
     Directory,
+    Functions,
     Message,
     Shared,
     SlackError,
@@ -46,7 +47,9 @@ class WebApi:
         call_log: CallLog,
         bot_token: str,
         socket_mode: SocketMode | None = None,
+        functions: Functions | None = None,
     ) -> None:
+        self._functions = functions
         self._shared = shared
         self._directory = directory
         self._conversations = conversations
@@ -75,6 +78,9 @@ class WebApi:
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.info": self._files_info,
         }
+        if functions is not None:  # Workflow Builder steps (state/functions.py)
+            self._methods["functions.completeSuccess"] = functions.complete_success
+            self._methods["functions.completeError"] = functions.complete_error
 
     def call(self, method: str, token: str, args: dict[str, Any]) -> dict[str, Any]:
         """Answer one call and record it; raises SlackError (recorded too) to refuse it."""
@@ -95,10 +101,15 @@ class WebApi:
         if method == "apps.connections.open":
             self._check_app_token(token)
         elif token != self._bot_token:
+            # A step execution's own token works until it completes or 15 minutes pass.
+            state = self._functions.token_state(token) if self._functions else "unknown"
+            if state == "revoked":
+                raise SlackError("token_revoked")
             # Slack refuses an app-level token for the methods that take a bot token.
-            raise SlackError(
-                "not_allowed_token_type" if token.startswith("xapp-") else "invalid_auth"
-            )
+            if state != "valid":
+                raise SlackError(
+                    "not_allowed_token_type" if token.startswith("xapp-") else "invalid_auth"
+                )
         failure = self._call_log.take_failure(method)
         if failure is not None:
             raise failure

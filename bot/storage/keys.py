@@ -36,6 +36,12 @@ cb:import:pause             string  Coolblue answered 429: no import traffic unt
 cb:import:lease:{row}       string  the runner carrying out one row
 cb:import:runner:{name}     string  a live import runner's heartbeat
 cb:import:sweep-lock        string  one runner at a time expires imports
+
+Workflow Builder steps (bot.storage.steps):
+cb:step:{execution}         hash    a step execution: function, state, inputs until filed
+cb:step:by-request:{id}     string  the step execution that filed a request
+cb:step:claim:{execution}   string  the process filing or completing it (a short lease)
+cb:step:unfinished          zset    executions not completed, scored by when the sweep looks next
 """
 
 from __future__ import annotations
@@ -131,3 +137,23 @@ def import_lease(row_request_id: str) -> str:
 
 def import_runner(name: str) -> str:
     return f"{PREFIX}import:runner:{name}"
+
+
+# Workflow Builder steps (bot.storage.steps) --------------------------------------------
+
+STEPS_UNFINISHED = f"{PREFIX}step:unfinished"
+
+
+def step(execution_id: str) -> str:
+    """hash: one step execution (bot.domain.steps.StepExecution)"""
+    return f"{PREFIX}step:{execution_id}"
+
+
+def step_of_request(request_id: str) -> str:
+    """string: the step execution that filed a request"""
+    return f"{PREFIX}step:by-request:{request_id}"
+
+
+def step_claim(execution_id: str) -> str:
+    """string: the process filing or completing a step execution, for a short while"""
+    return f"{PREFIX}step:claim:{execution_id}"

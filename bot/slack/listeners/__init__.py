@@ -3,7 +3,7 @@ domain, render."""
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, events, imports, views
+from bot.slack.listeners import actions, commands, events, imports, steps, views
 
 
 def register_listeners(app: App) -> None:
@@ -12,3 +12,4 @@ def register_listeners(app: App) -> None:
     views.register(app)
     events.register(app)
     imports.register(app)
+    steps.register(app)

@@ -12,6 +12,7 @@ asynchronously, after it acknowledged the HTTP request, and tests `wait_for` the
 from bot.slack_standin.state.calls import CallLog
 from bot.slack_standin.state.directory import Directory
 from bot.slack_standin.state.files import Uploads
+from bot.slack_standin.state.functions import Execution, Functions
 from bot.slack_standin.state.messages import Conversations
 from bot.slack_standin.state.models import (
     APP_ID,
@@ -43,6 +44,8 @@ __all__ = [
     "CallLog",
     "Conversations",
     "Directory",
+    "Execution",
+    "Functions",
     "Message",
     "ResponseTarget",
     "ResponseUrls",

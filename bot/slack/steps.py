@@ -1,0 +1,78 @@
+"""Workflow Builder steps, the Slack side: completing with the bot token, and the look-ups
+the domain's StepService asks for (who may file, which communities).
+
+Steps complete with the bot token (`xoxb-…`), never the execution's own token
+(`bot_access_token` in the event, which Bolt's `complete`/`fail` use): that token expires
+15 minutes after it is issued, and a request is final hours or days later, in whichever
+process decides or carries it out (docs/workflow-builder.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.communities import CommunitiesClient
+from bot.domain.roles import Role, RoleDirectory
+from bot.domain.steps import MayFile
+from bot.slack.users import MembershipUnknown, QuickRoles
+
+log = logging.getLogger("bot.slack")
+
+
+class SlackStepCompleter:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def complete(self, execution_id: str, outputs: dict[str, Any]) -> str:
+        return self._call(
+            lambda: self.client.functions_completeSuccess(
+                function_execution_id=execution_id, outputs=outputs
+            )
+        )
+
+    def fail(self, execution_id: str, error: str) -> str:
+        return self._call(
+            lambda: self.client.functions_completeError(
+                function_execution_id=execution_id, error=error
+            )
+        )
+
+    @staticmethod
+    def _call(call: Callable[[], Any]) -> str:
+        try:
+            call()
+        except SlackApiError as exc:
+            return str(exc.response.get("error") or "unknown_error")
+        return ""
+
+
+def may_file(quick: QuickRoles, roles: RoleDirectory) -> MayFile:
+    """The Add/Remove modals' rule (hr, from the same grants and group cache); a group not
+    in the cache is asked of Slack here, off the ack path. None when Slack cannot say."""
+
+    def check(user_id: str, community_id: str) -> bool | None:
+        try:
+            return quick.has(user_id, Role.HR)
+        except MembershipUnknown:
+            pass
+        try:
+            return roles.has(user_id, Role.HR)
+        except Exception as exc:
+            log.warning("role check for a step failed: %s", type(exc).__name__)
+            return None
+
+    return check
+
+
+def community_names(api: CommunitiesClient) -> Callable[[], dict[str, str]]:
+    """{id: name} of the communities this integration may manage (cached by the client)."""
+
+    def names() -> dict[str, str]:
+        return {c.id: c.name for c in api.list_communities().communities}
+
+    return names
