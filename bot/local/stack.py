@@ -83,6 +83,8 @@ class LocalStack:
                 "slack_signing_secret": None if socket_mode else SecretStr(signing_secret),
                 "slack_app_token": SecretStr(STANDIN_APP_TOKEN) if socket_mode else None,
                 "slack_api_url": self.standin.api_url,
+                # The stand-in serves attached files itself: its URL joins files.slack.com.
+                "slack_extra_file_urls": (f"{self.standin.base_url}/files/",),
                 "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
             }
         )

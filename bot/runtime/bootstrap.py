@@ -28,6 +28,7 @@ from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.metrics import Metrics
 from bot.runtime.settings import Settings
 from bot.runtime.worker import Worker
+from bot.slack.downloads import FileHosts
 from bot.slack.import_notifier import SlackImportNotifier
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
@@ -303,4 +304,5 @@ def build_imports(
         max_rows=settings.import_max_rows,
         inline_rows=settings.import_inline_rows,
         download_seconds=settings.import_download_seconds,
+        file_hosts=FileHosts(settings.slack_extra_file_urls),
     )
