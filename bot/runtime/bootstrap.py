@@ -6,12 +6,14 @@ points above this layer (bot.local) and handed in as `api_urls`."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import redis
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -66,33 +68,32 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
 
     def build_worker(self, *, name: str | None = None, sweep_every: float = 30.0) -> Worker:
+        """A Worker with a Communities client of its own, whose waits (Retry-After,
+        backoff) end the moment the worker is told to stop."""
+        stopping = threading.Event()
+        api = self._communities_client(stop=stopping)
         return Worker(
             self.redis,
             self.services.store,
             self.services.requests,
-            self.services.api,
+            api,
             concurrency=self.settings.worker_concurrency,
             claim_idle=self.settings.worker_claim_idle_seconds,
             sweep_every=sweep_every,
             max_deliveries=self.settings.worker_max_deliveries,
             name=name or self.settings.worker_name,
             metrics=self.metrics,
+            stopping=stopping,
+            on_close=api.close,
         )
 
     def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
         """The import runner each worker process starts beside its Worker, with a
         Communities client of its own whose 429s pause every process's import traffic."""
         assert self.services.imports is not None
-        gate = RateGate()
-        urls = self.api_urls
-        api = communities_client(
-            self.settings,
-            self.redis,
-            base_url=urls.base_url if urls else None,
-            token_url=urls.token_url if urls else None,
-            transport=gate,
-            metrics=self.metrics,
-        )
+        stopping = threading.Event()  # stop() sets it: every wait of the rows ends
+        gate = RateGate(stop=stopping)
+        api = self._communities_client(transport=gate, stop=stopping)
         return ImportRunner(
             self.redis,
             self.services.imports.store,
@@ -105,6 +106,21 @@ class Runtime:
             name=name or self.settings.worker_name,
             gate=gate,
             on_close=api.close,
+            stopping=stopping,
+        )
+
+    def _communities_client(
+        self, *, transport: httpx.BaseTransport | None = None, stop: threading.Event | None = None
+    ) -> CommunitiesClient:
+        urls = self.api_urls
+        return communities_client(
+            self.settings,
+            self.redis,
+            base_url=urls.base_url if urls else None,
+            token_url=urls.token_url if urls else None,
+            transport=transport,
+            metrics=self.metrics,
+            stop=stop,
         )
 
     def close(self) -> None:

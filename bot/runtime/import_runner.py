@@ -21,6 +21,10 @@ Every process runs one, and together they keep at most IMPORT_CONCURRENCY rows i
 The 429 pause is shared: the runner's Communities client sends through `RateGate`, which
 sees every 429 with its Retry-After, holds this process's import traffic and sets the pause
 for every other process too.
+
+Every wait ends when the runner stops (`stopping`, also the client's and the gate's stop):
+a row waiting on a pause or a Retry-After (Coolblue may ask for 600 s) is left as it is,
+unacknowledged, and whoever carries it out next checks with Coolblue first.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import redis
 
+from bot.communities.errors import Interrupted
 from bot.communities.retry import retry_after_seconds
 from bot.domain.bulk import ImportService, RowResult, carry_out_row, gave_up, row_entry
 from bot.domain.members import MembersApi
@@ -53,17 +58,20 @@ REPORT_EVERY = 0.5
 
 class RateGate(httpx.BaseTransport):
     """An httpx transport that holds requests while Coolblue asked us to wait (429 with
-    Retry-After), and tells `on_rate_limited` (the shared pause) when it does."""
+    Retry-After), and tells `on_rate_limited` (the shared pause) when it does. A hold ends
+    with Interrupted (the request unsent) the moment `stop` is set."""
 
     def __init__(
         self,
         inner: httpx.BaseTransport | None = None,
         on_rate_limited: Callable[[float], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.inner = inner or httpx.HTTPTransport(
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32)
         )
         self.on_rate_limited = on_rate_limited
+        self.stop = stop
         self._until = 0.0
         self._lock = threading.Lock()
         self.limited = 0  # 429s seen, for the logs and the benchmark
@@ -73,9 +81,14 @@ class RateGate(httpx.BaseTransport):
             self._until = max(self._until, time.monotonic() + seconds)
 
     def wait(self) -> None:
+        """Until the pause is over; raises Interrupted when `stop` is set meanwhile."""
         delay = self._until - time.monotonic()
-        if delay > 0:
+        if delay <= 0:
+            return
+        if self.stop is None:
             time.sleep(delay)
+        elif self.stop.wait(delay):
+            raise Interrupted()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.wait()
@@ -111,6 +124,7 @@ class ImportRunner:
         name: str | None = None,
         gate: RateGate | None = None,
         on_close: Callable[[], None] | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.service = service
@@ -124,11 +138,14 @@ class ImportRunner:
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.consumer = f"import-{self.name}"
         self.queue = ImportQueue(client, self.consumer)
+        # Set by stop(); also ends the waits of the gate and of the client built with it.
+        self.stopping = stopping or threading.Event()
         self.gate = gate
         if gate is not None and gate.on_rate_limited is None:
             gate.on_rate_limited = self.queue.pause
+        if gate is not None and gate.stop is None:
+            gate.stop = self.stopping
         self._on_close = on_close
-        self.stopping = threading.Event()
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0
@@ -258,7 +275,11 @@ class ImportRunner:
                 if not kept:
                     return
                 if self.gate is not None:
-                    self.gate.wait()  # a 429 pause learnt from the last row's reply
+                    try:
+                        self.gate.wait()  # a 429 pause learnt from the last row's reply
+                    except Interrupted:  # stopping: the rows waiting here are resumed later
+                        self.queue.release([slot])
+                        return
                 current = self._next(slot)
                 if current is None:
                     self.queue.release([slot])
@@ -298,6 +319,16 @@ class ImportRunner:
             again = done == "deferred"  # still ours: after the pause
             if done == "finished":
                 log.info("import %s: every row has its outcome", entry.import_id)
+            return kept
+        except Interrupted:
+            # Stopping while the row waited on Coolblue's pause: nothing is recorded. Left
+            # unacknowledged, it is resumed (or claimed after the idle time) and checked
+            # with Coolblue first, since a call may have been sent before the wait.
+            log.info("import runner %s: row %s left for later (stopping)", self.name,
+                     entry.row_id)  # fmt: skip
+            with contextlib.suppress(redis.RedisError):
+                self.queue.release([slot])
+            kept = False
             return kept
         except Exception:
             # Left unacknowledged: claimed again after the idle time (its slot lapses too).

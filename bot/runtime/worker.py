@@ -20,10 +20,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
+from bot.communities.errors import Interrupted
 from bot.domain.approvals import RequestService
 from bot.domain.execution import Finished, carry_out
 from bot.domain.members import MembersApi
@@ -53,6 +55,8 @@ class Worker:
         max_deliveries: int = 5,
         name: str | None = None,
         metrics: Metrics | None = None,
+        stopping: threading.Event | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -64,7 +68,9 @@ class Worker:
         self.max_deliveries = max_deliveries
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.queue = WorkQueue(client, self.name)
-        self.stopping = threading.Event()
+        # Set by stop(); also ends the waits of a client built with it (bootstrap).
+        self.stopping = stopping or threading.Event()
+        self._on_close = on_close
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0  # monotonic time the loop last came round
@@ -110,6 +116,8 @@ class Worker:
             self._running = False
             beating.join(5)
             self._stopped.set()
+            if self._on_close is not None:
+                self._on_close()
             log.info("worker %s stopped", self.name)
 
     def stop(self, timeout: float = 25.0) -> bool:
@@ -228,6 +236,12 @@ class Worker:
     def _run_entry_logged(self, entry: Entry) -> None:
         try:
             finished = self.execute(entry.request_id)
+        except Interrupted:
+            # Stopping while waiting on Coolblue (a Retry-After, a backoff): nothing is
+            # recorded; the entry is resumed or claimed later, and checked with Coolblue first.
+            log.info("worker %s: request %s left for later (stopping)", self.name,
+                     entry.request_id)  # fmt: skip
+            finished = None
         except Exception:
             # Left unacknowledged on purpose: claimed again after claim_idle, and parked as
             # failed once it was handed out `max_deliveries` times.
