@@ -64,6 +64,7 @@ class LocalStack:
     worker_jobs: list[Worker] = field(init=False, default_factory=list)
     import_runners: list[ImportRunner] = field(init=False, default_factory=list)
     socket: SocketModeListener | None = field(init=False, default=None)
+    health: Health = field(init=False)
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
 
     def start(self) -> LocalStack:
@@ -103,9 +104,10 @@ class LocalStack:
             self.settings.slack_signing_secret,
             on_ack=self.runtime.metrics.ack,
         )
-        health = Health(self.runtime.redis)
+        health = self.health = Health(self.runtime.redis)
         if self.workers:
             health.add("worker", self._workers_health)
+            health.add("import runner", self._runners_health)
         if socket_mode:
             self.socket = start_socket_mode(
                 app,
@@ -158,6 +160,10 @@ class LocalStack:
         problems = [h for job in self.worker_jobs if (h := job.health()) != "ok"]
         return problems[0] if problems else "ok"
 
+    def _runners_health(self) -> str:
+        problems = [h for runner in self.import_runners if (h := runner.health()) != "ok"]
+        return problems[0] if problems else "ok"
+
     @property
     def services(self) -> Services:
         return self.runtime.services
@@ -176,6 +182,7 @@ class LocalStack:
         if self.socket is not None:
             self.socket.stop()
         self.server.stop()
+        self.health.close()
         self.driver.close()
         self.runtime.close()
         if self.sandbox is not None:

@@ -46,6 +46,7 @@ from bot.communities.errors import Interrupted
 from bot.communities.retry import retry_after_seconds
 from bot.domain.bulk import ImportService, RowResult, carry_out_row, gave_up, row_entry
 from bot.domain.members import MembersApi
+from bot.runtime.logs import Outage
 from bot.slack.import_notifier import SlackImportNotifier
 from bot.storage.imports import ImportQueue, RedisImportStore, RowEntry
 
@@ -146,6 +147,9 @@ class ImportRunner:
         if gate is not None and gate.stop is None:
             gate.stop = self.stopping
         self._on_close = on_close
+        # One warning when Redis starts failing, one line when it is back, whichever of
+        # the dispatcher, the heartbeat and the reporter meets it.
+        self._outage = Outage(log, f"import runner {self.name}")
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0
@@ -210,11 +214,12 @@ class ImportRunner:
                     self._take(self.queue.claim_abandoned(self.lease_ms, self.threads))
                     last_claim = now
                 self._dispatch()
+                self._outage.ok()
                 backoff = 0.5
             except redis.RedisError as exc:
                 if "NOGROUP" in str(exc):
                     ready = False
-                log.warning("import runner %s: Redis failing (%s)", self.name, type(exc).__name__)
+                self._outage.failing(exc)
                 self.stopping.wait(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
 
@@ -358,9 +363,9 @@ class ImportRunner:
                     with self._lock:
                         self._backlog = deque(e for e in self._backlog if e.entry_id not in lost)
                 self.queue.beat(3 * self.lease_ms / 1000)
+                self._outage.ok()
             except redis.RedisError as exc:
-                log.warning("import runner %s: heartbeat failing (%s)", self.name,
-                            type(exc).__name__)  # fmt: skip
+                self._outage.failing(exc)
             self._stopped.wait(interval)
 
     def _report(self) -> None:
@@ -374,6 +379,9 @@ class ImportRunner:
                     last_sweep = now
                     if self.store.take_sweep_turn(self.consumer, self.sweep_every):
                         self.service.sweep()
+                self._outage.ok()
+            except redis.RedisError as exc:
+                self._outage.failing(exc)
             except Exception as exc:
                 log.warning("import runner %s: reporting failed (%s)", self.name,
                             type(exc).__name__)  # fmt: skip

@@ -31,7 +31,7 @@ from bot.domain.execution import Finished, carry_out
 from bot.domain.members import MembersApi
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
-from bot.runtime.logs import log_context
+from bot.runtime.logs import Outage, log_context
 from bot.runtime.metrics import Metrics
 from bot.storage.work_queue import Entry, WorkQueue
 
@@ -74,7 +74,8 @@ class Worker:
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0  # monotonic time the loop last came round
-        self._outage: float | None = None  # since when Redis has been failing
+        # One warning when Redis starts failing, one line when it is back (loop and heartbeat).
+        self._outage = Outage(log, f"worker {self.name}")
         self._busy: dict[str, Entry] = {}  # stream entry id -> entry
         self._busy_lock = threading.Lock()
         self._slot_freed = threading.Event()
@@ -146,26 +147,14 @@ class Worker:
                     last_sweep = now
                 self._release_due()
                 self._read_new()
-                self._redis_back()
+                self._outage.ok()
                 backoff = 0.5
             except redis.RedisError as exc:
                 if "NOGROUP" in str(exc):  # Redis came back without our stream and group
                     ready = False
-                self._redis_failing(exc)
+                self._outage.failing(exc)  # once per outage, not once per loop
                 self.stopping.wait(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
-
-    def _redis_failing(self, exc: redis.RedisError) -> None:
-        if self._outage is None:  # once per outage, not once per loop
-            self._outage = time.monotonic()
-            log.warning("worker %s: Redis failing (%s); backing off", self.name,
-                        type(exc).__name__)  # fmt: skip
-
-    def _redis_back(self) -> None:
-        if self._outage is not None:
-            log.warning("worker %s: Redis back after %.1f s", self.name,
-                        time.monotonic() - self._outage)  # fmt: skip
-            self._outage = None
 
     def _free_slots(self) -> int:
         return self.concurrency - len(self._busy)
@@ -206,7 +195,6 @@ class Worker:
 
     def _heartbeat(self) -> None:
         interval = max(0.1, self.claim_idle_ms / 3000)
-        failing = False
         while self._running and not self._stopped.is_set():
             with self._busy_lock:
                 busy = list(self._busy.values())
@@ -214,12 +202,9 @@ class Worker:
                 for lost in self.queue.keep_claimed(busy, self.claim_idle_ms):
                     log.warning("worker %s: entry %s was taken over", self.name, lost.entry_id)
                 self.queue.beat(ttl_seconds=3 * self.claim_idle_ms / 1000)
-                failing = False
+                self._outage.ok()
             except redis.RedisError as exc:
-                if not failing:
-                    log.warning("worker %s: heartbeat failing (%s)", self.name,
-                                type(exc).__name__)  # fmt: skip
-                failing = True
+                self._outage.failing(exc)  # the same outage as the loop's: one warning
             self._stopped.wait(interval)
 
     def _submit(self, entry: Entry) -> None:
