@@ -16,10 +16,20 @@ import time
 
 from bot.domain.requests import Status
 from bot.storage.keys import IMPORT_PAUSE
-from tests.conftest import ALICE, BOB
+from tests.conftest import ALICE, BOB, GRACE
 from tests.flows import JANE, eventually, file_request, wait_status, worker_process
 from tests.flows import click as click_request
-from tests.import_flows import click, created_per_email, file_import, get, people_csv, wait_finished
+from tests.import_flows import (
+    click,
+    created_per_email,
+    file_import,
+    get,
+    message_of,
+    people_csv,
+    result_rows,
+    shown,
+    wait_finished,
+)
 
 
 def test_a_worker_waiting_on_a_600_s_retry_after_exits_on_sigterm(make_stack, tmp_path):
@@ -92,3 +102,57 @@ def test_a_worker_waiting_on_retry_after_for_a_single_request_exits_on_sigterm(
 
 def creates(stack) -> int:
     return stack.sandbox.state.operation_counts.get("createMember", 0)
+
+
+def test_stop_never_reports_a_row_that_may_have_been_created_as_not_carried_out(make_stack):
+    # Row 2's create reaches Coolblue but its answer is lost; the check that follows gets
+    # 429 with Retry-After: 600. A manager presses Stop meanwhile.
+    stack = make_stack(import_concurrency=1)
+    faults = stack.sandbox.faults
+    faults.drop_after_create_next = 1
+    faults.rate_limit_operation, faults.rate_limit_next = "getRemainingCredit", 100
+    faults.retry_after_seconds = 600
+    request = file_import(stack, ALICE, people_csv(3))
+    click(stack, BOB, "Approve", request)
+    eventually(lambda: stack.redis.pttl(IMPORT_PAUSE) > 500_000, 30, "the 600 s pause")
+    assert len(stack.sandbox.state.members()) == 1  # the lost answer's member exists
+    click(stack, GRACE, "Stop", request)
+    stopped = wait_finished(stack, request.id, timeout=30)
+
+    rows = {
+        r["email"]: r
+        for r in result_rows(stack.standin.files(stack.standin.dm_channel(ALICE)), request.id)
+    }
+    created = rows["person0@example.com"]
+    assert created["outcome"] == "outcome unknown"
+    assert "may have" in created["reason"] and "check" in created["reason"].lower()
+    others = [rows[f"person{i}@example.com"]["outcome"] for i in (1, 2)]
+    assert others == ["not carried out (stopped)"] * 2  # never attempted
+    assert (stopped.unknown, stopped.stopped_rows, stopped.done) == (1, 2, 0)
+    assert "1 outcome unknown" in shown(message_of(stack, request))
+
+
+def test_stop_while_the_check_waits_in_flight_ends_the_row_as_outcome_unknown(make_stack):
+    # The same lost answer, but the check's Retry-After is short: the row is still being
+    # carried out (its check waiting) when Stop lands, and is deferred only afterwards.
+    stack = make_stack(import_concurrency=1)
+    faults = stack.sandbox.faults
+    faults.drop_after_create_next = 1
+    faults.rate_limit_operation, faults.rate_limit_next = "getRemainingCredit", 100
+    faults.retry_after_seconds = 2
+    request = file_import(stack, ALICE, people_csv(2))
+    click(stack, BOB, "Approve", request)
+    state = stack.sandbox.state
+    eventually(
+        lambda: state.operation_counts.get("getRemainingCredit", 0) >= 1, 30, "the first 429"
+    )
+    click(stack, GRACE, "Stop", request)
+    stopped = wait_finished(stack, request.id, timeout=60)
+
+    files = stack.standin.files(stack.standin.dm_channel(ALICE))
+    outcomes = {r["email"]: r["outcome"] for r in result_rows(files, request.id)}
+    assert outcomes == {
+        "person0@example.com": "outcome unknown",
+        "person1@example.com": "not carried out (stopped)",
+    }
+    assert (stopped.unknown, stopped.stopped_rows) == (1, 1)

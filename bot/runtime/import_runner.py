@@ -44,7 +44,14 @@ import redis
 
 from bot.communities.errors import Interrupted
 from bot.communities.retry import retry_after_seconds
-from bot.domain.bulk import ImportService, RowResult, carry_out_row, gave_up, row_entry
+from bot.domain.bulk import (
+    ImportService,
+    RowResult,
+    carry_out_row,
+    gave_up,
+    if_stopped_meanwhile,
+    row_entry,
+)
 from bot.domain.members import MembersApi
 from bot.runtime.logs import Outage
 from bot.slack.import_notifier import SlackImportNotifier
@@ -312,12 +319,14 @@ class ImportRunner:
             else:
                 outcome = carry_out_row(request, self.api, interrupted=start.interrupted)
             kept = keep and outcome.result is not RowResult.DEFERRED
+            stopped = if_stopped_meanwhile(request, outcome)  # never "not carried out" if sent
             done, paused_ms = self.store.finish_row(
                 entry,
                 self.consumer,
                 outcome,
                 row_entry(request, outcome, self.consumer),
                 "" if kept else slot,
+                (stopped, row_entry(request, stopped, self.consumer)) if stopped else None,
             )
             if paused_ms and self.gate is not None:
                 self.gate.hold(paused_ms / 1000)

@@ -29,6 +29,9 @@ from typing import Any
 import redis
 
 from bot.domain.bulk import (
+    STOPPED_OUTCOME,
+    STOPPED_WAITING,
+    UNKNOWN_OUTCOME,
     Filed,
     ImportRequest,
     RowOutcome,
@@ -68,30 +71,42 @@ local function release(key, id)
   local open = redis.call('HGET', key, 'open_key')
   if open and redis.call('GET', open) == id then redis.call('DEL', open) end
 end
--- Rows of the import not started yet get `status` (a final one), an outcome and an audit
--- entry each; their claims go. Returns how many.
+-- Rows of the import not started yet (or waiting after a 429) get `status` (a final one),
+-- an outcome and an audit entry each; their claims go. With `unknown` (Stop's words), a
+-- waiting row whose earlier call may have been applied (ambiguous) is never "not carried
+-- out": it fails as 'outcome unknown'; one that only met a 429 gets `waiting`'s words.
+-- Returns how many rows got `status`, and how many 'outcome unknown'.
 local function settle_unstarted(import_key, rows_key, status, result, outcome, action,
-                                actor, now, at, retention, maxlen)
+                                actor, now, at, retention, maxlen, unknown, waiting)
   local import_id = redis.call('HGET', import_key, 'id')
-  local count = 0
+  local count, unknowns = 0, 0
   for _, n in ipairs(redis.call('LRANGE', rows_key, 0, -1)) do
     local id = import_id .. '-' .. n
     local key = '{REQUEST_PREFIX}' .. id
     local current = redis.call('HGET', key, 'status')
     if current == 'pending' or current == 'approved' then
-      redis.call('HSET', key, 'status', status, 'result', result, 'outcome', outcome,
-                 'updated_at', now)
+      local s, r, o, a = status, result, outcome, action
+      if unknown and current == 'approved' and redis.call('HGET', key, 'ambiguous') == '1' then
+        s, r, o, a = 'failed', 'outcome unknown', unknown, 'import_unknown'
+        unknowns = unknowns + 1
+      else
+        if waiting and current == 'approved'
+           and tonumber(redis.call('HGET', key, 'attempts') or '0') > 0 then
+          o = waiting
+        end
+        count = count + 1
+      end
+      redis.call('HSET', key, 'status', s, 'result', r, 'outcome', o, 'updated_at', now)
       release(key, id)
       redis.call('EXPIRE', key, retention)
       local row = redis.call('HMGET', key, 'operation', 'community_id', 'email', 'credit')
-      audit({{'at', at, 'request_id', id, 'action', action, 'actor', actor,
+      audit({{'at', at, 'request_id', id, 'action', a, 'actor', actor,
              'operation', row[1] or '', 'community_id', row[2] or '', 'email', row[3] or '',
-             'credit', row[4] or '', 'correlation_id', '', 'detail', outcome}},
-            status, maxlen)
-      count = count + 1
+             'credit', row[4] or '', 'correlation_id', '', 'detail', o}},
+            s, maxlen)
     end
   end
-  return count
+  return count, unknowns
 end
 local function changed(import_key, now)
   redis.call('HINCRBY', import_key, 'version', 1)
@@ -99,9 +114,9 @@ local function changed(import_key, now)
 end
 local function finish_if_done(import_key, now)
   local c = redis.call('HMGET', import_key, 'total', 'done', 'skipped', 'failed',
-                       'stopped_rows', 'finished_at', 'status')
+                       'stopped_rows', 'finished_at', 'status', 'unknown')
   local sum = tonumber(c[2] or 0) + tonumber(c[3] or 0) + tonumber(c[4] or 0)
-              + tonumber(c[5] or 0)
+              + tonumber(c[5] or 0) + tonumber(c[8] or 0)
   if sum < tonumber(c[1] or 0) or tonumber(c[6] or 0) > 0 then return false end
   redis.call('HSET', import_key, 'finished_at', now)
   if c[7] == 'approved' or c[7] == 'executing' then
@@ -258,7 +273,8 @@ return {ARGV[2]}
 )
 
 # KEYS: import, rows, active. ARGV: [1] now, [2] who, [3] audit entry, [4] retention,
-# [5] maxlen, [6] ISO time.
+# [5] maxlen, [6] ISO time, [7] a not-started row's outcome, [8] an ambiguous waiting row's
+# ('outcome unknown'), [9] a row waiting after a 429's.
 _STOP = (
     _COMMON
     + """
@@ -266,10 +282,11 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if status ~= 'approved' and status ~= 'executing' then return {'conflict', status} end
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'stopped_by', ARGV[2], 'stopped_at', ARGV[1])
-local count = settle_unstarted(KEYS[1], KEYS[2], 'cancelled', 'not carried out (stopped)',
-  'Not carried out: a manager stopped the import before this row started.', 'import_stopped',
-  ARGV[2], ARGV[1], ARGV[6], ARGV[4], ARGV[5])
+local count, unknowns = settle_unstarted(KEYS[1], KEYS[2], 'cancelled',
+  'not carried out (stopped)', ARGV[7], 'import_stopped', ARGV[2], ARGV[1], ARGV[6], ARGV[4],
+  ARGV[5], ARGV[8], ARGV[9])
 redis.call('HINCRBY', KEYS[1], 'stopped_rows', count)
+redis.call('HINCRBY', KEYS[1], 'unknown', unknowns)
 finish_if_done(KEYS[1], ARGV[1])
 changed(KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[1], redis.call('HGET', KEYS[1], 'id'))
@@ -304,7 +321,9 @@ return {'go', interrupted and '1' or '0', redis.call('HGETALL', KEYS[1])}
 # KEYS: row, row lease, import, work stream, inflight, slot-freed, active, pause.
 # ARGV: [1] consumer, [2] result, [3] counter ('' = deferred), [4] fields (JSON),
 # [5] audit entry, [6] entry id, [7] slot ('' = kept for the next row), [8] now,
-# [9] retention, [10] maxlen, [11] row id. Replies {state, ms of 429 pause left}.
+# [9] retention, [10] maxlen, [11] row id, then what a deferred row ends as when its import
+# was stopped meanwhile: [12] result, [13] counter, [14] fields (JSON), [15] audit entry
+# ('' when not deferred). Replies {state, ms of 429 pause left}.
 _FINISH_ROW = (
     _COMMON
     + f"""
@@ -319,17 +338,27 @@ redis.call('DEL', KEYS[2])
 local fields = {{}}
 for k, v in pairs(cjson.decode(ARGV[4])) do table.insert(fields, k); table.insert(fields, v) end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
-if ARGV[3] == '' then
-  redis.call('HSET', KEYS[1], 'status', 'approved', 'updated_at', ARGV[8])
-  return {{'deferred', pause}}
+local result, counter, entry = ARGV[2], ARGV[3], ARGV[5]
+if counter == '' then
+  if ARGV[12] == '' or redis.call('HGET', KEYS[3], 'status') ~= 'stopped' then
+    redis.call('HSET', KEYS[1], 'status', 'approved', 'updated_at', ARGV[8])
+    return {{'deferred', pause}}
+  end
+  -- Stopped while this row ran: no later attempt; it ends here, truthfully.
+  result, counter, entry = ARGV[12], ARGV[13], ARGV[15]
+  local more = {{}}
+  for k, v in pairs(cjson.decode(ARGV[14])) do table.insert(more, k); table.insert(more, v) end
+  if #more > 0 then redis.call('HSET', KEYS[1], unpack(more)) end
 end
-local status = ARGV[3] == 'failed' and 'failed' or 'done'
-redis.call('HSET', KEYS[1], 'status', status, 'result', ARGV[2], 'updated_at', ARGV[8])
+local status = 'done'
+if counter == 'failed' or counter == 'unknown' then status = 'failed' end
+if counter == 'stopped_rows' then status = 'cancelled' end
+redis.call('HSET', KEYS[1], 'status', status, 'result', result, 'updated_at', ARGV[8])
 release(KEYS[1], ARGV[11])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
-redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+redis.call('HINCRBY', KEYS[3], counter, 1)
 changed(KEYS[3], ARGV[8])
-audit(cjson.decode(ARGV[5]), status, ARGV[10])
+audit(cjson.decode(entry), status, ARGV[10])
 redis.call('XACK', KEYS[4], '{IMPORT_WORK_GROUP}', ARGV[6])
 redis.call('XDEL', KEYS[4], ARGV[6])
 if finish_if_done(KEYS[3], ARGV[8]) then
@@ -575,6 +604,9 @@ class RedisImportStore:
                 self.retention_seconds,
                 AUDIT_MAXLEN,
                 _iso(now),
+                STOPPED_OUTCOME,
+                UNKNOWN_OUTCOME,
+                STOPPED_WAITING,
             ],
         )
         return str(reply[0])
@@ -668,20 +700,18 @@ class RedisImportStore:
         outcome: RowOutcome,
         audit_entry: list[str],
         slot: str,
+        if_stopped: tuple[RowOutcome, list[str]] | None = None,
     ) -> tuple[str, int]:
         """Record a row's outcome, release its claim (and `slot`, unless "": the caller
         keeps it for its next row), acknowledge its entry. Returns (state, pause): state
         ok | finished (the import's last row) | deferred | lost (the lease was taken
         over: nothing recorded); pause, the ms left of a 429 pause, so a runner that
-        keeps its slot learns of a pause another process started."""
-        fields = {
-            "outcome": outcome.message,
-            "correlation_id": outcome.correlation_id,
-            "result_credit": str(outcome.credit) if outcome.credit is not None else "",
-        }
-        if outcome.ambiguous:
-            fields["ambiguous"] = "1"
+        keeps its slot learns of a pause another process started. A deferred row whose
+        import was stopped meanwhile is recorded as `if_stopped` says (outcome, audit
+        entry) instead, in the same atomic step."""
+        fields = _row_fields(outcome)
         deferred = outcome.result is RowResult.DEFERRED
+        stopped = if_stopped if deferred else None
         reply = self._finish_row(
             keys=[
                 keys.request(entry.row_id),
@@ -705,6 +735,10 @@ class RedisImportStore:
                 self.retention_seconds,
                 AUDIT_MAXLEN,
                 entry.row_id,
+                stopped[0].result.value if stopped else "",
+                stopped[0].result.counter if stopped else "",
+                json.dumps(_row_fields(stopped[0]) if stopped else {}),
+                json.dumps(self._stamped(stopped[1])) if stopped else "",
             ],
         )
         return str(reply[0]), int(reply[1])
@@ -855,3 +889,14 @@ def _entry(entry_id: str, fields: dict[str, Any], deliveries: int = 1) -> RowEnt
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+def _row_fields(outcome: RowOutcome) -> dict[str, str]:
+    fields = {
+        "outcome": outcome.message,
+        "correlation_id": outcome.correlation_id,
+        "result_credit": str(outcome.credit) if outcome.credit is not None else "",
+    }
+    if outcome.ambiguous:
+        fields["ambiguous"] = "1"
+    return fields
