@@ -87,7 +87,9 @@ class Runtime:
             on_close=api.close,
         )
 
-    def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
+    def build_import_runner(
+        self, *, name: str | None = None, sweep_every: float = 30.0
+    ) -> ImportRunner:
         """The import runner each worker process starts beside its Worker, with a
         Communities client of its own whose 429s pause every process's import traffic."""
         assert self.services.imports is not None
@@ -103,6 +105,7 @@ class Runtime:
             concurrency=self.settings.import_concurrency,
             claim_idle=self.settings.worker_claim_idle_seconds,
             max_deliveries=self.settings.worker_max_deliveries,
+            sweep_every=sweep_every,
             name=name or self.settings.worker_name,
             gate=gate,
             on_close=api.close,

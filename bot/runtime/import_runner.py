@@ -388,6 +388,7 @@ class ImportRunner:
                     last_sweep = now
                     if self.store.take_sweep_turn(self.consumer, self.sweep_every):
                         self.service.sweep()
+                        self.store.forget_old()  # RETENTION_DAYS after an import ended
                 self._outage.ok()
             except redis.RedisError as exc:
                 self._outage.failing(exc)

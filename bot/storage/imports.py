@@ -47,6 +47,8 @@ from bot.storage import keys
 from bot.storage.keys import (
     AUDIT_STREAM,
     IMPORT_ACTIVE,
+    IMPORT_CLOSED,
+    IMPORT_FORGET_SCANNED,
     IMPORT_INFLIGHT,
     IMPORT_PAUSE,
     IMPORT_PENDING,
@@ -112,13 +114,18 @@ local function changed(import_key, now)
   redis.call('HINCRBY', import_key, 'version', 1)
   redis.call('HSET', import_key, 'updated_at', now)
 end
-local function finish_if_done(import_key, now)
+-- An import that reached its end is forgotten RETENTION_DAYS later (RedisImportStore.forget).
+local function closed(closed_key, import_key, now)
+  redis.call('ZADD', closed_key, now, redis.call('HGET', import_key, 'id'))
+end
+local function finish_if_done(import_key, now, closed_key)
   local c = redis.call('HMGET', import_key, 'total', 'done', 'skipped', 'failed',
                        'stopped_rows', 'finished_at', 'status', 'unknown')
   local sum = tonumber(c[2] or 0) + tonumber(c[3] or 0) + tonumber(c[4] or 0)
               + tonumber(c[5] or 0) + tonumber(c[8] or 0)
   if sum < tonumber(c[1] or 0) or tonumber(c[6] or 0) > 0 then return false end
   redis.call('HSET', import_key, 'finished_at', now)
+  closed(closed_key, import_key, now)
   if c[7] == 'approved' or c[7] == 'executing' then
     redis.call('HSET', import_key, 'status', 'done')
   end
@@ -197,7 +204,7 @@ return {'ok', #accepted, cents, cjson.encode(refused)}
 """
 )
 
-# KEYS: import, rows, pending, active, work stream. ARGV: [1] now, [2] approver,
+# KEYS: import, rows, pending, active, work stream, closed. ARGV: [1] now, [2] approver,
 # [3] approval audit entry, [4] expiry audit entry, [5] retention, [6] maxlen, [7] ISO time.
 _APPROVE = (
     _COMMON
@@ -212,6 +219,7 @@ if tonumber(ARGV[1]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then
                    'import_expired', 'system', ARGV[1], ARGV[7], ARGV[5], ARGV[6])
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZADD', KEYS[4], ARGV[1], id)
+  closed(KEYS[6], KEYS[1], ARGV[1])
   changed(KEYS[1], ARGV[1])
   audit(cjson.decode(ARGV[4]), 'expired', ARGV[6])
   return {'expired'}
@@ -245,7 +253,7 @@ return {'approved'}
 """
 )
 
-# Reject or expire a pending import. KEYS: import, rows, pending, active.
+# Reject or expire a pending import. KEYS: import, rows, pending, active, closed.
 # ARGV: [1] now, [2] final status, [3] decided by, [4] reason, [5] audit entry,
 # [6] retention, [7] maxlen, [8] ISO time, [9] '1': only when past its expiry.
 _CLOSE = (
@@ -266,13 +274,14 @@ settle_unstarted(KEYS[1], KEYS[2], ARGV[2], ARGV[2], outcome, 'import_' .. ARGV[
                  ARGV[1], ARGV[8], ARGV[6], ARGV[7])
 redis.call('ZREM', KEYS[3], id)
 redis.call('ZADD', KEYS[4], ARGV[1], id)
+closed(KEYS[5], KEYS[1], ARGV[1])
 changed(KEYS[1], ARGV[1])
 audit(cjson.decode(ARGV[5]), ARGV[2], ARGV[7])
 return {ARGV[2]}
 """
 )
 
-# KEYS: import, rows, active. ARGV: [1] now, [2] who, [3] audit entry, [4] retention,
+# KEYS: import, rows, active, closed. ARGV: [1] now, [2] who, [3] audit entry, [4] retention,
 # [5] maxlen, [6] ISO time, [7] a not-started row's outcome, [8] an ambiguous waiting row's
 # ('outcome unknown'), [9] a row waiting after a 429's.
 _STOP = (
@@ -287,7 +296,7 @@ local count, unknowns = settle_unstarted(KEYS[1], KEYS[2], 'cancelled',
   ARGV[5], ARGV[8], ARGV[9])
 redis.call('HINCRBY', KEYS[1], 'stopped_rows', count)
 redis.call('HINCRBY', KEYS[1], 'unknown', unknowns)
-finish_if_done(KEYS[1], ARGV[1])
+finish_if_done(KEYS[1], ARGV[1], KEYS[4])
 changed(KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[1], redis.call('HGET', KEYS[1], 'id'))
 audit(cjson.decode(ARGV[3]), 'stopped', ARGV[5])
@@ -318,7 +327,7 @@ end
 return {'go', interrupted and '1' or '0', redis.call('HGETALL', KEYS[1])}
 """
 
-# KEYS: row, row lease, import, work stream, inflight, slot-freed, active, pause.
+# KEYS: row, row lease, import, work stream, inflight, slot-freed, active, pause, closed.
 # ARGV: [1] consumer, [2] result, [3] counter ('' = deferred), [4] fields (JSON),
 # [5] audit entry, [6] entry id, [7] slot ('' = kept for the next row), [8] now,
 # [9] retention, [10] maxlen, [11] row id, then what a deferred row ends as when its import
@@ -361,7 +370,7 @@ changed(KEYS[3], ARGV[8])
 audit(cjson.decode(entry), status, ARGV[10])
 redis.call('XACK', KEYS[4], '{IMPORT_WORK_GROUP}', ARGV[6])
 redis.call('XDEL', KEYS[4], ARGV[6])
-if finish_if_done(KEYS[3], ARGV[8]) then
+if finish_if_done(KEYS[3], ARGV[8], KEYS[9]) then
   redis.call('ZADD', KEYS[7], ARGV[8], redis.call('HGET', KEYS[3], 'id'))
   return {{'finished', pause}}
 end
@@ -543,6 +552,7 @@ class RedisImportStore:
                 IMPORT_PENDING,
                 IMPORT_ACTIVE,
                 IMPORT_WORK_STREAM,
+                IMPORT_CLOSED,
             ],
             args=[
                 repr(now),
@@ -578,6 +588,7 @@ class RedisImportStore:
                 keys.import_rows(import_id),
                 IMPORT_PENDING,
                 IMPORT_ACTIVE,
+                IMPORT_CLOSED,
             ],
             args=[
                 repr(now),
@@ -596,7 +607,12 @@ class RedisImportStore:
     def stop(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
         now = self.now()
         reply = self._stop(
-            keys=[keys.import_request(import_id), keys.import_rows(import_id), IMPORT_ACTIVE],
+            keys=[
+                keys.import_request(import_id),
+                keys.import_rows(import_id),
+                IMPORT_ACTIVE,
+                IMPORT_CLOSED,
+            ],
             args=[
                 repr(now),
                 user_id,
@@ -676,6 +692,52 @@ class RedisImportStore:
     def take_sweep_turn(self, owner: str, seconds: float) -> bool:
         return bool(self.redis.set(IMPORT_SWEEP_LOCK, owner, nx=True, px=int(seconds * 1000)))
 
+    # Retention -----------------------------------------------------------------
+
+    def forget_old(self, batch: int = 100) -> int:
+        """Delete every key of the imports that ended more than the retention ago (on the
+        bot's clock): the import, its rows (names, addresses), the mailboxes it names, its
+        refused rows. The audit trail is trimmed with the single requests' (RequestService
+        .sweep). Returns how many imports were forgotten."""
+        self._index_closed_once()
+        cutoff = self.now() - self.retention_seconds
+        ids = self.redis.zrangebyscore(IMPORT_CLOSED, "-inf", f"({cutoff}", start=0, num=batch)
+        for import_id in ids:
+            numbers = self.redis.lrange(keys.import_rows(import_id), 0, -1)
+            pipe = self.redis.pipeline(transaction=False)
+            for number in numbers:
+                pipe.delete(keys.request(row_id(import_id, int(number))))
+            pipe.delete(
+                keys.import_request(import_id),
+                keys.import_rows(import_id),
+                keys.import_people(import_id),
+                keys.import_invalid(import_id),
+                keys.import_refused(import_id),
+                keys.import_shown(import_id),
+                keys.import_result_lock(import_id),
+            )
+            pipe.zrem(IMPORT_ACTIVE, import_id)
+            pipe.zrem(IMPORT_PENDING, import_id)
+            pipe.zrem(IMPORT_CLOSED, import_id)
+            pipe.execute()
+        return len(ids)
+
+    def _index_closed_once(self) -> None:
+        """Imports that ended before the index of ended imports existed join it (once)."""
+        if not self.redis.set(IMPORT_FORGET_SCANNED, "1", nx=True):
+            return
+        for key in self.redis.scan_iter(match=keys.import_request("I*"), count=500):
+            if self.redis.type(key) != "hash":
+                continue
+            status, finished, decided, import_id = self.redis.hmget(
+                key, ["status", "finished_at", "decided_at", "id"]
+            )
+            ended = float(finished or 0) or (
+                float(decided or 0) if status in ("rejected", "expired") else 0.0
+            )
+            if ended and import_id:
+                self.redis.zadd(IMPORT_CLOSED, {import_id: ended}, nx=True)
+
     # Rows, for the runner -----------------------------------------------------
 
     def start_row(self, entry: RowEntry, consumer: str, lease_ms: int) -> RowStart:
@@ -722,6 +784,7 @@ class RedisImportStore:
                 IMPORT_SLOT_FREED,
                 IMPORT_ACTIVE,
                 IMPORT_PAUSE,
+                IMPORT_CLOSED,
             ],
             args=[
                 consumer,
