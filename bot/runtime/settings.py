@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     # rediss:// only: false accepts a certificate nobody vouches for (Heroku Redis signs its
     # own); the connection is still encrypted, but not proven to reach that host.
     redis_tls_verify: bool = True
-    # Finished requests, their indexes and the audit trail are kept this long.
+    # Finished requests, their indexes, ended imports (rows included) and the audit trail
+    # are kept this long.
     retention_days: float = Field(default=365, gt=0)
 
     # Communities API
