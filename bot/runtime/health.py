@@ -74,7 +74,9 @@ def _probe_client(client: Any, seconds: float) -> Any:
         retry_on_timeout=False,
         health_check_interval=0,
     )
-    probe_pool = redis.ConnectionPool(
-        connection_class=pool.connection_class, max_connections=4, **settings
+    # Blocking: probes that arrive together share its few connections (each waits at most
+    # `seconds` for one) instead of being refused as "too many connections".
+    probe_pool = redis.BlockingConnectionPool(
+        connection_class=pool.connection_class, max_connections=4, timeout=seconds, **settings
     )
     return redis.Redis(connection_pool=probe_pool)
