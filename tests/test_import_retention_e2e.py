@@ -13,6 +13,7 @@ from typing import Any
 import redis
 
 from bot.domain.bulk import ImportStatus
+from bot.storage import keys
 from tests.conftest import ALICE, BOB
 from tests.flows import eventually
 from tests.import_flows import click, file_import, people_csv, wait_finished, wait_status
@@ -78,3 +79,19 @@ def test_no_name_or_address_of_an_import_is_left_once_the_retention_has_passed(m
         "every name and address of the imports gone from Redis",
     )
     assert stack.services.imports.store.get(done.id) is None
+
+
+def test_an_import_that_ended_before_this_version_is_forgotten_too(make_stack):
+    stack = make_stack(sweep_every=0.5, retention_days=30)
+    old = file_import(stack, ALICE, people_csv(2, start=20))
+    click(stack, BOB, "Approve", old)
+    wait_finished(stack, old.id, timeout=60)
+    # As a Redis written by the previous version holds it: no index of ended imports.
+    stack.redis.delete(keys.IMPORT_CLOSED, keys.IMPORT_FORGET_SCANNED)
+    stack.clock.advance(31 * DAY)
+    eventually(
+        lambda: "person20@example.com" not in _everything(stack.redis),
+        30,
+        "the old import's rows gone",
+    )
+    assert stack.services.imports.store.get(old.id) is None

@@ -724,7 +724,7 @@ class RedisImportStore:
 
     def _index_closed_once(self) -> None:
         """Imports that ended before the index of ended imports existed join it (once)."""
-        if not self.redis.set(IMPORT_FORGET_SCANNED, "1", nx=True):
+        if self.redis.exists(IMPORT_FORGET_SCANNED):
             return
         for key in self.redis.scan_iter(match=keys.import_request("I*"), count=500):
             if self.redis.type(key) != "hash":
@@ -737,6 +737,7 @@ class RedisImportStore:
             )
             if ended and import_id:
                 self.redis.zadd(IMPORT_CLOSED, {import_id: ended}, nx=True)
+        self.redis.set(IMPORT_FORGET_SCANNED, "1")  # only once the scan went through
 
     # Rows, for the runner -----------------------------------------------------
 
