@@ -171,6 +171,7 @@ class BenchStack:
             SLACK_BOT_TOKEN=STANDIN_TOKEN,
             SLACK_SIGNING_SECRET=self._secret,
             SLACK_API_URL=self.standin.api_url,
+            SLACK_EXTRA_FILE_URLS=f"{self.standin.base_url}/files/",  # attached files
             APPROVALS_CHANNEL=APPROVALS,
             REDIS_URL=self.redis_url,
             COMMUNITIES_ENVIRONMENT="acceptance",

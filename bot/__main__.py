@@ -257,6 +257,7 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
         failed = _PartFailed()
         stop_first: tuple[Worker | ImportRunner, ...] = ()
         health = Health(runtime.redis)  # what /healthz reports: Redis, and what runs here
+        parts.callback(health.close)
         if worker:
             job = runtime.build_worker()
             parts.callback(_stop_worker, job, failed.watch("worker", job.run))
@@ -264,6 +265,7 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
             # Import rows have a stream, slots and a runner of their own, beside the Worker.
             rows = runtime.build_import_runner(name=job.name)
             parts.callback(_stop_worker, rows, failed.watch("import runner", rows.run))
+            health.add("import runner", rows.health)
             stop_first = (job, rows)
             if not web and settings.health_port is not None:  # a worker's /healthz, /metrics
                 _serve_health(parts, None, health, runtime.metrics, settings.health_port)

@@ -198,4 +198,4 @@ def test_healthz_answers_when_redis_is_usable(stack):
 
     reply = httpx.get(f"{stack.server.url}/healthz")
     assert reply.status_code == 200
-    assert reply.json() == {"ok": True, "redis": "ok", "worker": "ok"}
+    assert reply.json() == {"ok": True, "redis": "ok", "worker": "ok", "import runner": "ok"}

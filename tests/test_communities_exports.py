@@ -24,6 +24,7 @@ EXPECTED = {
     "AmbiguousCreate",
     "AuthenticationFailed",
     "CommunityNotAvailable",
+    "Interrupted",
     "InvalidRequest",
     "NotFound",
     "RateLimited",

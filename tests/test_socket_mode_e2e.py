@@ -160,7 +160,13 @@ def test_health_port_reports_the_connection(socket_stack):
     healthz = f"{stack.server.url}/healthz"
     reply = httpx.get(healthz)
     assert reply.status_code == 200
-    assert reply.json() == {"ok": True, "redis": "ok", "worker": "ok", "socket": "ok"}
+    assert reply.json() == {
+        "ok": True,
+        "redis": "ok",
+        "worker": "ok",
+        "import runner": "ok",
+        "socket": "ok",
+    }
 
     # Slack refuses new connections for a while: unhealthy until the bot is back.
     stack.standin.fail_next("apps.connections.open", "internal_error", count=4)
@@ -221,7 +227,13 @@ def test_python_m_bot_over_socket_mode_serves_health_and_reconnects(
             return reply if reply.status_code == 200 else None
 
         reply = eventually(healthy, 30, "the health port")
-        assert reply.json() == {"ok": True, "redis": "ok", "worker": "ok", "socket": "ok"}
+        assert reply.json() == {
+            "ok": True,
+            "redis": "ok",
+            "worker": "ok",
+            "import runner": "ok",
+            "socket": "ok",
+        }
         refused = httpx.post(f"http://127.0.0.1:{port}/slack/events", content=b"x=1")
         assert refused.status_code == 401  # no Slack requests on the health port
 

@@ -16,6 +16,7 @@ Nothing here knows about Slack or the bot's settings (see bot/runtime/communitie
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from types import TracebackType
@@ -72,6 +73,8 @@ class CommunitiesClient:
     `on_attempt` is told of every HTTP attempt, token requests included (operationId,
     status or transport error, seconds), and `on_token_renewal` of each token renewal this
     process made ("renewed" or "failed"); neither is ever given a URL, header or address.
+    `stop`, once set, ends every wait (Retry-After, backoff, a token renewal elsewhere) with
+    Interrupted, so a process told to stop is not held by Coolblue's pauses.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class CommunitiesClient:
         transport: httpx.BaseTransport | None = None,
         on_attempt: AttemptObserver | None = None,
         on_token_renewal: RenewalObserver | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         if not company.strip():
             raise ValueError("company must not be empty: it names us in the User-Agent")
@@ -105,6 +109,7 @@ class CommunitiesClient:
             backoff_cap=backoff_cap,
             retry_after_cap=retry_after_cap,
             observer=on_attempt,
+            stop=stop,
         )
         self.user_agent = contract.USER_AGENT_PREFIX + company
         self._http = httpx.Client(
@@ -135,6 +140,7 @@ class CommunitiesClient:
             fetch=self.token_endpoint,
             lock_ttl=lock_ttl,
             on_renewal=on_token_renewal,
+            stop=stop,
         )
         self._auth = BearerAuth(self.tokens)
 

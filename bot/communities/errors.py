@@ -118,3 +118,13 @@ class CommunityNotAvailable(CommunitiesError):
         "That community is not available to this integration. Community IDs of the "
         "acceptance and production environments differ."
     )
+
+
+class Interrupted(Exception):
+    """A wait (a Retry-After, a backoff, a 429 pause, another process's token renewal) was
+    cut short by a stop. The call may or may not have reached Coolblue before: so this is no
+    MembersApiError, and nothing is recorded as an outcome. The caller leaves the work to be
+    resumed, which checks with Coolblue before creating anything."""
+
+    def __init__(self, message: str = "Stopped while waiting to call Coolblue.") -> None:
+        super().__init__(message)

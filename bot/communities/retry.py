@@ -8,6 +8,8 @@
   (GET, DELETE, the token request). For a create (`replayable=False`) the server may
   have processed it, so it is NEVER re-sent: AmbiguousCreate is raised instead.
 * Backoff is full jitter, `uniform(0, min(cap, base * 2**(attempt-1)))`.
+* Every wait ends at once when `stop` is set: Interrupted is raised (the caller leaves
+  the work to be resumed; nothing is recorded as an outcome).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ from bot.communities import contract
 from bot.communities.errors import (
     AmbiguousCreate,
     CommunitiesError,
+    Interrupted,
     RateLimited,
     ServiceUnavailable,
     Timeout,
@@ -63,6 +67,7 @@ class RetryPolicy:
     backoff_cap: float = 5.0
     retry_after_cap: float = 30.0
     observer: AttemptObserver | None = field(default=None, compare=False)  # metrics
+    stop: threading.Event | None = field(default=None, compare=False)  # ends every wait
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_attempts", max(1, self.max_attempts))
@@ -104,8 +109,15 @@ class RetryPolicy:
                 else:
                     return Reply(response, echoed, ambiguous)
             if attempt < self.max_attempts:
-                time.sleep(delay)
+                self.pause(delay)
         raise failure
+
+    def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or raise Interrupted the moment `stop` is set."""
+        if self.stop is None:
+            time.sleep(seconds)
+        elif self.stop.wait(seconds):
+            raise Interrupted()
 
     def _observe(self, operation: str, status: str, started: float) -> None:
         if self.observer is not None:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 import redis
 
-from bot.communities.errors import CommunitiesError, Timeout
+from bot.communities.errors import CommunitiesError, Interrupted, Timeout
 from bot.storage import keys
 
 logger = logging.getLogger("bot.communities")
@@ -97,6 +98,7 @@ class TokenCache:
         wait_timeout: float | None = None,
         poll_interval: float = 0.05,
         on_renewal: RenewalObserver | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         namespace = cache_namespace(token_url, client_id)
         self._redis = redis_client
@@ -108,6 +110,7 @@ class TokenCache:
         self._wait_timeout = wait_timeout if wait_timeout is not None else lock_ttl + 1.0
         self._poll_interval = poll_interval
         self._on_renewal = on_renewal
+        self._stop = stop  # ends the wait for another process's renewal (Interrupted)
         self._release = redis_client.register_script(_RELEASE_LOCK)
         self._drop_if_same = redis_client.register_script(_DROP_IF_SAME)
 
@@ -134,7 +137,10 @@ class TokenCache:
                     "Could not get an access token from Coolblue in time: another process "
                     "is renewing it and has not finished. Try again in a minute."
                 )
-            time.sleep(self._poll_interval)
+            if self._stop is None:
+                time.sleep(self._poll_interval)
+            elif self._stop.wait(self._poll_interval):
+                raise Interrupted()
 
     def invalidate(self, failed_token: str) -> bool:
         """Forget `failed_token` (after a 401) unless it has already been replaced."""

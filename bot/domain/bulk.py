@@ -77,7 +77,8 @@ class RowResult(StrEnum):
     ALREADY_MEMBER = "already a member"
     NOT_A_MEMBER = "not a member"
     FAILED = "failed"
-    STOPPED = "not carried out (stopped)"
+    STOPPED = "not carried out (stopped)"  # never sent, or Coolblue said 429 (not processed)
+    UNKNOWN = "outcome unknown"  # sent, its answer lost, and stopped before it was checked
     REFUSED = "refused"
     DEFERRED = "deferred"  # 429: back in the queue after the pause (never final)
 
@@ -88,6 +89,10 @@ class RowResult(StrEnum):
             return "done"
         if self in (RowResult.ALREADY_MEMBER, RowResult.NOT_A_MEMBER):
             return "skipped"
+        if self is RowResult.UNKNOWN:
+            return "unknown"
+        if self is RowResult.STOPPED:
+            return "stopped_rows"
         return "failed"
 
     @property
@@ -146,6 +151,7 @@ class ImportRequest:
     skipped: int = 0  # already a member / not a member: nothing to do
     failed: int = 0
     stopped_rows: int = 0  # not carried out because a manager pressed Stop
+    unknown: int = 0  # stopped after a call whose answer was lost: may have been applied
     version: int = 0  # +1 on every change people should see
     shown_version: int = -1  # the version the approval message shows
     result_posted: bool = False
@@ -157,7 +163,7 @@ class ImportRequest:
 
     @property
     def finished_rows(self) -> int:
-        return self.done + self.skipped + self.failed + self.stopped_rows
+        return self.done + self.skipped + self.failed + self.stopped_rows + self.unknown
 
     @property
     def remaining(self) -> int:
@@ -240,6 +246,7 @@ class ImportRequest:
             skipped=number("skipped"),
             failed=number("failed"),
             stopped_rows=number("stopped_rows"),
+            unknown=number("unknown"),
             version=number("version"),
             shown_version=number("shown_version", -1),
             result_posted=data.get("result_posted") == "1",
@@ -711,6 +718,31 @@ def carry_out_row(request: MemberRequest, api: MembersApi, *, interrupted: bool)
         outcome.correlation_id,
         ambiguous=ambiguous or request.ambiguous,
     )
+
+
+# A row Stop found waiting after a call whose answer was lost (never "not carried out").
+UNKNOWN_OUTCOME = (
+    "Outcome unknown: Coolblue may have carried this row out (its answer was lost) and the "
+    "import was stopped before we could check. Check whether the member exists before "
+    "filing this row again."
+)
+STOPPED_OUTCOME = "Not carried out: a manager stopped the import before this row started."
+STOPPED_WAITING = (
+    "Not carried out: Coolblue asked us to wait (429, so nothing was applied) and a manager "
+    "stopped the import meanwhile."
+)
+
+
+def if_stopped_meanwhile(request: MemberRequest, outcome: RowOutcome) -> RowOutcome | None:
+    """What a deferred row (`outcome`, a 429) ends as when its import was stopped while it
+    ran: outcome unknown when a call may have been applied, else not carried out. None for
+    an outcome that is not deferred (it is recorded as it is)."""
+    if outcome.result is not RowResult.DEFERRED:
+        return None
+    if outcome.ambiguous or request.ambiguous:
+        return RowOutcome(RowResult.UNKNOWN, UNKNOWN_OUTCOME, outcome.correlation_id,
+                          ambiguous=True)  # fmt: skip
+    return RowOutcome(RowResult.STOPPED, STOPPED_WAITING, outcome.correlation_id)
 
 
 def _remaining_credit(api: MembersApi, request: MemberRequest) -> Decimal | None:

@@ -66,6 +66,7 @@ class LocalStack:
     worker_jobs: list[Worker] = field(init=False, default_factory=list)
     import_runners: list[ImportRunner] = field(init=False, default_factory=list)
     socket: SocketModeListener | None = field(init=False, default=None)
+    health: Health = field(init=False)
     _threads: list[threading.Thread] = field(init=False, default_factory=list)
     _post_ack: _InFlight = field(init=False)
 
@@ -86,6 +87,8 @@ class LocalStack:
                 "slack_signing_secret": None if socket_mode else SecretStr(signing_secret),
                 "slack_app_token": SecretStr(STANDIN_APP_TOKEN) if socket_mode else None,
                 "slack_api_url": self.standin.api_url,
+                # The stand-in serves attached files itself: its URL joins files.slack.com.
+                "slack_extra_file_urls": (f"{self.standin.base_url}/files/",),
                 "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
             }
         )
@@ -105,9 +108,10 @@ class LocalStack:
             on_ack=self.runtime.metrics.ack,
         )
         self._post_ack = _InFlight(app.listener_runner.listener_executor)
-        health = Health(self.runtime.redis)
+        health = self.health = Health(self.runtime.redis)
         if self.workers:
             health.add("worker", self._workers_health)
+            health.add("import runner", self._runners_health)
         if socket_mode:
             self.socket = start_socket_mode(
                 app,
@@ -149,7 +153,7 @@ class LocalStack:
         return job
 
     def start_import_runner(self, name: str | None = None) -> ImportRunner:
-        runner = self.runtime.build_import_runner(name=name)
+        runner = self.runtime.build_import_runner(name=name, sweep_every=self.worker_sweep_every)
         thread = threading.Thread(target=runner.run, name=f"import-{runner.name}", daemon=True)
         thread.start()
         self.import_runners.append(runner)
@@ -164,6 +168,10 @@ class LocalStack:
         """Work the bot took on after an ack (a lazy listener) is still running: the console
         waits for it rather than for a quiet moment, which a slow API call also is."""
         return self._post_ack.count > 0 or self.services.lookups.busy
+
+    def _runners_health(self) -> str:
+        problems = [h for runner in self.import_runners if (h := runner.health()) != "ok"]
+        return problems[0] if problems else "ok"
 
     @property
     def services(self) -> Services:
@@ -183,6 +191,7 @@ class LocalStack:
         if self.socket is not None:
             self.socket.stop()
         self.server.stop()
+        self.health.close()
         self.driver.close()
         self.runtime.close()
         if self.sandbox is not None:

@@ -6,12 +6,14 @@ points above this layer (bot.local) and handed in as `api_urls`."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import redis
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -29,6 +31,7 @@ from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.metrics import Metrics
 from bot.runtime.settings import ConfigError, Settings
 from bot.runtime.worker import Worker
+from bot.slack.downloads import FileHosts
 from bot.slack.import_notifier import SlackImportNotifier
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
@@ -68,11 +71,15 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
 
     def build_worker(self, *, name: str | None = None, sweep_every: float = 30.0) -> Worker:
+        """A Worker with a Communities client of its own, whose waits (Retry-After,
+        backoff) end the moment the worker is told to stop."""
+        stopping = threading.Event()
+        api = self._communities_client(stop=stopping)
         return Worker(
             self.redis,
             self.services.store,
             self.services.requests,
-            self.services.api,
+            api,
             concurrency=self.settings.worker_concurrency,
             claim_idle=self.settings.worker_claim_idle_seconds,
             sweep_every=sweep_every,
@@ -80,22 +87,19 @@ class Runtime:
             name=name or self.settings.worker_name,
             metrics=self.metrics,
             steps=self.services.steps,
+            stopping=stopping,
+            on_close=api.close,
         )
 
-    def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
+    def build_import_runner(
+        self, *, name: str | None = None, sweep_every: float = 30.0
+    ) -> ImportRunner:
         """The import runner each worker process starts beside its Worker, with a
         Communities client of its own whose 429s pause every process's import traffic."""
         assert self.services.imports is not None
-        gate = RateGate()
-        urls = self.api_urls
-        api = communities_client(
-            self.settings,
-            self.redis,
-            base_url=urls.base_url if urls else None,
-            token_url=urls.token_url if urls else None,
-            transport=gate,
-            metrics=self.metrics,
-        )
+        stopping = threading.Event()  # stop() sets it: every wait of the rows ends
+        gate = RateGate(stop=stopping)
+        api = self._communities_client(transport=gate, stop=stopping)
         return ImportRunner(
             self.redis,
             self.services.imports.store,
@@ -105,9 +109,25 @@ class Runtime:
             concurrency=self.settings.import_concurrency,
             claim_idle=self.settings.worker_claim_idle_seconds,
             max_deliveries=self.settings.worker_max_deliveries,
+            sweep_every=sweep_every,
             name=name or self.settings.worker_name,
             gate=gate,
             on_close=api.close,
+            stopping=stopping,
+        )
+
+    def _communities_client(
+        self, *, transport: httpx.BaseTransport | None = None, stop: threading.Event | None = None
+    ) -> CommunitiesClient:
+        urls = self.api_urls
+        return communities_client(
+            self.settings,
+            self.redis,
+            base_url=urls.base_url if urls else None,
+            token_url=urls.token_url if urls else None,
+            transport=transport,
+            metrics=self.metrics,
+            stop=stop,
         )
 
     def close(self) -> None:
@@ -349,4 +369,5 @@ def build_imports(
         max_rows=settings.import_max_rows,
         inline_rows=settings.import_inline_rows,
         download_seconds=settings.import_download_seconds,
+        file_hosts=FileHosts(settings.slack_extra_file_urls),
     )

@@ -6,6 +6,8 @@ them in, with the sandbox's defaults when COMMUNITIES_API_URL is unset.
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 from pydantic import SecretStr
 from redis import Redis
@@ -33,11 +35,12 @@ def communities_client(
     token_url: str | None = None,
     transport: httpx.BaseTransport | None = None,
     metrics: Metrics | None = None,
+    stop: threading.Event | None = None,
 ) -> CommunitiesClient:
     """The client for the configured environment; `base_url`/`token_url` point it at an
     in-process sandbox instead; `transport` wraps its HTTP (the import runner's 429 gate);
-    `metrics` counts its calls and token renewals. Raises ConfigError naming every missing
-    variable."""
+    `metrics` counts its calls and token renewals; `stop` ends its waits (Interrupted).
+    Raises ConfigError naming every missing variable."""
     api_url = base_url or settings.communities_api_url
     tok_url = token_url or settings.communities_token_url
     sandbox = settings.uses_sandbox
@@ -70,4 +73,5 @@ def communities_client(
         transport=transport,
         on_attempt=metrics.api_attempt if metrics else None,
         on_token_renewal=metrics.token_renewal if metrics else None,
+        stop=stop,
     )

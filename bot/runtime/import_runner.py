@@ -21,6 +21,10 @@ Every process runs one, and together they keep at most IMPORT_CONCURRENCY rows i
 The 429 pause is shared: the runner's Communities client sends through `RateGate`, which
 sees every 429 with its Retry-After, holds this process's import traffic and sets the pause
 for every other process too.
+
+Every wait ends when the runner stops (`stopping`, also the client's and the gate's stop):
+a row waiting on a pause or a Retry-After (Coolblue may ask for 600 s) is left as it is,
+unacknowledged, and whoever carries it out next checks with Coolblue first.
 """
 
 from __future__ import annotations
@@ -38,9 +42,18 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import redis
 
+from bot.communities.errors import Interrupted
 from bot.communities.retry import retry_after_seconds
-from bot.domain.bulk import ImportService, RowResult, carry_out_row, gave_up, row_entry
+from bot.domain.bulk import (
+    ImportService,
+    RowResult,
+    carry_out_row,
+    gave_up,
+    if_stopped_meanwhile,
+    row_entry,
+)
 from bot.domain.members import MembersApi
+from bot.runtime.logs import Outage
 from bot.slack.import_notifier import SlackImportNotifier
 from bot.storage.imports import ImportQueue, RedisImportStore, RowEntry
 
@@ -53,17 +66,20 @@ REPORT_EVERY = 0.5
 
 class RateGate(httpx.BaseTransport):
     """An httpx transport that holds requests while Coolblue asked us to wait (429 with
-    Retry-After), and tells `on_rate_limited` (the shared pause) when it does."""
+    Retry-After), and tells `on_rate_limited` (the shared pause) when it does. A hold ends
+    with Interrupted (the request unsent) the moment `stop` is set."""
 
     def __init__(
         self,
         inner: httpx.BaseTransport | None = None,
         on_rate_limited: Callable[[float], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.inner = inner or httpx.HTTPTransport(
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32)
         )
         self.on_rate_limited = on_rate_limited
+        self.stop = stop
         self._until = 0.0
         self._lock = threading.Lock()
         self.limited = 0  # 429s seen, for the logs and the benchmark
@@ -73,9 +89,14 @@ class RateGate(httpx.BaseTransport):
             self._until = max(self._until, time.monotonic() + seconds)
 
     def wait(self) -> None:
+        """Until the pause is over; raises Interrupted when `stop` is set meanwhile."""
         delay = self._until - time.monotonic()
-        if delay > 0:
+        if delay <= 0:
+            return
+        if self.stop is None:
             time.sleep(delay)
+        elif self.stop.wait(delay):
+            raise Interrupted()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.wait()
@@ -111,6 +132,7 @@ class ImportRunner:
         name: str | None = None,
         gate: RateGate | None = None,
         on_close: Callable[[], None] | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.service = service
@@ -124,14 +146,20 @@ class ImportRunner:
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.consumer = f"import-{self.name}"
         self.queue = ImportQueue(client, self.consumer)
+        # Set by stop(); also ends the waits of the gate and of the client built with it.
+        self.stopping = stopping or threading.Event()
         self.gate = gate
         if gate is not None and gate.on_rate_limited is None:
             gate.on_rate_limited = self.queue.pause
+        if gate is not None and gate.stop is None:
+            gate.stop = self.stopping
         self._on_close = on_close
-        self.stopping = threading.Event()
         # Set once the loop and its work are done: wakes the helper threads (heartbeat) at
         # once, so a stop does not wait out their interval.
         self._ended = threading.Event()
+        # One warning when Redis starts failing, one line when it is back, whichever of
+        # the dispatcher, the heartbeat and the reporter meets it.
+        self._outage = Outage(log, f"import runner {self.name}")
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0
@@ -198,11 +226,12 @@ class ImportRunner:
                     self._take(self.queue.claim_abandoned(self.lease_ms, self.threads))
                     last_claim = now
                 self._dispatch()
+                self._outage.ok()
                 backoff = 0.5
             except redis.RedisError as exc:
                 if "NOGROUP" in str(exc):
                     ready = False
-                log.warning("import runner %s: Redis failing (%s)", self.name, type(exc).__name__)
+                self._outage.failing(exc)
                 self.stopping.wait(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
 
@@ -263,7 +292,11 @@ class ImportRunner:
                 if not kept:
                     return
                 if self.gate is not None:
-                    self.gate.wait()  # a 429 pause learnt from the last row's reply
+                    try:
+                        self.gate.wait()  # a 429 pause learnt from the last row's reply
+                    except Interrupted:  # stopping: the rows waiting here are resumed later
+                        self.queue.release([slot])
+                        return
                 current = self._next(slot)
                 if current is None:
                     self.queue.release([slot])
@@ -291,18 +324,30 @@ class ImportRunner:
             else:
                 outcome = carry_out_row(request, self.api, interrupted=start.interrupted)
             kept = keep and outcome.result is not RowResult.DEFERRED
+            stopped = if_stopped_meanwhile(request, outcome)  # never "not carried out" if sent
             done, paused_ms = self.store.finish_row(
                 entry,
                 self.consumer,
                 outcome,
                 row_entry(request, outcome, self.consumer),
                 "" if kept else slot,
+                (stopped, row_entry(request, stopped, self.consumer)) if stopped else None,
             )
             if paused_ms and self.gate is not None:
                 self.gate.hold(paused_ms / 1000)
             again = done == "deferred"  # still ours: after the pause
             if done == "finished":
                 log.info("import %s: every row has its outcome", entry.import_id)
+            return kept
+        except Interrupted:
+            # Stopping while the row waited on Coolblue's pause: nothing is recorded. Left
+            # unacknowledged, it is resumed (or claimed after the idle time) and checked
+            # with Coolblue first, since a call may have been sent before the wait.
+            log.info("import runner %s: row %s left for later (stopping)", self.name,
+                     entry.row_id)  # fmt: skip
+            with contextlib.suppress(redis.RedisError):
+                self.queue.release([slot])
+            kept = False
             return kept
         except Exception:
             # Left unacknowledged: claimed again after the idle time (its slot lapses too).
@@ -332,9 +377,9 @@ class ImportRunner:
                     with self._lock:
                         self._backlog = deque(e for e in self._backlog if e.entry_id not in lost)
                 self.queue.beat(3 * self.lease_ms / 1000)
+                self._outage.ok()
             except redis.RedisError as exc:
-                log.warning("import runner %s: heartbeat failing (%s)", self.name,
-                            type(exc).__name__)  # fmt: skip
+                self._outage.failing(exc)
             self._ended.wait(interval)
 
     def _report(self) -> None:
@@ -348,6 +393,10 @@ class ImportRunner:
                     last_sweep = now
                     if self.store.take_sweep_turn(self.consumer, self.sweep_every):
                         self.service.sweep()
+                        self.store.forget_old()  # RETENTION_DAYS after an import ended
+                self._outage.ok()
+            except redis.RedisError as exc:
+                self._outage.failing(exc)
             except Exception as exc:
                 log.warning("import runner %s: reporting failed (%s)", self.name,
                             type(exc).__name__)  # fmt: skip

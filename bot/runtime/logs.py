@@ -15,11 +15,13 @@ import contextlib
 import json
 import logging
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-__all__ = ["TEXT_FORMAT", "JsonFormatter", "configure", "log_context"]
+__all__ = ["TEXT_FORMAT", "JsonFormatter", "Outage", "configure", "log_context"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -77,3 +79,37 @@ def configure(level: str, log_format: str = "text") -> None:
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+
+
+class Outage:
+    """An outage of a dependency, logged as one warning when it starts and one line when it
+    ends, however many threads and retries meet it meanwhile (not a line per retry).
+    `failing` on every error, `ok` on every success; both are cheap and thread-safe."""
+
+    def __init__(self, logger: logging.Logger, who: str, what: str = "Redis") -> None:
+        self.logger = logger
+        self.who = who
+        self.what = what
+        self._since: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def failing(self, exc: BaseException) -> None:
+        with self._lock:
+            if self._since is not None:
+                return
+            self._since = time.monotonic()
+        self.logger.warning("%s: %s failing (%s); backing off", self.who, self.what,
+                            type(exc).__name__)  # fmt: skip
+
+    def ok(self) -> None:
+        if self._since is None:  # the usual case: no lock taken
+            return
+        with self._lock:
+            since, self._since = self._since, None
+        if since is not None:
+            self.logger.warning("%s: %s back after %.1f s", self.who, self.what,
+                                time.monotonic() - since)  # fmt: skip

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Base URLs besides https://files.slack.com/ that attached files may be fetched from
+    # with the bot token: only the local Slack stand-in's (its LocalStack sets it). None by
+    # default; never put another host here.
+    slack_extra_file_urls: CommaList = ()
     port: int = Field(default=3000, ge=1, le=65535)
     # Socket Mode and `python -m bot worker`: a small HTTP port for /healthz and /metrics
     # (HTTP mode serves both on PORT); unset: none
@@ -82,7 +86,8 @@ class Settings(BaseSettings):
     # rediss:// only: false accepts a certificate nobody vouches for (Heroku Redis signs its
     # own); the connection is still encrypted, but not proven to reach that host.
     redis_tls_verify: bool = True
-    # Finished requests, their indexes and the audit trail are kept this long.
+    # Finished requests, their indexes, ended imports (rows included) and the audit trail
+    # are kept this long.
     retention_days: float = Field(default=365, gt=0)
 
     # Communities API
@@ -171,7 +176,13 @@ class Settings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
-        "community_ids", "roles_hr", "roles_manager", "roles_support", "roles_admin", mode="before"
+        "community_ids",
+        "roles_hr",
+        "roles_manager",
+        "roles_support",
+        "roles_admin",
+        "slack_extra_file_urls",
+        mode="before",
     )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -186,6 +197,14 @@ class Settings(BaseSettings):
                 f"expected Slack user IDs (U…/W…) or user-group IDs (S…), got {', '.join(bad)}"
             )
         return value
+
+    @field_validator("slack_extra_file_urls")
+    @classmethod
+    def _file_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [item for item in value if not item.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"expected http(s) base URLs, got {', '.join(bad)}")
+        return tuple(item if item.endswith("/") else item + "/" for item in value)
 
     @field_validator("timezone")
     @classmethod

@@ -20,17 +20,19 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
+from bot.communities.errors import Interrupted
 from bot.domain.approvals import RequestService
 from bot.domain.execution import Finished, carry_out
 from bot.domain.members import MembersApi
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
 from bot.domain.steps import StepService
-from bot.runtime.logs import log_context
+from bot.runtime.logs import Outage, log_context
 from bot.runtime.metrics import Metrics
 from bot.storage.work_queue import Entry, WorkQueue
 
@@ -55,6 +57,8 @@ class Worker:
         name: str | None = None,
         metrics: Metrics | None = None,
         steps: StepService | None = None,
+        stopping: threading.Event | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.steps = steps  # Workflow Builder steps left unfiled or uncompleted (sweep)
         self.store = store
@@ -67,14 +71,17 @@ class Worker:
         self.max_deliveries = max_deliveries
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.queue = WorkQueue(client, self.name)
-        self.stopping = threading.Event()
+        # Set by stop(); also ends the waits of a client built with it (bootstrap).
+        self.stopping = stopping or threading.Event()
+        self._on_close = on_close
         # Set once the loop and its work are done: wakes the helper threads (heartbeat) at
         # once, so a stop does not wait out their interval.
         self._ended = threading.Event()
         self._stopped = threading.Event()
         self._running = False
         self._tick = 0.0  # monotonic time the loop last came round
-        self._outage: float | None = None  # since when Redis has been failing
+        # One warning when Redis starts failing, one line when it is back (loop and heartbeat).
+        self._outage = Outage(log, f"worker {self.name}")
         self._busy: dict[str, Entry] = {}  # stream entry id -> entry
         self._busy_lock = threading.Lock()
         self._slot_freed = threading.Event()
@@ -118,6 +125,8 @@ class Worker:
             self._ended.set()
             beating.join(5)
             self._stopped.set()
+            if self._on_close is not None:
+                self._on_close()
             log.info("worker %s stopped", self.name)
 
     def stop(self, timeout: float = 25.0) -> bool:
@@ -146,26 +155,14 @@ class Worker:
                     last_sweep = now
                 self._release_due()
                 self._read_new()
-                self._redis_back()
+                self._outage.ok()
                 backoff = 0.5
             except redis.RedisError as exc:
                 if "NOGROUP" in str(exc):  # Redis came back without our stream and group
                     ready = False
-                self._redis_failing(exc)
+                self._outage.failing(exc)  # once per outage, not once per loop
                 self.stopping.wait(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
-
-    def _redis_failing(self, exc: redis.RedisError) -> None:
-        if self._outage is None:  # once per outage, not once per loop
-            self._outage = time.monotonic()
-            log.warning("worker %s: Redis failing (%s); backing off", self.name,
-                        type(exc).__name__)  # fmt: skip
-
-    def _redis_back(self) -> None:
-        if self._outage is not None:
-            log.warning("worker %s: Redis back after %.1f s", self.name,
-                        time.monotonic() - self._outage)  # fmt: skip
-            self._outage = None
 
     def _free_slots(self) -> int:
         return self.concurrency - len(self._busy)
@@ -206,7 +203,6 @@ class Worker:
 
     def _heartbeat(self) -> None:
         interval = max(0.1, self.claim_idle_ms / 3000)
-        failing = False
         while self._running and not self._ended.is_set():
             with self._busy_lock:
                 busy = list(self._busy.values())
@@ -214,12 +210,9 @@ class Worker:
                 for lost in self.queue.keep_claimed(busy, self.claim_idle_ms):
                     log.warning("worker %s: entry %s was taken over", self.name, lost.entry_id)
                 self.queue.beat(ttl_seconds=3 * self.claim_idle_ms / 1000)
-                failing = False
+                self._outage.ok()
             except redis.RedisError as exc:
-                if not failing:
-                    log.warning("worker %s: heartbeat failing (%s)", self.name,
-                                type(exc).__name__)  # fmt: skip
-                failing = True
+                self._outage.failing(exc)  # the same outage as the loop's: one warning
             self._ended.wait(interval)
 
     def _submit(self, entry: Entry) -> None:
@@ -236,6 +229,12 @@ class Worker:
     def _run_entry_logged(self, entry: Entry) -> None:
         try:
             finished = self.execute(entry.request_id)
+        except Interrupted:
+            # Stopping while waiting on Coolblue (a Retry-After, a backoff): nothing is
+            # recorded; the entry is resumed or claimed later, and checked with Coolblue first.
+            log.info("worker %s: request %s left for later (stopping)", self.name,
+                     entry.request_id)  # fmt: skip
+            finished = None
         except Exception:
             # Left unacknowledged on purpose: claimed again after claim_idle, and parked as
             # failed once it was handed out `max_deliveries` times.

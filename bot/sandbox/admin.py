@@ -28,6 +28,7 @@ _FAULT_TYPES: dict[str, type] = {
     "drop_after_create_next": int,
     "drop_next": int,
     "operation": str,
+    "rate_limit_operation": str,
 }
 
 
@@ -120,7 +121,7 @@ def _fault_errors(changes: Any) -> dict[str, list[str]]:
         expected = _FAULT_TYPES.get(name)
         if expected is None:
             errors[name] = ["Unknown fault."]
-        elif name == "operation":
+        elif name in ("operation", "rate_limit_operation"):
             if value is not None and value not in OPERATIONS:
                 errors[name] = [f"One of {', '.join(OPERATIONS)}, or null."]
         elif not _non_negative(value, allow_fraction=expected is float):

@@ -28,7 +28,9 @@ class SandboxFaults:
 
     The `_next` faults and `error_rate` hit the API operations; they hit the token
     endpoint only when `operation` is "getToken", so tests of API retries do not also
-    have to survive a broken token endpoint.
+    have to survive a broken token endpoint. `rate_limit_operation`, when set, is the one
+    operation `rate_limit_next` counts down on, whatever `operation` says (a create whose
+    answer is lost, then a check that gets 429).
     """
 
     latency_ms: int = 0
@@ -42,6 +44,7 @@ class SandboxFaults:
     drop_after_create_next: int = 0
     drop_next: int = 0
     operation: str | None = None
+    rate_limit_operation: str | None = None
 
     def clear(self) -> None:
         """Back to the defaults, in place, so every holder of this object sees it."""
@@ -215,11 +218,18 @@ class SandboxState:
         with self._lock:
             faults = self.faults
             latency = (base_latency_ms + max(faults.latency_ms, 0)) / 1000
+            limited = faults.rate_limit_operation
+            if limited is not None and limited == operation and self._take("rate_limit_next"):
+                return FaultPlan(
+                    latency_seconds=latency,
+                    status=429,
+                    retry_after_seconds=faults.retry_after_seconds,
+                )
             if not self._faults_apply_to(operation):
                 return FaultPlan(latency_seconds=latency)
             if self._take("drop_next"):
                 return FaultPlan(latency_seconds=latency, drop=True)
-            if self._take("rate_limit_next"):
+            if limited is None and self._take("rate_limit_next"):
                 return FaultPlan(
                     latency_seconds=latency,
                     status=429,

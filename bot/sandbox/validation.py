@@ -10,8 +10,11 @@ from typing import Any
 from bot.communities import contract as c
 from bot.sandbox.wire import parse_json
 
-# The contract's `Credit` maximum (Coolblue documents none; the sandbox sets this one).
-MAX_CREDIT = Decimal("999999999999999.99")
+# The contract's `Credit` maximum, inclusive (Coolblue documents none; the sandbox sets this
+# one). It must equal the contract's, and its nearest binary float must read back as the same
+# number, or tools reading the contract with floats (schemathesis) send a "maximum" that this
+# refuses (tests/test_sandbox_boundaries.py).
+MAX_CREDIT = Decimal("999999999.99")
 EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,62}",

@@ -1,6 +1,11 @@
 """Fetching a file someone attached in a modal: GET its `url_private` with the bot token
 (the `files:read` scope), within a size and a time limit.
 
+The link comes in the submission's file object, so it is checked before anything is sent:
+the bot token goes only to Slack's file host, https://files.slack.com (`FileHosts`), and to
+the base URLs SLACK_EXTRA_FILE_URLS names (the local Slack stand-in's; none by default). Any
+other link is refused without a connection; redirects are never followed.
+
 The modal submission waits for this (Slack gives the whole answer 3 seconds), so it is
 bounded twice: at most `max_bytes` are read (a bigger file is refused without reading
 the rest) and the whole download, connection included, must finish within `seconds`.
@@ -9,10 +14,13 @@ the rest) and the whole download, connection included, must finish within `secon
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import httpx
 
 CHUNK = 64 * 1024
+SLACK_FILE_HOST = "https://files.slack.com/"
 
 
 class DownloadFailed(Exception):
@@ -23,7 +31,46 @@ class FileTooBig(DownloadFailed):
     pass
 
 
-def download(url: str, token: str, *, max_bytes: int, seconds: float) -> bytes:
+class FileHosts:
+    """Where attached files may be fetched with the bot token: https://files.slack.com, and
+    the `extra` base URLs (scheme, host, port and path prefix must all match)."""
+
+    def __init__(self, extra: Sequence[str] = ()) -> None:
+        self.bases = [SLACK_FILE_HOST, *extra]
+
+    def allows(self, url: str) -> bool:
+        try:
+            link = urlsplit(url)
+            port = link.port
+        except ValueError:
+            return False
+        if link.username is not None or link.password is not None:
+            return False
+        return any(_within(link.scheme, link.hostname, port, link.path, b) for b in self.bases)
+
+
+def _within(scheme: str, host: str | None, port: int | None, path: str, base: str) -> bool:
+    allowed = urlsplit(base)
+    default = {"https": 443, "http": 80}.get(scheme)
+    return (
+        scheme == allowed.scheme
+        and host is not None
+        and host == allowed.hostname
+        and (port or default) == (allowed.port or default)
+        and path.startswith(allowed.path or "/")
+    )
+
+
+def download(
+    url: str, token: str, *, max_bytes: int, seconds: float, hosts: FileHosts | None = None
+) -> bytes:
+    """The file's bytes; raises DownloadFailed (before any request) for a link `hosts`
+    (by default: only https://files.slack.com) does not allow."""
+    if not (hosts or FileHosts()).allows(url):
+        raise DownloadFailed(
+            "The file's link does not point at Slack's file host (https://files.slack.com), "
+            "so I did not fetch it; nothing was filed. Attach the file again from Slack."
+        )
     deadline = time.monotonic() + seconds
     timeout = httpx.Timeout(seconds, connect=min(seconds, 2.0))
     try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain.bulk import ImportService
 from bot.domain.imports import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS
+from bot.slack.downloads import FileHosts
 from bot.slack.import_notifier import SlackImportNotifier
 from bot.storage.imports import RedisImportStore
 
@@ -22,3 +23,6 @@ class ImportServices:
     # "checking" view that then shows the outcome.
     inline_rows: int = 1000
     download_seconds: float = 1.5
+    # Where attached files may be fetched with the bot token (Slack's file host, and
+    # SLACK_EXTRA_FILE_URLS).
+    file_hosts: FileHosts = field(default_factory=FileHosts)

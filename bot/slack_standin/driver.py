@@ -533,7 +533,8 @@ class SlackDriver:
         """Files a person picks in a file_input: `bytes`, `(filename, bytes)`, a
         `{"filename", "content"}` dict, a path (`pathlib.Path`), or a list of these. They
         are stored in the stand-in, so the bot can fetch `url_private` with its token as it
-        would from Slack."""
+        would from Slack. A dict with `url_private` sends that link instead (a forged or
+        odd file object, for tests of what the bot fetches)."""
         items = given if isinstance(given, list) else [given]
         files = []
         for item in items:
@@ -541,7 +542,10 @@ class SlackDriver:
             file_id = self.standin.uploads.add_file(user_id, filename, content)
             shared = self.standin.uploads.file(file_id)
             assert shared is not None
-            files.append(shared.to_slack())
+            sent = shared.to_slack()
+            if isinstance(item, Mapping) and item.get("url_private"):
+                sent["url_private"] = sent["url_private_download"] = str(item["url_private"])
+            files.append(sent)
         return files
 
     # -----------------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ from typing import Any
 import redis
 
 from bot.domain.bulk import (
+    STOPPED_OUTCOME,
+    STOPPED_WAITING,
+    UNKNOWN_OUTCOME,
     Filed,
     ImportRequest,
     RowOutcome,
@@ -44,6 +47,8 @@ from bot.storage import keys
 from bot.storage.keys import (
     AUDIT_STREAM,
     IMPORT_ACTIVE,
+    IMPORT_CLOSED,
+    IMPORT_FORGET_SCANNED,
     IMPORT_INFLIGHT,
     IMPORT_PAUSE,
     IMPORT_PENDING,
@@ -68,42 +73,59 @@ local function release(key, id)
   local open = redis.call('HGET', key, 'open_key')
   if open and redis.call('GET', open) == id then redis.call('DEL', open) end
 end
--- Rows of the import not started yet get `status` (a final one), an outcome and an audit
--- entry each; their claims go. Returns how many.
+-- Rows of the import not started yet (or waiting after a 429) get `status` (a final one),
+-- an outcome and an audit entry each; their claims go. With `unknown` (Stop's words), a
+-- waiting row whose earlier call may have been applied (ambiguous) is never "not carried
+-- out": it fails as 'outcome unknown'; one that only met a 429 gets `waiting`'s words.
+-- Returns how many rows got `status`, and how many 'outcome unknown'.
 local function settle_unstarted(import_key, rows_key, status, result, outcome, action,
-                                actor, now, at, retention, maxlen)
+                                actor, now, at, retention, maxlen, unknown, waiting)
   local import_id = redis.call('HGET', import_key, 'id')
-  local count = 0
+  local count, unknowns = 0, 0
   for _, n in ipairs(redis.call('LRANGE', rows_key, 0, -1)) do
     local id = import_id .. '-' .. n
     local key = '{REQUEST_PREFIX}' .. id
     local current = redis.call('HGET', key, 'status')
     if current == 'pending' or current == 'approved' then
-      redis.call('HSET', key, 'status', status, 'result', result, 'outcome', outcome,
-                 'updated_at', now)
+      local s, r, o, a = status, result, outcome, action
+      if unknown and current == 'approved' and redis.call('HGET', key, 'ambiguous') == '1' then
+        s, r, o, a = 'failed', 'outcome unknown', unknown, 'import_unknown'
+        unknowns = unknowns + 1
+      else
+        if waiting and current == 'approved'
+           and tonumber(redis.call('HGET', key, 'attempts') or '0') > 0 then
+          o = waiting
+        end
+        count = count + 1
+      end
+      redis.call('HSET', key, 'status', s, 'result', r, 'outcome', o, 'updated_at', now)
       release(key, id)
       redis.call('EXPIRE', key, retention)
       local row = redis.call('HMGET', key, 'operation', 'community_id', 'email', 'credit')
-      audit({{'at', at, 'request_id', id, 'action', action, 'actor', actor,
+      audit({{'at', at, 'request_id', id, 'action', a, 'actor', actor,
              'operation', row[1] or '', 'community_id', row[2] or '', 'email', row[3] or '',
-             'credit', row[4] or '', 'correlation_id', '', 'detail', outcome}},
-            status, maxlen)
-      count = count + 1
+             'credit', row[4] or '', 'correlation_id', '', 'detail', o}},
+            s, maxlen)
     end
   end
-  return count
+  return count, unknowns
 end
 local function changed(import_key, now)
   redis.call('HINCRBY', import_key, 'version', 1)
   redis.call('HSET', import_key, 'updated_at', now)
 end
-local function finish_if_done(import_key, now)
+-- An import that reached its end is forgotten RETENTION_DAYS later (RedisImportStore.forget).
+local function closed(closed_key, import_key, now)
+  redis.call('ZADD', closed_key, now, redis.call('HGET', import_key, 'id'))
+end
+local function finish_if_done(import_key, now, closed_key)
   local c = redis.call('HMGET', import_key, 'total', 'done', 'skipped', 'failed',
-                       'stopped_rows', 'finished_at', 'status')
+                       'stopped_rows', 'finished_at', 'status', 'unknown')
   local sum = tonumber(c[2] or 0) + tonumber(c[3] or 0) + tonumber(c[4] or 0)
-              + tonumber(c[5] or 0)
+              + tonumber(c[5] or 0) + tonumber(c[8] or 0)
   if sum < tonumber(c[1] or 0) or tonumber(c[6] or 0) > 0 then return false end
   redis.call('HSET', import_key, 'finished_at', now)
+  closed(closed_key, import_key, now)
   if c[7] == 'approved' or c[7] == 'executing' then
     redis.call('HSET', import_key, 'status', 'done')
   end
@@ -182,7 +204,7 @@ return {'ok', #accepted, cents, cjson.encode(refused)}
 """
 )
 
-# KEYS: import, rows, pending, active, work stream. ARGV: [1] now, [2] approver,
+# KEYS: import, rows, pending, active, work stream, closed. ARGV: [1] now, [2] approver,
 # [3] approval audit entry, [4] expiry audit entry, [5] retention, [6] maxlen, [7] ISO time.
 _APPROVE = (
     _COMMON
@@ -197,6 +219,7 @@ if tonumber(ARGV[1]) >= tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then
                    'import_expired', 'system', ARGV[1], ARGV[7], ARGV[5], ARGV[6])
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZADD', KEYS[4], ARGV[1], id)
+  closed(KEYS[6], KEYS[1], ARGV[1])
   changed(KEYS[1], ARGV[1])
   audit(cjson.decode(ARGV[4]), 'expired', ARGV[6])
   return {'expired'}
@@ -230,7 +253,7 @@ return {'approved'}
 """
 )
 
-# Reject or expire a pending import. KEYS: import, rows, pending, active.
+# Reject or expire a pending import. KEYS: import, rows, pending, active, closed.
 # ARGV: [1] now, [2] final status, [3] decided by, [4] reason, [5] audit entry,
 # [6] retention, [7] maxlen, [8] ISO time, [9] '1': only when past its expiry.
 _CLOSE = (
@@ -251,14 +274,16 @@ settle_unstarted(KEYS[1], KEYS[2], ARGV[2], ARGV[2], outcome, 'import_' .. ARGV[
                  ARGV[1], ARGV[8], ARGV[6], ARGV[7])
 redis.call('ZREM', KEYS[3], id)
 redis.call('ZADD', KEYS[4], ARGV[1], id)
+closed(KEYS[5], KEYS[1], ARGV[1])
 changed(KEYS[1], ARGV[1])
 audit(cjson.decode(ARGV[5]), ARGV[2], ARGV[7])
 return {ARGV[2]}
 """
 )
 
-# KEYS: import, rows, active. ARGV: [1] now, [2] who, [3] audit entry, [4] retention,
-# [5] maxlen, [6] ISO time.
+# KEYS: import, rows, active, closed. ARGV: [1] now, [2] who, [3] audit entry, [4] retention,
+# [5] maxlen, [6] ISO time, [7] a not-started row's outcome, [8] an ambiguous waiting row's
+# ('outcome unknown'), [9] a row waiting after a 429's.
 _STOP = (
     _COMMON
     + """
@@ -266,11 +291,12 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if status ~= 'approved' and status ~= 'executing' then return {'conflict', status} end
 redis.call('HSET', KEYS[1], 'status', 'stopped', 'stopped_by', ARGV[2], 'stopped_at', ARGV[1])
-local count = settle_unstarted(KEYS[1], KEYS[2], 'cancelled', 'not carried out (stopped)',
-  'Not carried out: a manager stopped the import before this row started.', 'import_stopped',
-  ARGV[2], ARGV[1], ARGV[6], ARGV[4], ARGV[5])
+local count, unknowns = settle_unstarted(KEYS[1], KEYS[2], 'cancelled',
+  'not carried out (stopped)', ARGV[7], 'import_stopped', ARGV[2], ARGV[1], ARGV[6], ARGV[4],
+  ARGV[5], ARGV[8], ARGV[9])
 redis.call('HINCRBY', KEYS[1], 'stopped_rows', count)
-finish_if_done(KEYS[1], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'unknown', unknowns)
+finish_if_done(KEYS[1], ARGV[1], KEYS[4])
 changed(KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[1], redis.call('HGET', KEYS[1], 'id'))
 audit(cjson.decode(ARGV[3]), 'stopped', ARGV[5])
@@ -301,10 +327,12 @@ end
 return {'go', interrupted and '1' or '0', redis.call('HGETALL', KEYS[1])}
 """
 
-# KEYS: row, row lease, import, work stream, inflight, slot-freed, active, pause.
+# KEYS: row, row lease, import, work stream, inflight, slot-freed, active, pause, closed.
 # ARGV: [1] consumer, [2] result, [3] counter ('' = deferred), [4] fields (JSON),
 # [5] audit entry, [6] entry id, [7] slot ('' = kept for the next row), [8] now,
-# [9] retention, [10] maxlen, [11] row id. Replies {state, ms of 429 pause left}.
+# [9] retention, [10] maxlen, [11] row id, then what a deferred row ends as when its import
+# was stopped meanwhile: [12] result, [13] counter, [14] fields (JSON), [15] audit entry
+# ('' when not deferred). Replies {state, ms of 429 pause left}.
 _FINISH_ROW = (
     _COMMON
     + f"""
@@ -319,20 +347,30 @@ redis.call('DEL', KEYS[2])
 local fields = {{}}
 for k, v in pairs(cjson.decode(ARGV[4])) do table.insert(fields, k); table.insert(fields, v) end
 if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
-if ARGV[3] == '' then
-  redis.call('HSET', KEYS[1], 'status', 'approved', 'updated_at', ARGV[8])
-  return {{'deferred', pause}}
+local result, counter, entry = ARGV[2], ARGV[3], ARGV[5]
+if counter == '' then
+  if ARGV[12] == '' or redis.call('HGET', KEYS[3], 'status') ~= 'stopped' then
+    redis.call('HSET', KEYS[1], 'status', 'approved', 'updated_at', ARGV[8])
+    return {{'deferred', pause}}
+  end
+  -- Stopped while this row ran: no later attempt; it ends here, truthfully.
+  result, counter, entry = ARGV[12], ARGV[13], ARGV[15]
+  local more = {{}}
+  for k, v in pairs(cjson.decode(ARGV[14])) do table.insert(more, k); table.insert(more, v) end
+  if #more > 0 then redis.call('HSET', KEYS[1], unpack(more)) end
 end
-local status = ARGV[3] == 'failed' and 'failed' or 'done'
-redis.call('HSET', KEYS[1], 'status', status, 'result', ARGV[2], 'updated_at', ARGV[8])
+local status = 'done'
+if counter == 'failed' or counter == 'unknown' then status = 'failed' end
+if counter == 'stopped_rows' then status = 'cancelled' end
+redis.call('HSET', KEYS[1], 'status', status, 'result', result, 'updated_at', ARGV[8])
 release(KEYS[1], ARGV[11])
 redis.call('EXPIRE', KEYS[1], ARGV[9])
-redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+redis.call('HINCRBY', KEYS[3], counter, 1)
 changed(KEYS[3], ARGV[8])
-audit(cjson.decode(ARGV[5]), status, ARGV[10])
+audit(cjson.decode(entry), status, ARGV[10])
 redis.call('XACK', KEYS[4], '{IMPORT_WORK_GROUP}', ARGV[6])
 redis.call('XDEL', KEYS[4], ARGV[6])
-if finish_if_done(KEYS[3], ARGV[8]) then
+if finish_if_done(KEYS[3], ARGV[8], KEYS[9]) then
   redis.call('ZADD', KEYS[7], ARGV[8], redis.call('HGET', KEYS[3], 'id'))
   return {{'finished', pause}}
 end
@@ -514,6 +552,7 @@ class RedisImportStore:
                 IMPORT_PENDING,
                 IMPORT_ACTIVE,
                 IMPORT_WORK_STREAM,
+                IMPORT_CLOSED,
             ],
             args=[
                 repr(now),
@@ -549,6 +588,7 @@ class RedisImportStore:
                 keys.import_rows(import_id),
                 IMPORT_PENDING,
                 IMPORT_ACTIVE,
+                IMPORT_CLOSED,
             ],
             args=[
                 repr(now),
@@ -567,7 +607,12 @@ class RedisImportStore:
     def stop(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
         now = self.now()
         reply = self._stop(
-            keys=[keys.import_request(import_id), keys.import_rows(import_id), IMPORT_ACTIVE],
+            keys=[
+                keys.import_request(import_id),
+                keys.import_rows(import_id),
+                IMPORT_ACTIVE,
+                IMPORT_CLOSED,
+            ],
             args=[
                 repr(now),
                 user_id,
@@ -575,6 +620,9 @@ class RedisImportStore:
                 self.retention_seconds,
                 AUDIT_MAXLEN,
                 _iso(now),
+                STOPPED_OUTCOME,
+                UNKNOWN_OUTCOME,
+                STOPPED_WAITING,
             ],
         )
         return str(reply[0])
@@ -644,6 +692,53 @@ class RedisImportStore:
     def take_sweep_turn(self, owner: str, seconds: float) -> bool:
         return bool(self.redis.set(IMPORT_SWEEP_LOCK, owner, nx=True, px=int(seconds * 1000)))
 
+    # Retention -----------------------------------------------------------------
+
+    def forget_old(self, batch: int = 100) -> int:
+        """Delete every key of the imports that ended more than the retention ago (on the
+        bot's clock): the import, its rows (names, addresses), the mailboxes it names, its
+        refused rows. The audit trail is trimmed with the single requests' (RequestService
+        .sweep). Returns how many imports were forgotten."""
+        self._index_closed_once()
+        cutoff = self.now() - self.retention_seconds
+        ids = self.redis.zrangebyscore(IMPORT_CLOSED, "-inf", f"({cutoff}", start=0, num=batch)
+        for import_id in ids:
+            numbers = self.redis.lrange(keys.import_rows(import_id), 0, -1)
+            pipe = self.redis.pipeline(transaction=False)
+            for number in numbers:
+                pipe.delete(keys.request(row_id(import_id, int(number))))
+            pipe.delete(
+                keys.import_request(import_id),
+                keys.import_rows(import_id),
+                keys.import_people(import_id),
+                keys.import_invalid(import_id),
+                keys.import_refused(import_id),
+                keys.import_shown(import_id),
+                keys.import_result_lock(import_id),
+            )
+            pipe.zrem(IMPORT_ACTIVE, import_id)
+            pipe.zrem(IMPORT_PENDING, import_id)
+            pipe.zrem(IMPORT_CLOSED, import_id)
+            pipe.execute()
+        return len(ids)
+
+    def _index_closed_once(self) -> None:
+        """Imports that ended before the index of ended imports existed join it (once)."""
+        if self.redis.exists(IMPORT_FORGET_SCANNED):
+            return
+        for key in self.redis.scan_iter(match=keys.import_request("I*"), count=500):
+            if self.redis.type(key) != "hash":
+                continue
+            status, finished, decided, import_id = self.redis.hmget(
+                key, ["status", "finished_at", "decided_at", "id"]
+            )
+            ended = float(finished or 0) or (
+                float(decided or 0) if status in ("rejected", "expired") else 0.0
+            )
+            if ended and import_id:
+                self.redis.zadd(IMPORT_CLOSED, {import_id: ended}, nx=True)
+        self.redis.set(IMPORT_FORGET_SCANNED, "1")  # only once the scan went through
+
     # Rows, for the runner -----------------------------------------------------
 
     def start_row(self, entry: RowEntry, consumer: str, lease_ms: int) -> RowStart:
@@ -668,20 +763,18 @@ class RedisImportStore:
         outcome: RowOutcome,
         audit_entry: list[str],
         slot: str,
+        if_stopped: tuple[RowOutcome, list[str]] | None = None,
     ) -> tuple[str, int]:
         """Record a row's outcome, release its claim (and `slot`, unless "": the caller
         keeps it for its next row), acknowledge its entry. Returns (state, pause): state
         ok | finished (the import's last row) | deferred | lost (the lease was taken
         over: nothing recorded); pause, the ms left of a 429 pause, so a runner that
-        keeps its slot learns of a pause another process started."""
-        fields = {
-            "outcome": outcome.message,
-            "correlation_id": outcome.correlation_id,
-            "result_credit": str(outcome.credit) if outcome.credit is not None else "",
-        }
-        if outcome.ambiguous:
-            fields["ambiguous"] = "1"
+        keeps its slot learns of a pause another process started. A deferred row whose
+        import was stopped meanwhile is recorded as `if_stopped` says (outcome, audit
+        entry) instead, in the same atomic step."""
+        fields = _row_fields(outcome)
         deferred = outcome.result is RowResult.DEFERRED
+        stopped = if_stopped if deferred else None
         reply = self._finish_row(
             keys=[
                 keys.request(entry.row_id),
@@ -692,6 +785,7 @@ class RedisImportStore:
                 IMPORT_SLOT_FREED,
                 IMPORT_ACTIVE,
                 IMPORT_PAUSE,
+                IMPORT_CLOSED,
             ],
             args=[
                 consumer,
@@ -705,6 +799,10 @@ class RedisImportStore:
                 self.retention_seconds,
                 AUDIT_MAXLEN,
                 entry.row_id,
+                stopped[0].result.value if stopped else "",
+                stopped[0].result.counter if stopped else "",
+                json.dumps(_row_fields(stopped[0]) if stopped else {}),
+                json.dumps(self._stamped(stopped[1])) if stopped else "",
             ],
         )
         return str(reply[0]), int(reply[1])
@@ -855,3 +953,14 @@ def _entry(entry_id: str, fields: dict[str, Any], deliveries: int = 1) -> RowEnt
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
+
+
+def _row_fields(outcome: RowOutcome) -> dict[str, str]:
+    fields = {
+        "outcome": outcome.message,
+        "correlation_id": outcome.correlation_id,
+        "result_credit": str(outcome.credit) if outcome.credit is not None else "",
+    }
+    if outcome.ambiguous:
+        fields["ambiguous"] = "1"
+    return fields

@@ -36,6 +36,9 @@ cb:import:pause             string  Coolblue answered 429: no import traffic unt
 cb:import:lease:{row}       string  the runner carrying out one row
 cb:import:runner:{name}     string  a live import runner's heartbeat
 cb:import:sweep-lock        string  one runner at a time expires imports
+cb:import:closed            zset    imports that ended (done, stopped, rejected, expired), scored
+                                    by when: each is deleted, rows included, RETENTION_DAYS later
+cb:import:closed-indexed    string  imports that ended before that index existed were added to it
 
 Workflow Builder steps (bot.storage.steps):
 cb:step:{execution}         hash    a step execution: function, state, inputs until filed
@@ -101,6 +104,8 @@ IMPORT_INFLIGHT = f"{PREFIX}import:inflight"
 IMPORT_SLOT_FREED = f"{PREFIX}import:slot-freed"
 IMPORT_PAUSE = f"{PREFIX}import:pause"
 IMPORT_SWEEP_LOCK = f"{PREFIX}import:sweep-lock"
+IMPORT_CLOSED = f"{PREFIX}import:closed"
+IMPORT_FORGET_SCANNED = f"{PREFIX}import:closed-indexed"
 
 
 def import_request(import_id: str) -> str:

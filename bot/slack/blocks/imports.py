@@ -203,6 +203,8 @@ def counts(request: ImportRequest) -> str:
         parts.append(f"{request.failed:,} failed")
     if request.stopped_rows:
         parts.append(f"{request.stopped_rows:,} not carried out")
+    if request.unknown:
+        parts.append(f"{request.unknown:,} outcome unknown")
     return " · ".join(parts) or "nothing carried out"
 
 

@@ -193,7 +193,11 @@ def _fetch(attached: dict[str, Any], client: WebClient, imports: ImportServices)
     if not url:
         raise DownloadFailed("Slack sent no link to the file; attach it again.")
     return download(
-        url, client.token or "", max_bytes=imports.max_bytes, seconds=imports.download_seconds
+        url,
+        client.token or "",
+        max_bytes=imports.max_bytes,
+        seconds=imports.download_seconds,
+        hosts=imports.file_hosts,
     )
 
 
