@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.console.form import ConsoleError
 from bot.console.render import Names, mrkdwn
+from bot.local.split import SplitStack
 from bot.local.stack import LocalStack
 from bot.slack_standin import DriverResult, StandInUser
 from bot.slack_standin.state.functions import Execution
@@ -26,7 +27,11 @@ class StepRunner:
     """Runs steps as a workflow would, and tells each step's completion once."""
 
     def __init__(
-        self, stack: LocalStack, names: Names, say: Callable[[str], None], users: list[StandInUser]
+        self,
+        stack: LocalStack | SplitStack,
+        names: Names,
+        say: Callable[[str], None],
+        users: list[StandInUser],
     ) -> None:
         self.stack = stack
         self.names = names
