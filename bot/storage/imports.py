@@ -41,6 +41,7 @@ from bot.domain.bulk import (
 from bot.domain.imports import InvalidRow
 from bot.domain.requests import MemberRequest
 from bot.storage import keys
+from bot.storage.connection import confirmed, confirmed_or_logged
 from bot.storage.keys import (
     AUDIT_STREAM,
     IMPORT_ACTIVE,
@@ -394,6 +395,57 @@ return lost
 """
 
 
+# Each script's KEYS (bot.storage.scripts lists them for the slot check).
+def file_keys(import_id: str) -> list[str]:
+    return [
+        keys.import_request(import_id),
+        keys.import_rows(import_id),
+        keys.import_people(import_id),
+        keys.import_invalid(import_id),
+        keys.import_refused(import_id),
+        IMPORT_PENDING,
+        IMPORT_ACTIVE,
+        IMPORT_WORK_STREAM,
+    ]
+
+
+def approve_keys(import_id: str) -> list[str]:
+    return [*close_keys(import_id), IMPORT_WORK_STREAM]
+
+
+def close_keys(import_id: str) -> list[str]:
+    return [
+        keys.import_request(import_id),
+        keys.import_rows(import_id),
+        IMPORT_PENDING,
+        IMPORT_ACTIVE,
+    ]
+
+
+def stop_keys(import_id: str) -> list[str]:
+    return [keys.import_request(import_id), keys.import_rows(import_id), IMPORT_ACTIVE]
+
+
+def start_row_keys(row_id: str, import_id: str) -> list[str]:
+    return [keys.request(row_id), keys.import_lease(row_id), keys.import_request(import_id)]
+
+
+def finish_row_keys(row_id: str, import_id: str) -> list[str]:
+    return [
+        *start_row_keys(row_id, import_id),
+        IMPORT_WORK_STREAM,
+        IMPORT_INFLIGHT,
+        IMPORT_SLOT_FREED,
+        IMPORT_ACTIVE,
+        IMPORT_PAUSE,
+    ]
+
+
+ACQUIRE_KEYS = [IMPORT_INFLIGHT, IMPORT_PAUSE]
+PAUSE_KEYS = [IMPORT_PAUSE]
+KEEP_KEYS = [IMPORT_WORK_STREAM, IMPORT_INFLIGHT]
+
+
 @dataclass(frozen=True)
 class RowEntry:
     entry_id: str
@@ -467,7 +519,7 @@ class RedisImportStore:
         imp["invalid_count"] = str(len(invalid))
         imp["invalid_preview"] = json.dumps([[r.number, r.reason] for r in invalid[:5]])
         reply = self._file(
-            keys=self._import_keys(request.id),
+            keys=file_keys(request.id),
             args=[
                 json.dumps(imp),
                 json.dumps(payload),
@@ -507,15 +559,11 @@ class RedisImportStore:
         self, import_id: str, approver_id: str, audit_entry: list[str], expiry_entry: list[str]
     ) -> str:
         now = self.now()
-        reply = self._approve(
-            keys=[
-                keys.import_request(import_id),
-                keys.import_rows(import_id),
-                IMPORT_PENDING,
-                IMPORT_ACTIVE,
-                IMPORT_WORK_STREAM,
-            ],
-            args=[
+        reply = confirmed_or_logged(
+            self.redis,
+            self._approve,
+            approve_keys(import_id),
+            [
                 repr(now),
                 approver_id,
                 json.dumps(self._stamped(audit_entry)),
@@ -544,12 +592,7 @@ class RedisImportStore:
     ) -> str:
         now = self.now()
         reply = self._close(
-            keys=[
-                keys.import_request(import_id),
-                keys.import_rows(import_id),
-                IMPORT_PENDING,
-                IMPORT_ACTIVE,
-            ],
+            keys=close_keys(import_id),
             args=[
                 repr(now),
                 status,
@@ -567,7 +610,7 @@ class RedisImportStore:
     def stop(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
         now = self.now()
         reply = self._stop(
-            keys=[keys.import_request(import_id), keys.import_rows(import_id), IMPORT_ACTIVE],
+            keys=stop_keys(import_id),
             args=[
                 repr(now),
                 user_id,
@@ -647,13 +690,13 @@ class RedisImportStore:
     # Rows, for the runner -----------------------------------------------------
 
     def start_row(self, entry: RowEntry, consumer: str, lease_ms: int) -> RowStart:
-        reply = self._start_row(
-            keys=[
-                keys.request(entry.row_id),
-                keys.import_lease(entry.row_id),
-                keys.import_request(entry.import_id),
-            ],
-            args=[consumer, lease_ms, repr(self.now())],
+        # Records an attempt at Coolblue: a replica must hold it first (RedisRequestStore.
+        # transition says why; NotReplicated leaves the entry to be retried).
+        reply = confirmed(
+            self.redis,
+            self._start_row,
+            start_row_keys(entry.row_id, entry.import_id),
+            [consumer, lease_ms, repr(self.now())],
         )
         if reply[0] != "go":
             return RowStart(str(reply[0]))
@@ -683,16 +726,7 @@ class RedisImportStore:
             fields["ambiguous"] = "1"
         deferred = outcome.result is RowResult.DEFERRED
         reply = self._finish_row(
-            keys=[
-                keys.request(entry.row_id),
-                keys.import_lease(entry.row_id),
-                keys.import_request(entry.import_id),
-                IMPORT_WORK_STREAM,
-                IMPORT_INFLIGHT,
-                IMPORT_SLOT_FREED,
-                IMPORT_ACTIVE,
-                IMPORT_PAUSE,
-            ],
+            keys=finish_row_keys(entry.row_id, entry.import_id),
             args=[
                 consumer,
                 outcome.result.value,
@@ -712,18 +746,6 @@ class RedisImportStore:
     def _stamped(self, entry: list[str]) -> list[str]:
         """An audit entry with its time (bot.domain.audit leaves `at` to the store)."""
         return entry if "at" in entry[::2] else ["at", _iso(self.now()), *entry]
-
-    def _import_keys(self, import_id: str) -> list[str]:
-        return [
-            keys.import_request(import_id),
-            keys.import_rows(import_id),
-            keys.import_people(import_id),
-            keys.import_invalid(import_id),
-            keys.import_refused(import_id),
-            IMPORT_PENDING,
-            IMPORT_ACTIVE,
-            IMPORT_WORK_STREAM,
-        ]
 
 
 class ImportQueue:
@@ -790,7 +812,7 @@ class ImportQueue:
         """Up to `wanted` of the `limit` slots shared by every process: (slots, 0), or
         ([], ms) while a 429 pause lasts."""
         reply = self._acquire(
-            keys=[IMPORT_INFLIGHT, IMPORT_PAUSE],
+            keys=ACQUIRE_KEYS,
             args=[limit, lease_ms, self.consumer, wanted, self._slot_number],
         )
         if int(reply[0]) < 0:
@@ -824,7 +846,7 @@ class ImportQueue:
 
     def pause(self, seconds: float) -> None:
         """Coolblue said 429: no import traffic from any process for `seconds`."""
-        self._pause(keys=[IMPORT_PAUSE], args=[max(1, int(seconds * 1000))])
+        self._pause(keys=PAUSE_KEYS, args=[max(1, int(seconds * 1000))])
 
     def keep(
         self, entries: Sequence[RowEntry], slots: Sequence[str], rows: Sequence[str], lease_ms: int
@@ -832,7 +854,7 @@ class ImportQueue:
         """Heartbeat: our entries stay claimed, our slots and row leases alive. Returns
         the entry ids another runner took over."""
         lost = self._keep(
-            keys=[IMPORT_WORK_STREAM, IMPORT_INFLIGHT],
+            keys=KEEP_KEYS,
             args=[
                 self.consumer,
                 lease_ms,
