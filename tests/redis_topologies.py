@@ -127,6 +127,27 @@ class Topology:
     def _sentinel_ports(self) -> set[int]:
         return {port for _, port in parse_sentinels(self.sentinels)} if self.sentinels else set()
 
+    def replica_of(self, primary: int) -> int:
+        """The port of a live replica of the primary on `primary`."""
+        for port, process in self.processes.items():
+            if process.poll() is not None or port in self._sentinel_ports():
+                continue
+            node = self.node(port)
+            try:
+                info = node.info("replication")
+            finally:
+                node.close()
+            if info["role"] == "slave" and int(info["master_port"]) == primary:
+                return port
+        raise LookupError(f"no replica of {primary}")
+
+    def pause(self, port: int) -> None:
+        """SIGSTOP the server on `port` (it replicates nothing until resumed)."""
+        os.kill(self.processes[port].pid, signal.SIGSTOP)
+
+    def resume(self, port: int) -> None:
+        os.kill(self.processes[port].pid, signal.SIGCONT)
+
     def kill(self, port: int) -> None:
         """kill -9 the server on `port`."""
         process = self.processes[port]

@@ -9,8 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.domain.requests import Status
+from bot.storage import keys
 from bot.storage.connection import mode_of
 from tests import test_commands_e2e, test_flow_smoke, test_import_execution_e2e, test_scheduled_e2e
+from tests.conftest import ALICE, BOB
+from tests.flows import JANE, click, eventually, file_request, wait_status
+from tests.import_flows import created_per_email
 from tests.redis_topologies import Topology, start_cluster, start_sentinel
 
 STARTERS = {"cluster": start_cluster, "sentinel": start_sentinel}
@@ -49,3 +54,28 @@ def test_import_creates_nobody_twice(stack):
 
 def test_scheduled_change(make_stack):
     test_scheduled_e2e.test_dated_onboarding_waits_scheduled_and_runs_on_its_start_date(make_stack)
+
+
+def test_no_create_at_coolblue_before_a_replica_holds_the_attempt(make_stack, topology):
+    """What asynchronous replication could lose at a failover: the write that records an
+    attempt (`executing`, attempts + 1). Were it lost after Coolblue created the member,
+    the next worker would see a first attempt and create again without looking. So the
+    bot calls Coolblue only once a replica confirmed that write (WAIT): with the replica
+    frozen, nothing is created; once it answers, the member is created exactly once."""
+    stack = make_stack(redis_wait_ms=200, worker_max_deliveries=50)
+    ledger = int(topology.primary(keys.WORK_STREAM).rsplit(":", 1)[1])
+    replica = topology.replica_of(ledger)
+    request = file_request(stack, ALICE, JANE)
+    topology.pause(replica)
+    try:
+        click(stack, BOB, "Approve", request)
+        eventually(
+            lambda: (r := stack.services.store.get(request.id)) and r.attempts >= 2,
+            what="two attempts refused for want of a replica",
+        )
+        assert test_scheduled_e2e.creates(stack) == 0
+        assert stack.services.store.get(request.id).status is not Status.DONE
+    finally:
+        topology.resume(replica)
+    wait_status(stack, request.id, Status.DONE, timeout=30)
+    assert created_per_email(stack) == {JANE["email"]: 1}
