@@ -87,7 +87,11 @@ class Topology:
 
     def target(self) -> RedisTarget:
         sentinels = parse_sentinels(self.sentinels) if self.sentinels else ()
-        return RedisTarget(self.url, self.mode, sentinels, MASTER, socket_timeout=2.0)
+        url = self.url
+        if self.mode == "cluster":  # a seed node still alive (the first may be killed)
+            live = [p for p, process in self.processes.items() if process.poll() is None]
+            url = f"redis://127.0.0.1:{live[0]}"
+        return RedisTarget(url, self.mode, sentinels, MASTER, socket_timeout=2.0)
 
     def client(self) -> redis.Redis:
         return connect(self.target())

@@ -135,20 +135,26 @@ def primary_of(client: redis.Redis, key: str) -> str:
 def confirmed(
     client: redis.Redis, script: Script, keys: Sequence[str], args: Sequence[object]
 ) -> Any:
-    """Run `script`, then WAIT for the client's `wait_replicas` on the same connection.
-    Raises NotReplicated (after the write) when fewer replicas confirm it in time."""
+    """Run `script`, then WAIT on the same connection for the client's `wait_replicas`, or
+    for as many as the primary has connected when fewer (none connected: no replica can be
+    promoted without this write, as after a failover until the old primary comes back).
+    Raises NotReplicated (after the write) when fewer confirm it in time."""
     replicas = int(getattr(client, "wait_replicas", 0))
     if replicas <= 0:
         return script(keys=list(keys), args=list(args))
     node: redis.Redis = client
     if isinstance(client, RedisCluster):  # the primary of the keys' slot, straight
         node = client.get_node_from_key(keys[0]).redis_connection
+    role = node.execute_command("ROLE")
+    wanted = min(replicas, len(role[2]) if role and str(role[0]) == "master" else 0)
+    if wanted == 0:
+        return script(keys=list(keys), args=list(args), client=node)
     pipe = node.pipeline(transaction=False)
     script(keys=list(keys), args=list(args), client=pipe)
-    pipe.execute_command("WAIT", replicas, int(getattr(client, "wait_ms", 1000)))
+    pipe.execute_command("WAIT", wanted, int(getattr(client, "wait_ms", 1000)))
     reply, acked = pipe.execute()
-    if int(acked) < replicas:
-        raise NotReplicated(f"{acked} of {replicas} replicas confirmed the write in time", reply)
+    if int(acked) < wanted:
+        raise NotReplicated(f"{acked} of {wanted} replicas confirmed the write in time", reply)
     return reply
 
 
