@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from bot.domain.requests import Status
@@ -42,6 +43,15 @@ def redis_settings(topology: Topology) -> dict[str, object]:
 def test_add_approve_done(stack, topology):
     assert mode_of(stack.runtime.redis) == topology.mode
     test_flow_smoke.test_add_approve_creates_member(stack)
+
+
+def test_health_and_metrics_name_the_mode_and_the_primary(stack, topology):
+    primary = topology.primary(keys.WORK_STREAM)
+    health = httpx.get(f"{stack.server.url}/healthz", timeout=5).json()
+    assert health["ok"] is True
+    assert (health["redis_mode"], health["redis_primary"]) == (topology.mode, primary)
+    metrics = httpx.get(f"{stack.server.url}/metrics", timeout=5).text
+    assert f'communitybot_redis_info{{mode="{topology.mode}",primary="{primary}"}} 1.0' in metrics
 
 
 def test_credit(stack):

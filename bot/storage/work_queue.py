@@ -188,7 +188,9 @@ def queue_stats(
     pipe.xlen(stream)
     pipe.xpending(stream, group)
     pipe.xrange(stream, "-", "+", count=1)
-    pipe.time()
+    # TIME by name: redis-py's cluster pipeline refuses its time() (a keyless command), and
+    # any node's clock does (the nodes' clocks are the servers').
+    pipe.execute_command("TIME")
     depth, pending, first, now = pipe.execute(raise_on_error=False)
     for reply in (depth, first, now):
         if isinstance(reply, Exception):
