@@ -145,17 +145,43 @@ def confirmed(
     node: redis.Redis = client
     if isinstance(client, RedisCluster):  # the primary of the keys' slot, straight
         node = client.get_node_from_key(keys[0]).redis_connection
-    role = node.execute_command("ROLE")
+    try:
+        role = node.execute_command("ROLE")
+    except redis.ResponseError as exc:  # a managed service that refuses ROLE
+        return _without_wait(client, script, keys, args, exc)
     wanted = min(replicas, len(role[2]) if role and str(role[0]) == "master" else 0)
     if wanted == 0:
         return script(keys=list(keys), args=list(args), client=node)
     pipe = node.pipeline(transaction=False)
     script(keys=list(keys), args=list(args), client=pipe)
     pipe.execute_command("WAIT", wanted, int(getattr(client, "wait_ms", 1000)))
-    reply, acked = pipe.execute()
+    reply, acked = pipe.execute(raise_on_error=False)
+    if isinstance(reply, Exception):
+        raise reply
+    if isinstance(acked, redis.ResponseError):  # ... or WAIT: the write itself is done
+        _without_wait(client, None, keys, args, acked)
+        return reply
     if int(acked) < wanted:
         raise NotReplicated(f"{acked} of {wanted} replicas confirmed the write in time", reply)
     return reply
+
+
+def _without_wait(
+    client: redis.Redis,
+    script: Script | None,
+    keys: Sequence[str],
+    args: Sequence[object],
+    exc: redis.ResponseError,
+) -> Any:
+    """This Redis refuses ROLE or WAIT: say so once, and stop asking (REDIS_WAIT_REPLICAS=0
+    silences it)."""
+    client.wait_replicas = 0
+    log.warning(
+        "Redis refused ROLE or WAIT (%s): writes that record an attempt are not confirmed "
+        "by a replica; set REDIS_WAIT_REPLICAS=0 if this service offers no WAIT",
+        exc,
+    )
+    return None if script is None else script(keys=list(keys), args=list(args))
 
 
 def confirmed_or_logged(
