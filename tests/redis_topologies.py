@@ -167,10 +167,9 @@ class Topology:
                 return None
             node = self.node(int(now.rsplit(":", 1)[1]))
             try:
-                node.set(key + ":probe", "1") if self.mode != "cluster" else None
                 if self.mode == "cluster":
                     return now if node.cluster("info").get("cluster_state") == "ok" else None
-                return now
+                return now if node.info("replication")["role"] == "master" else None
             finally:
                 node.close()
 
