@@ -144,7 +144,7 @@ def confirmed(
         return script(keys=list(keys), args=list(args))
     node: redis.Redis = client
     if isinstance(client, RedisCluster):  # the primary of the keys' slot, straight
-        node = client.get_node_from_key(keys[0]).redis_connection
+        node = client.get_redis_connection(client.get_node_from_key(keys[0]))
     try:
         role = node.execute_command("ROLE")
     except redis.ResponseError as exc:  # a managed service that refuses ROLE
