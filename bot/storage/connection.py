@@ -72,7 +72,8 @@ def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:
 
 
 def connect(target: RedisTarget) -> redis.Redis:
-    """A client of `target` (nothing is sent yet)."""
+    """A client of `target` (nothing is sent yet). It carries the target's `wait_replicas`
+    and `wait_ms` for `confirmed`: the stores are handed the client alone."""
     common: dict[str, Any] = {
         "decode_responses": True,
         "socket_connect_timeout": 2,
