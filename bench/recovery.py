@@ -23,11 +23,11 @@ from pathlib import Path
 import redis
 
 from bench.stack import BenchStack, StackOptions, poll
-from bot.storage import RedisServer
+from bot.storage import RedisServer, keys
 
 
 def _status(stack: BenchStack, request_id: str) -> str:
-    return str(stack.redis.hget(f"cb:req:{request_id}", "status") or "")
+    return str(stack.redis.hget(keys.request(request_id), "status") or "")
 
 
 def _file_and_approve(stack: BenchStack) -> str:
@@ -50,7 +50,7 @@ def kill_nine(stack: BenchStack) -> float:
     ).raise_for_status()
     request_id = _file_and_approve(stack)
     poll(lambda: _status(stack, request_id) == "executing", 20, 0.005, "executing")
-    owner = stack.redis.get(f"cb:lease:{request_id}")
+    owner = stack.redis.get(keys.lease(request_id))
     busy = next(w for w in stack.workers if w.name == owner)
     killed = time.monotonic()
     busy.popen.send_signal(signal.SIGKILL)

@@ -35,6 +35,7 @@ class StackOptions:
     approvals_required_add: int = 1
     worker_concurrency: int = 8
     worker_env: dict[str, str] = field(default_factory=dict)  # more settings for workers
+    bot_env: dict[str, str] = field(default_factory=dict)  # more settings for web and workers
 
 
 class FreshConnectionDriver(SlackDriver):
@@ -186,6 +187,7 @@ class BenchStack:
             WORKER_CONCURRENCY=str(self.options.worker_concurrency),
             LOG_LEVEL="INFO",
         )
+        env.update(self.options.bot_env)
         env.update(extra)
         return env
 

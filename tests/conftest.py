@@ -123,7 +123,14 @@ def slack_mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_stack(redis_url: str, slack_mode: str):
+def redis_settings() -> dict[str, object]:
+    """Settings that point the stack at a Redis other than one server (REDIS_MODE and its
+    companions); tests/test_redis_modes_e2e.py overrides it with a cluster's or Sentinels'."""
+    return {}
+
+
+@pytest.fixture
+def make_stack(redis_url: str, slack_mode: str, redis_settings: dict[str, object]):
     """Start a LocalStack with settings overrides, in this test's Slack mode; stopped after
     the test."""
     from bot.local.stack import LocalStack
@@ -134,6 +141,7 @@ def make_stack(redis_url: str, slack_mode: str):
         workers: int = 1, sweep_every: float = 30.0, mode: str | None = None, **overrides: object
     ) -> LocalStack:
         url = str(overrides.pop("redis_url", redis_url))
+        overrides = {**{k: v for k, v in redis_settings.items() if k != "redis_url"}, **overrides}
         stack = LocalStack(
             stack_settings(url, **overrides),
             team(),

@@ -9,6 +9,7 @@ import signal
 import httpx
 
 from bot.domain.requests import Status
+from bot.storage import keys
 from bot.storage.audit_log import RedisAuditLog
 from tests.conftest import ALICE, BOB, BOTH_MODES, COMMUNITY
 from tests.flows import (
@@ -52,7 +53,7 @@ def test_worker_killed_mid_job_another_finishes_with_one_api_call(make_stack, tm
     assert len(sandbox.state.members(COMMUNITY)) == 1
     assert "earlier attempt" in done.outcome and done.attempts == 2
     eventually(
-        lambda: stack.redis.xpending("cb:work", "workers")["pending"] == 0,
+        lambda: stack.redis.xpending(keys.WORK_STREAM, keys.WORK_GROUP)["pending"] == 0,
         what="the claimed entry was acknowledged",
     )
 

@@ -40,6 +40,7 @@ from bot.slack.steps import SlackStepCompleter, community_names, may_file
 from bot.slack.users import UserDirectory
 from bot.storage import RedisServer
 from bot.storage.audit_log import RedisAuditLog
+from bot.storage.connection import RedisTarget, connect, parse_sentinels
 from bot.storage.group_cache import RedisGroupCache
 from bot.storage.imports import RedisImportStore
 from bot.storage.requests import RedisRequestStore
@@ -141,20 +142,26 @@ class Runtime:
 def connect_redis(
     url: str, socket_timeout: float = 10.0, *, tls_verify: bool = True
 ) -> redis.Redis:
-    """A client of `url` (nothing is sent yet). A rediss:// URL is TLS; `tls_verify`
-    False (REDIS_TLS_VERIFY=false) accepts a certificate no authority vouches for, as
-    Heroku Redis's self-signed one: still encrypted, the server's identity unchecked."""
-    tls: dict[str, object] = {}
-    if url.startswith("rediss://") and not tls_verify:
-        tls = {"ssl_cert_reqs": "none", "ssl_check_hostname": False}
-    return redis.Redis.from_url(
+    """A client of one Redis at `url` (nothing is sent yet); see redis_target for the
+    modes. A rediss:// URL is TLS; `tls_verify` False (REDIS_TLS_VERIFY=false) accepts a
+    certificate no authority vouches for, as Heroku Redis's self-signed one: still
+    encrypted, the server's identity unchecked."""
+    return connect(RedisTarget(url, socket_timeout=socket_timeout, tls_verify=tls_verify))
+
+
+def redis_target(settings: Settings, url: str | None = None) -> RedisTarget:
+    """Where the settings say Redis is (`url`: the embedded server's, when started)."""
+    if url is None:
+        url = settings.redis_url.get_secret_value() if settings.redis_url else "redis://"
+    return RedisTarget(
         url,
-        decode_responses=True,
-        socket_connect_timeout=2,
-        socket_timeout=socket_timeout,
-        health_check_interval=30,
-        retry_on_timeout=False,
-        **tls,
+        mode=settings.redis_mode,
+        sentinels=parse_sentinels(settings.redis_sentinels) if settings.redis_sentinels else (),
+        master=settings.redis_sentinel_master or "",
+        tls_verify=settings.redis_tls_verify,
+        socket_timeout=settings.redis_socket_timeout_seconds,
+        wait_replicas=settings.wait_replicas,
+        wait_ms=settings.redis_wait_ms,
     )
 
 
@@ -235,15 +242,12 @@ def start_runtime(
     redis_server = None
     client = None
     try:  # whatever fails or interrupts start-up stops what it started
-        if settings.redis_url is None:
+        url = None
+        if settings.uses_embedded_redis:
             redis_server = RedisServer(Path(settings.data_dir) / "redis")
             url = redis_server.start()
             log.info("embedded Redis on %s (data in %s)", url, redis_server.data_dir)
-        else:
-            url = settings.redis_url.get_secret_value()
-        client = connect_redis(
-            url, settings.redis_socket_timeout_seconds, tls_verify=settings.redis_tls_verify
-        )
+        client = connect(redis_target(settings, url))
         metrics.watch_queues(client)
         if api_urls is None:
             api = communities_client(settings, client, metrics=metrics)

@@ -7,6 +7,8 @@ routing.
 its own with short timeouts (`PROBE_SECONDS`) and no retries, so a frozen Redis (it accepts
 connections and never answers) is reported as "unavailable: no answer within 0.5 s"
 instead of holding the probe for the main client's 10 s socket timeout and its retries.
+
+The report also says which Redis mode is in use and which node is the primary.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from bot.storage.connection import mode_of, primary_of
+from bot.storage.keys import WORK_STREAM
 
 Check = Callable[[], str]
 
@@ -40,7 +45,8 @@ class Health:
                 parts[name] = check()
             except Exception as exc:  # a broken check is a failed one, not a 500
                 parts[name] = f"check failed ({type(exc).__name__})"
-        return all(value == "ok" for value in parts.values()), parts
+        ok = all(value == "ok" for value in parts.values())
+        return ok, {**parts, **redis_place(self.redis)}
 
     def close(self) -> None:
         if self._probe is not self.redis:
@@ -80,3 +86,13 @@ def _probe_client(client: Any, seconds: float) -> Any:
         connection_class=pool.connection_class, max_connections=4, timeout=seconds, **settings
     )
     return redis.Redis(connection_pool=probe_pool)
+
+
+def redis_place(client: redis.Redis) -> dict[str, str]:
+    """Which Redis mode is in use and which node is the primary holding the work (the
+    ledger's slot in a cluster; Sentinel's primary): host:port, never a password."""
+    try:
+        primary = primary_of(client, WORK_STREAM)
+    except redis.RedisError:
+        primary = "unknown"
+    return {"redis_mode": mode_of(client), "redis_primary": primary}

@@ -47,6 +47,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.domain.requests import Operation, Status
+from bot.runtime.health import redis_place
 from bot.storage import keys
 from bot.storage.requests import Change
 from bot.storage.work_queue import queue_stats
@@ -205,8 +206,10 @@ class Metrics:
     # Wiring ----------------------------------------------------------------------------
 
     def watch_queues(self, client: redis.Redis) -> None:
-        """Report the work streams' depth and age, read from Redis at each scrape."""
+        """Report the work streams' depth and age, read from Redis at each scrape, and
+        the Redis mode with the primary that holds the work."""
         self.registry.register(_QueueCollector(client))
+        self.registry.register(_RedisCollector(client))
 
     def count_slack_calls(self, slack: WebClient) -> None:
         """Count `slack`'s responses, errors and 429s (first among its retry handlers, so
@@ -311,4 +314,29 @@ class _QueueCollector(Collector):
             GaugeMetricFamily(
                 f"{prefix}_up", "1 when Redis answered for the queue figures at this scrape."
             ),
+        )
+
+
+class _RedisCollector(Collector):
+    """`communitybot_redis_info{mode, primary} 1`: the Redis mode in use and the primary
+    holding the work (it changes at a failover)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter([self._family()])
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = self._family()
+        place = redis_place(self.client)
+        family.add_metric([place["redis_mode"], place["redis_primary"]], 1)
+        return iter([family])
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            f"{NAMESPACE}_redis_info",
+            "The Redis mode (standalone, cluster, sentinel) and the primary holding the work.",
+            labels=["mode", "primary"],
         )

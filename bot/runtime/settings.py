@@ -14,11 +14,14 @@ from datetime import time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.storage.connection import parse_sentinels
 
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -86,6 +89,16 @@ class Settings(BaseSettings):
     # rediss:// only: false accepts a certificate nobody vouches for (Heroku Redis signs its
     # own); the connection is still encrypted, but not proven to reach that host.
     redis_tls_verify: bool = True
+    # standalone: REDIS_URL is one Redis; cluster: REDIS_URL is a seed node of a Redis
+    # Cluster or Valkey cluster (ElastiCache Serverless); sentinel: the primary that
+    # REDIS_SENTINELS (host:port,...) name for REDIS_SENTINEL_MASTER (docs/redis.md).
+    redis_mode: Literal["standalone", "cluster", "sentinel"] = "standalone"
+    redis_sentinels: str | None = None
+    redis_sentinel_master: str | None = None
+    # Replicas that must confirm the write recording an attempt before Coolblue is called
+    # (WAIT); unset: 0 standalone, 1 in cluster and sentinel mode.
+    redis_wait_replicas: int | None = Field(default=None, ge=0, le=5)
+    redis_wait_ms: int = Field(default=1000, ge=10, le=10_000)
     # Finished requests, their indexes, ended imports (rows included) and the audit trail
     # are kept this long.
     retention_days: float = Field(default=365, gt=0)
@@ -164,6 +177,18 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # text: readable lines; json: one JSON object per line, for a log platform
     log_format: Literal["text", "json"] = "text"
+
+    @field_validator("redis_mode", mode="before")
+    @classmethod
+    def _mode_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinel_list(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_sentinels(value)  # ValueError: pydantic names REDIS_SENTINELS
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -247,7 +272,13 @@ class Settings(BaseSettings):
 
     @property
     def uses_embedded_redis(self) -> bool:
-        return self.redis_url is None
+        return self.redis_url is None and self.redis_mode == "standalone"
+
+    @property
+    def wait_replicas(self) -> int:
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 0 if self.redis_mode == "standalone" else 1
 
     @property
     def has_slack_credentials(self) -> bool:
@@ -316,7 +347,8 @@ class Settings(BaseSettings):
                 "workers, e.g. a `python -m bot sandbox` (an embedded sandbox would be this "
                 "process's alone)"
             )
-        if process.is_split and self.redis_url is None:
+        found += self._redis_problems(valid)
+        if process.is_split and self.uses_embedded_redis:
             found.append(
                 f"REDIS_URL: required for {command}; set the same one for web and workers "
                 "(an embedded Redis would be this process's alone: approved work would never "
@@ -329,6 +361,31 @@ class Settings(BaseSettings):
             found.append("REMINDER_AFTER_HOURS: must be less than REQUEST_EXPIRY_HOURS")
         if not process.is_split and self.uses_sandbox and not self.sandbox_community_pairs():
             found.append("SANDBOX_COMMUNITIES: list at least one id:name")
+        return found
+
+    def _redis_problems(self, valid: Callable[..., bool]) -> list[str]:
+        """REDIS_MODE and what it needs, one line each."""
+        if not valid("redis_mode"):
+            return []
+        mode = self.redis_mode
+        found: list[str] = []
+        url = self.redis_url.get_secret_value() if self.redis_url else ""
+        if mode == "cluster":
+            if not url:
+                found.append("REDIS_URL: required when REDIS_MODE=cluster (a node of the cluster)")
+            elif urlsplit(url).path.strip("/") not in ("", "0"):
+                found.append(
+                    "REDIS_URL: names a database other than 0; a Redis Cluster has only "
+                    "database 0 (SELECT is refused)"
+                )
+        if mode == "sentinel":
+            for name in ("redis_sentinels", "redis_sentinel_master"):
+                if getattr(self, name) is None and valid(name):
+                    found.append(f"{name.upper()}: required when REDIS_MODE=sentinel")
+        else:
+            for name in ("redis_sentinels", "redis_sentinel_master"):
+                if getattr(self, name) is not None:
+                    found.append(f"{name.upper()}: set only with REDIS_MODE=sentinel")
         return found
 
     def _slack_problems(

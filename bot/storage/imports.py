@@ -44,6 +44,7 @@ from bot.domain.bulk import (
 from bot.domain.imports import InvalidRow
 from bot.domain.requests import MemberRequest
 from bot.storage import keys
+from bot.storage.connection import confirmed, confirmed_or_logged
 from bot.storage.keys import (
     AUDIT_STREAM,
     IMPORT_ACTIVE,
@@ -432,6 +433,64 @@ return lost
 """
 
 
+# Each script's KEYS (bot.storage.scripts lists them for the slot check).
+def file_keys(import_id: str) -> list[str]:
+    return [
+        keys.import_request(import_id),
+        keys.import_rows(import_id),
+        keys.import_people(import_id),
+        keys.import_invalid(import_id),
+        keys.import_refused(import_id),
+        IMPORT_PENDING,
+        IMPORT_ACTIVE,
+        IMPORT_WORK_STREAM,
+    ]
+
+
+def approve_keys(import_id: str) -> list[str]:
+    return [*close_keys(import_id)[:4], IMPORT_WORK_STREAM, IMPORT_CLOSED]
+
+
+def close_keys(import_id: str) -> list[str]:
+    return [
+        keys.import_request(import_id),
+        keys.import_rows(import_id),
+        IMPORT_PENDING,
+        IMPORT_ACTIVE,
+        IMPORT_CLOSED,
+    ]
+
+
+def stop_keys(import_id: str) -> list[str]:
+    return [
+        keys.import_request(import_id),
+        keys.import_rows(import_id),
+        IMPORT_ACTIVE,
+        IMPORT_CLOSED,
+    ]
+
+
+def start_row_keys(row_id: str, import_id: str) -> list[str]:
+    return [keys.request(row_id), keys.import_lease(row_id), keys.import_request(import_id)]
+
+
+def finish_row_keys(row_id: str, import_id: str) -> list[str]:
+    return [
+        *start_row_keys(row_id, import_id),
+        IMPORT_WORK_STREAM,
+        IMPORT_INFLIGHT,
+        IMPORT_SLOT_FREED,
+        IMPORT_ACTIVE,
+        IMPORT_PAUSE,
+        IMPORT_CLOSED,
+    ]
+
+
+ACQUIRE_KEYS = [IMPORT_INFLIGHT, IMPORT_PAUSE]
+PAUSE_KEYS = [IMPORT_PAUSE]
+KEEP_KEYS = [IMPORT_WORK_STREAM, IMPORT_INFLIGHT]
+
+
 @dataclass(frozen=True)
 class RowEntry:
     entry_id: str
@@ -505,7 +564,7 @@ class RedisImportStore:
         imp["invalid_count"] = str(len(invalid))
         imp["invalid_preview"] = json.dumps([[r.number, r.reason] for r in invalid[:5]])
         reply = self._file(
-            keys=self._import_keys(request.id),
+            keys=file_keys(request.id),
             args=[
                 json.dumps(imp),
                 json.dumps(payload),
@@ -545,16 +604,11 @@ class RedisImportStore:
         self, import_id: str, approver_id: str, audit_entry: list[str], expiry_entry: list[str]
     ) -> str:
         now = self.now()
-        reply = self._approve(
-            keys=[
-                keys.import_request(import_id),
-                keys.import_rows(import_id),
-                IMPORT_PENDING,
-                IMPORT_ACTIVE,
-                IMPORT_WORK_STREAM,
-                IMPORT_CLOSED,
-            ],
-            args=[
+        reply = confirmed_or_logged(
+            self.redis,
+            self._approve,
+            approve_keys(import_id),
+            [
                 repr(now),
                 approver_id,
                 json.dumps(self._stamped(audit_entry)),
@@ -583,13 +637,7 @@ class RedisImportStore:
     ) -> str:
         now = self.now()
         reply = self._close(
-            keys=[
-                keys.import_request(import_id),
-                keys.import_rows(import_id),
-                IMPORT_PENDING,
-                IMPORT_ACTIVE,
-                IMPORT_CLOSED,
-            ],
+            keys=close_keys(import_id),
             args=[
                 repr(now),
                 status,
@@ -607,12 +655,7 @@ class RedisImportStore:
     def stop(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
         now = self.now()
         reply = self._stop(
-            keys=[
-                keys.import_request(import_id),
-                keys.import_rows(import_id),
-                IMPORT_ACTIVE,
-                IMPORT_CLOSED,
-            ],
+            keys=stop_keys(import_id),
             args=[
                 repr(now),
                 user_id,
@@ -707,7 +750,9 @@ class RedisImportStore:
             pipe = self.redis.pipeline(transaction=False)
             for number in numbers:
                 pipe.delete(keys.request(row_id(import_id, int(number))))
-            pipe.delete(
+            # One DEL per key: they live in two hash slots (the ledger's and loose ones),
+            # and a cluster refuses a DEL that spans slots.
+            for key in (
                 keys.import_request(import_id),
                 keys.import_rows(import_id),
                 keys.import_people(import_id),
@@ -715,7 +760,8 @@ class RedisImportStore:
                 keys.import_refused(import_id),
                 keys.import_shown(import_id),
                 keys.import_result_lock(import_id),
-            )
+            ):
+                pipe.delete(key)
             pipe.zrem(IMPORT_ACTIVE, import_id)
             pipe.zrem(IMPORT_PENDING, import_id)
             pipe.zrem(IMPORT_CLOSED, import_id)
@@ -742,13 +788,13 @@ class RedisImportStore:
     # Rows, for the runner -----------------------------------------------------
 
     def start_row(self, entry: RowEntry, consumer: str, lease_ms: int) -> RowStart:
-        reply = self._start_row(
-            keys=[
-                keys.request(entry.row_id),
-                keys.import_lease(entry.row_id),
-                keys.import_request(entry.import_id),
-            ],
-            args=[consumer, lease_ms, repr(self.now())],
+        # Records an attempt at Coolblue: a replica must hold it first (RedisRequestStore.
+        # transition says why; NotReplicated leaves the entry to be retried).
+        reply = confirmed(
+            self.redis,
+            self._start_row,
+            start_row_keys(entry.row_id, entry.import_id),
+            [consumer, lease_ms, repr(self.now())],
         )
         if reply[0] != "go":
             return RowStart(str(reply[0]))
@@ -776,17 +822,7 @@ class RedisImportStore:
         deferred = outcome.result is RowResult.DEFERRED
         stopped = if_stopped if deferred else None
         reply = self._finish_row(
-            keys=[
-                keys.request(entry.row_id),
-                keys.import_lease(entry.row_id),
-                keys.import_request(entry.import_id),
-                IMPORT_WORK_STREAM,
-                IMPORT_INFLIGHT,
-                IMPORT_SLOT_FREED,
-                IMPORT_ACTIVE,
-                IMPORT_PAUSE,
-                IMPORT_CLOSED,
-            ],
+            keys=finish_row_keys(entry.row_id, entry.import_id),
             args=[
                 consumer,
                 outcome.result.value,
@@ -810,18 +846,6 @@ class RedisImportStore:
     def _stamped(self, entry: list[str]) -> list[str]:
         """An audit entry with its time (bot.domain.audit leaves `at` to the store)."""
         return entry if "at" in entry[::2] else ["at", _iso(self.now()), *entry]
-
-    def _import_keys(self, import_id: str) -> list[str]:
-        return [
-            keys.import_request(import_id),
-            keys.import_rows(import_id),
-            keys.import_people(import_id),
-            keys.import_invalid(import_id),
-            keys.import_refused(import_id),
-            IMPORT_PENDING,
-            IMPORT_ACTIVE,
-            IMPORT_WORK_STREAM,
-        ]
 
 
 class ImportQueue:
@@ -888,7 +912,7 @@ class ImportQueue:
         """Up to `wanted` of the `limit` slots shared by every process: (slots, 0), or
         ([], ms) while a 429 pause lasts."""
         reply = self._acquire(
-            keys=[IMPORT_INFLIGHT, IMPORT_PAUSE],
+            keys=ACQUIRE_KEYS,
             args=[limit, lease_ms, self.consumer, wanted, self._slot_number],
         )
         if int(reply[0]) < 0:
@@ -922,7 +946,7 @@ class ImportQueue:
 
     def pause(self, seconds: float) -> None:
         """Coolblue said 429: no import traffic from any process for `seconds`."""
-        self._pause(keys=[IMPORT_PAUSE], args=[max(1, int(seconds * 1000))])
+        self._pause(keys=PAUSE_KEYS, args=[max(1, int(seconds * 1000))])
 
     def keep(
         self, entries: Sequence[RowEntry], slots: Sequence[str], rows: Sequence[str], lease_ms: int
@@ -930,7 +954,7 @@ class ImportQueue:
         """Heartbeat: our entries stay claimed, our slots and row leases alive. Returns
         the entry ids another runner took over."""
         lost = self._keep(
-            keys=[IMPORT_WORK_STREAM, IMPORT_INFLIGHT],
+            keys=KEEP_KEYS,
             args=[
                 self.consumer,
                 lease_ms,

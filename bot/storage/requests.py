@@ -25,6 +25,7 @@ from bot.domain.clock import Clock
 from bot.domain.ports import TransitionResult
 from bot.domain.requests import MemberRequest, Status
 from bot.storage import keys
+from bot.storage.connection import confirmed, confirmed_or_logged
 from bot.storage.keys import AUDIT_STREAM, PENDING, RECENT, SCHEDULED, WORK_STREAM
 
 AUDIT_MAXLEN = 1_000_000
@@ -230,6 +231,22 @@ return moved
 """
 
 
+def request_keys(request_id: str) -> list[str]:
+    """KEYS of the transition, approve and park scripts (and the first six of create's)."""
+    return [keys.request(request_id), PENDING, RECENT, WORK_STREAM, AUDIT_STREAM, SCHEDULED]
+
+
+def create_keys(request_id: str, community_id: str, mailbox: str, requester_id: str) -> list[str]:
+    return [
+        *request_keys(request_id),
+        keys.open_request(community_id, mailbox),
+        keys.by_requester(requester_id),
+    ]
+
+
+RELEASE_DUE_KEYS = [SCHEDULED, WORK_STREAM, AUDIT_STREAM, RECENT]
+
+
 class RedisRequestStore:
     """The domain's RequestStore (bot.domain.ports) on Redis. `on_change` is told of every
     state change this store made (bot.runtime.metrics counts them)."""
@@ -252,9 +269,6 @@ class RedisRequestStore:
         self._park = client.register_script(_PARK)
         self._release_due = client.register_script(_RELEASE_DUE)
 
-    def _keys(self, request_id: str) -> list[str]:
-        return [keys.request(request_id), PENDING, RECENT, WORK_STREAM, AUDIT_STREAM, SCHEDULED]
-
     def _args(self, now: float, *args: object) -> list[object]:
         return [self.retention_seconds, AUDIT_MAXLEN, repr(now), *args]
 
@@ -276,9 +290,10 @@ class RedisRequestStore:
         """Store a new request, index it and write its first audit entry, atomically.
         Returns the ID of an open request for the same community and address instead, if
         there is one (and stores nothing)."""
-        open_key = keys.open_request(request.community_id, request.mailbox)
         reply = self._create(
-            keys=[*self._keys(request.id), open_key, keys.by_requester(request.requester_id)],
+            keys=create_keys(
+                request.id, request.community_id, request.mailbox, request.requester_id
+            ),
             args=self._args(
                 now := self.clock.now(),
                 "1" if enqueue else "0",
@@ -321,17 +336,21 @@ class RedisRequestStore:
         fields = dict(updates or {})
         if count_attempt:
             fields["__incr_attempts"] = "1"
-        reply = self._transition(
-            keys=self._keys(request_id),
-            args=self._args(
-                now := self.clock.now(),
-                ",".join(sorted(allowed)),
-                to.value,
-                "1" if enqueue else "0",
-                json.dumps(fields),
-                self._stamped(audit_entry, now),
-            ),
+        args = self._args(
+            now := self.clock.now(),
+            ",".join(sorted(allowed)),
+            to.value,
+            "1" if enqueue else "0",
+            json.dumps(fields),
+            self._stamped(audit_entry, now),
         )
+        if count_attempt:
+            # The write that records an attempt at Coolblue: a replica must hold it before
+            # Coolblue is called, or a failover could forget it and the next worker would
+            # create without checking first (NotReplicated: the entry is retried later).
+            reply = confirmed(self.redis, self._transition, request_keys(request_id), args)
+        else:
+            reply = self._transition(keys=request_keys(request_id), args=args)
         if reply[0] == "ok":
             self._changed(audit_entry, str(reply[1]), to.value)
         return _result(reply)
@@ -339,15 +358,13 @@ class RedisRequestStore:
     def approve(
         self, request_id: str, approver_id: str, audit_entry: list[str], expiry_entry: list[str]
     ) -> TransitionResult:
-        reply = self._approve(
-            keys=self._keys(request_id),
-            args=self._args(
-                now := self.clock.now(),
-                approver_id,
-                self._stamped(audit_entry, now),
-                self._stamped(expiry_entry, now),
-            ),
+        args = self._args(
+            now := self.clock.now(),
+            approver_id,
+            self._stamped(audit_entry, now),
+            self._stamped(expiry_entry, now),
         )
+        reply = confirmed_or_logged(self.redis, self._approve, request_keys(request_id), args)
         reached = _APPROVE_REACHES.get(str(reply[0]))
         if reached is not None:
             entry = expiry_entry if reached == Status.EXPIRED else audit_entry
@@ -373,7 +390,7 @@ class RedisRequestStore:
         )
         now = self.clock.now()
         reply = self._park(
-            keys=self._keys(request_id), args=self._args(now, outcome, self._stamped(entry, now))
+            keys=request_keys(request_id), args=self._args(now, outcome, self._stamped(entry, now))
         )
         if reply[0] != "ok":
             return False
@@ -385,7 +402,7 @@ class RedisRequestStore:
         now = self.clock.now()
         at = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
         moved = self._release_due(
-            keys=[SCHEDULED, WORK_STREAM, AUDIT_STREAM, RECENT],
+            keys=RELEASE_DUE_KEYS,
             args=[repr(now), limit, keys.request(""), AUDIT_MAXLEN, at],
         )
         for operation in moved[1::2]:

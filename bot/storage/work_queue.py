@@ -53,6 +53,15 @@ return 1
 """
 
 
+def lease_keys(request_id: str) -> list[str]:
+    """KEYS of the take and release scripts."""
+    return [keys.lease(request_id)]
+
+
+def keep_keys(request_id: str) -> list[str]:
+    return [WORK_STREAM, keys.lease(request_id)]
+
+
 class WorkQueue:
     def __init__(self, client: redis.Redis, consumer: str) -> None:
         self.redis = client
@@ -120,7 +129,7 @@ class WorkQueue:
         pipe = self.redis.pipeline(transaction=False)
         for entry in busy:
             self._keep(
-                keys=[WORK_STREAM, keys.lease(entry.request_id)],
+                keys=keep_keys(entry.request_id),
                 args=[WORK_GROUP, self.consumer, entry.entry_id, lease_ms],
                 client=pipe,
             )
@@ -134,13 +143,13 @@ class WorkQueue:
         pipe.execute()
 
     def take_lease(self, request_id: str, lease_ms: int) -> bool:
-        return bool(self._take(keys=[keys.lease(request_id)], args=[self.consumer, lease_ms]))
+        return bool(self._take(keys=lease_keys(request_id), args=[self.consumer, lease_ms]))
 
     def holds_lease(self, request_id: str) -> bool:
         return bool(self.redis.get(keys.lease(request_id)) == self.consumer)
 
     def release_lease(self, request_id: str) -> None:
-        self._release(keys=[keys.lease(request_id)], args=[self.consumer])
+        self._release(keys=lease_keys(request_id), args=[self.consumer])
 
     def take_sweep_turn(self, seconds: float) -> bool:
         """One worker at a time expires and reminds."""
@@ -179,7 +188,9 @@ def queue_stats(
     pipe.xlen(stream)
     pipe.xpending(stream, group)
     pipe.xrange(stream, "-", "+", count=1)
-    pipe.time()
+    # TIME by name: redis-py's cluster pipeline refuses its time() (a keyless command), and
+    # any node's clock does (the nodes' clocks are the servers').
+    pipe.execute_command("TIME")
     depth, pending, first, now = pipe.execute(raise_on_error=False)
     for reply in (depth, first, now):
         if isinstance(reply, Exception):
