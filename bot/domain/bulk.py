@@ -29,10 +29,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.domain import audit
-from bot.domain.approvals import Refusal
+from bot.domain.access import Action, Actor, Refusal, Target, about, may
 from bot.domain.execution import perform
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
-from bot.domain.imports import ImportFile, InvalidRow
+from bot.domain.imports import ImportFile, InvalidRow, ValidRow
 from bot.domain.mailbox import mailbox
 from bot.domain.members import (
     AlreadyAMember,
@@ -171,6 +171,11 @@ class ImportRequest:
     @property
     def approver_ids(self) -> list[str]:
         return [approval.user_id for approval in self.approvals]
+
+    @property
+    def last_changer_id(self) -> str:
+        """Who changed it last (an import changes only by a stop)."""
+        return self.stopped_by
 
     @property
     def is_final(self) -> bool:
@@ -346,6 +351,14 @@ class ImportDecision:
     request: ImportRequest | None
     reason: Refusal = Refusal.NONE
     outcome: str = ""
+    action: Action | None = None  # what was refused, for the wording of Refusal.ROLE
+
+
+OWN_ROW = "e-mail: this is your own address; someone else has to file a request about you"
+NO_EMAIL = (
+    "Slack did not tell me your e-mail address just now, so I cannot check that the file "
+    "does not name you. Nothing was filed; try again in a moment."
+)
 
 
 def import_entry(request: ImportRequest, action: str, actor: str, *, detail: str = "") -> list[str]:
@@ -395,13 +408,16 @@ class ImportService:
         *,
         community_id: str,
         community_name: str,
-        requester_id: str,
+        actor: Actor,
         note: str = "",
         file_name: str = "",
     ) -> ImportRequest:
         """Store the file as one import. Raises ImportRefused when no row can be carried out
-        (invalid, or its address open in another request) or when the total credit is
-        over the maximum per import; nothing is stored then."""
+        (invalid, its address open in another request, or one the filer may not file: their
+        own) or when the total credit is over the maximum per import; nothing is stored
+        then."""
+        read = self._may_file(read, actor)
+        requester_id = actor.user_id
         if not read.rows:
             raise ImportRefused(_none_left(read.invalid, read.row_count))
         total = read.total_credit
@@ -449,29 +465,55 @@ class ImportService:
         log.info("import %s filed (%s, %d rows)", request.id, request.operation, filed.accepted)
         return stored
 
+    @staticmethod
+    def _may_file(read: ImportFile, actor: Actor) -> ImportFile:
+        """Each row is filed as a request of its own would be: a row the table refuses (the
+        filer's own address) joins the refused rows, with the reason."""
+        kept: list[ValidRow] = []
+        refused: list[InvalidRow] = []
+        for row in read.rows:
+            verdict = may(Action.FILE, actor, Target(actor.user_id, about(row.email)))
+            if verdict.reason is Refusal.EMPLOYEE:
+                refused.append(InvalidRow(row.number, row.email, OWN_ROW, row.mailbox))
+            elif verdict.reason is Refusal.EMAIL_UNKNOWN:
+                raise ImportRefused(NO_EMAIL)
+            elif not verdict.allowed:
+                raise ImportRefused("Only HR may import employees.")
+            else:
+                kept.append(row)
+        if not refused:
+            return read
+        invalid = sorted([*read.invalid, *refused], key=lambda row: row.number)
+        return ImportFile(read.operation, kept, invalid, read.delimiter, read.columns)
+
     def publish_filed(self, request: ImportRequest) -> None:
         self._safely(lambda: self.notifier.publish_filed(request), request.id)
 
     # Decisions ---------------------------------------------------------------
 
-    def decider_refusal(self, request: ImportRequest, user_id: str, user_email: str) -> Refusal:
-        """Neither the requester nor anyone the file names may decide; without the
-        decider's e-mail address it refuses (fail closed)."""
-        if user_id == request.requester_id:
-            return Refusal.OWN
-        if not user_email.strip():
-            return Refusal.EMAIL_UNKNOWN
-        if self.store.names_person(request.id, mailbox(user_email)):
-            return Refusal.EMPLOYEE
-        return Refusal.NONE
+    def target_of(self, request: ImportRequest) -> Target:
+        """An import as the decision (bot.domain.access) sees it: its subjects are everyone
+        the file names, valid row or not."""
+        return Target(
+            requester_id=request.requester_id,
+            names=lambda address: self.store.names_person(request.id, mailbox(address)),
+            last_changer_id=request.last_changer_id,
+            approver_ids=tuple(request.approver_ids),
+        )
 
-    def approve(self, import_id: str, user_id: str, user_email: str) -> ImportDecision:
+    def check(self, action: Action, import_id: str, actor: Actor) -> ImportDecision:
+        """The table's verdict on this actor for this import (refused or not)."""
         request = self.store.get(import_id)
         if request is None:
-            return ImportDecision(False, None, Refusal.MISSING)
-        refusal = self.decider_refusal(request, user_id, user_email)
-        if refusal is not Refusal.NONE:
-            return ImportDecision(False, request, refusal)
+            return ImportDecision(False, None, Refusal.MISSING, action=action)
+        verdict = may(action, actor, self.target_of(request))
+        return ImportDecision(verdict.allowed, request, verdict.reason, action=action)
+
+    def approve(self, import_id: str, actor: Actor) -> ImportDecision:
+        checked = self.check(Action.APPROVE, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
         outcome = self.store.approve(
             import_id,
             user_id,
@@ -489,15 +531,13 @@ class ImportService:
         return ImportDecision(True, after, outcome=outcome)
 
     def reject(
-        self, import_id: str, user_id: str, user_email: str, reason: str, *, announce: bool = True
+        self, import_id: str, actor: Actor, reason: str, *, announce: bool = True
     ) -> ImportDecision:
         """`announce=False` for a caller that tells people itself, later (`tell`)."""
-        request = self.store.get(import_id)
-        if request is None:
-            return ImportDecision(False, None, Refusal.MISSING)
-        refusal = self.decider_refusal(request, user_id, user_email)
-        if refusal is not Refusal.NONE:
-            return ImportDecision(False, request, refusal)
+        checked = self.check(Action.REJECT, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
         outcome = self.store.reject(
             import_id, user_id, reason, import_entry(request, "rejected", user_id, detail=reason)
         )
@@ -508,11 +548,13 @@ class ImportService:
             self.tell(import_id, ImportEvent.REJECTED)
         return ImportDecision(True, after, outcome=outcome)
 
-    def stop(self, import_id: str, user_id: str) -> ImportDecision:
-        """A manager's brake: rows not started are not carried out; started ones finish."""
-        request = self.store.get(import_id)
-        if request is None:
-            return ImportDecision(False, None, Refusal.MISSING)
+    def stop(self, import_id: str, actor: Actor) -> ImportDecision:
+        """A manager's brake: rows not started are not carried out; started ones finish.
+        Nobody the file names may pull it (bot.domain.access)."""
+        checked = self.check(Action.STOP, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
         outcome = self.store.stop(import_id, user_id, import_entry(request, "stopped", user_id))
         after = self.store.get(import_id)
         if outcome != "stopped":

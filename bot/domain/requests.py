@@ -85,6 +85,7 @@ class MemberRequest:
     due_at: float = 0.0  # a dated request runs then (0: as soon as it is approved)
     due_reminded: bool = False  # the requester was told the day before
     ran_late: float = 0.0  # seconds between due_at and being carried out, when late
+    changed_by: str = ""  # who last changed it (a date change): may not decide it then
 
     @property
     def mailbox(self) -> str:
@@ -159,6 +160,7 @@ class MemberRequest:
             due_at=float(data.get("due_at") or 0),
             due_reminded=data.get("due_reminded") == "1",
             ran_late=float(data.get("ran_late") or 0),
+            changed_by=data.get("changed_by", ""),
         )
 
 
