@@ -52,6 +52,7 @@ log = logging.getLogger("bot.imports")
 
 SYSTEM = "system"
 RATE_LIMITED = 429
+PEOPLE_INLINE = 5  # accepted rows named in the approval message itself
 MAX_ROW_ATTEMPTS = 20  # a row Coolblue keeps rate-limiting fails after this many tries
 
 
@@ -150,6 +151,9 @@ class ImportRequest:
     shown_version: int = -1  # the version the approval message shows
     result_posted: bool = False
     invalid_preview: list[tuple[int, str]] = field(default_factory=list)  # first few refusals
+    # The first few accepted rows (number, name, address): the approver sees who is in the
+    # file; every accepted row is in the file posted in the approval message's thread.
+    people_preview: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def total_credit(self) -> Decimal:
@@ -194,7 +198,7 @@ class ImportRequest:
             value = getattr(self, item.name)
             if item.name == "approvals":
                 out[item.name] = json.dumps([{"user_id": a.user_id, "at": a.at} for a in value])
-            elif item.name == "invalid_preview":
+            elif item.name in ("invalid_preview", "people_preview"):
                 out[item.name] = json.dumps(value)
             elif isinstance(value, bool):
                 out[item.name] = "1" if value else "0"
@@ -251,6 +255,10 @@ class ImportRequest:
             invalid_preview=[
                 (int(n), str(reason))
                 for n, reason in json.loads(data.get("invalid_preview") or "[]")
+            ],
+            people_preview=[
+                (int(n), str(name), str(email))
+                for n, name, email in json.loads(data.get("people_preview") or "[]")
             ],
         )
 
@@ -460,6 +468,12 @@ class ImportService:
                 for number, (holder, status) in sorted(filed.refused.items())
             ]
             raise ImportRefused(_none_left([*read.invalid, *refused], read.row_count))
+        preview = [
+            (row.number, _person_name(row.form), row.email)
+            for row in read.rows
+            if row.number not in filed.refused
+        ][:PEOPLE_INLINE]
+        self.store.set_fields(request.id, people_preview=json.dumps(preview))
         stored = self.store.get(request.id)
         assert stored is not None
         log.info("import %s filed (%s, %d rows)", request.id, request.operation, filed.accepted)
@@ -648,6 +662,12 @@ def _row_to_file(
     else:
         row.reason = form.reason
     return RowToFile(number, row, mailbox(form.email), cents)
+
+
+def _person_name(form: AddEmployeeForm | RemoveEmployeeForm) -> str:
+    if isinstance(form, AddEmployeeForm):
+        return f"{form.first_name} {form.last_name}".strip()
+    return ""  # an offboarding file names addresses only
 
 
 def _refused_entry(request: ImportRequest, row: InvalidRow) -> list[str]:

@@ -67,6 +67,11 @@ class SlackImportNotifier:
             self.store.set_fields(
                 request.id, channel=channel, message_ts=ts, shown_version=str(request.version)
             )
+            self._attempt(
+                "posting the people in the file",
+                request.id,
+                lambda: self._post_people(request, channel, ts),
+            )
             if request.invalid_count:
                 self._attempt(
                     "posting the refused rows",
@@ -134,6 +139,31 @@ class SlackImportNotifier:
             self.store.forget_active(import_id)  # never posted: nothing to update
 
     # Files ---------------------------------------------------------------------------------
+
+    def _post_people(self, request: ImportRequest, channel: str, ts: str) -> None:
+        """Every accepted row's name and address, in the thread: the approver sees who the
+        import is about (the message itself names the first few)."""
+        with _spooled() as out:
+            writer = csv.writer(out)
+            adding = request.operation is Operation.ADD
+            writer.writerow(
+                ["row", "first name", "last name", "email", "credit"]
+                if adding
+                else ["row", "email"]
+            )
+            for number, first, last, email, credit in self.store.row_people(request.id):
+                cells = [first, last, email, credit] if adding else [email]
+                writer.writerow([str(number), *(spreadsheet_safe(cell) for cell in cells)])
+            out.flush()
+            self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=ts,
+                file=out.name,
+                filename=f"import-{request.id}-people.csv",
+                title=f"Who {request.id} is about",
+                initial_comment=f"The {request.total:,} people `{request.id}` would "
+                f"{'onboard' if adding else 'offboard'}, row by row.",
+            )
 
     def _post_refused(self, request: ImportRequest, channel: str, ts: str) -> None:
         rows = self.store.invalid_rows(request.id)

@@ -641,6 +641,23 @@ class RedisImportStore:
                 )
         return records
 
+    def row_people(self, import_id: str, page: int = 500) -> list[tuple[int, str, str, str, str]]:
+        """Who each accepted row names, in file order: (number, first name, last name,
+        address, credit), for the approver's file of the people in an import."""
+        numbers = [int(n) for n in self.redis.lrange(keys.import_rows(import_id), 0, -1)]
+        people: list[tuple[int, str, str, str, str]] = []
+        for start in range(0, len(numbers), page):
+            chunk = numbers[start : start + page]
+            pipe = self.redis.pipeline(transaction=False)
+            for number in chunk:
+                pipe.hmget(
+                    keys.request(row_id(import_id, number)),
+                    ["first_name", "last_name", "email", "credit"],
+                )
+            for number, (first, last, email, credit) in zip(chunk, pipe.execute(), strict=True):
+                people.append((number, first or "", last or "", email or "", credit or ""))
+        return people
+
     def take_sweep_turn(self, owner: str, seconds: float) -> bool:
         return bool(self.redis.set(IMPORT_SWEEP_LOCK, owner, nx=True, px=int(seconds * 1000)))
 

@@ -270,6 +270,8 @@ def approval_message(request: ImportRequest, now: float) -> dict[str, Any]:
     ]
     if request.note:
         blocks.append(section(f"*Note to the approver*\n{escape(request.note)}"))
+    if request.people_preview:
+        blocks.append(section(_people(request)))
     if request.invalid_count:
         quoted = "\n".join(
             f"• row {number}: {escape(reason)}" for number, reason in request.invalid_preview
@@ -305,6 +307,17 @@ def approval_message(request: ImportRequest, now: float) -> dict[str, Any]:
             },
         },
     }
+
+
+def _people(request: ImportRequest) -> str:
+    """Who the file is about: the first accepted rows, the rest in the thread's file."""
+    lines = [
+        f"• row {number}: " + (f"{escape(name)}, {escape(email)}" if name else escape(email))
+        for number, name, email in request.people_preview
+    ]
+    more = request.total - len(request.people_preview)
+    tail = f"\n…and {more:,} more: every row is in the file in the thread" if more > 0 else ""
+    return "*Who is in the file*\n" + "\n".join(lines) + tail
 
 
 def _buttons(request: ImportRequest) -> list[Block]:
