@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from decimal import Decimal
 
 from bot.domain.bulk import ImportStatus
@@ -84,3 +85,80 @@ def test_the_requester_cannot_put_herself_in_her_own_import(make_stack):
     click(stack, BOB, "Approve", request)
     wait_finished(stack, request.id)
     assert stack.sandbox.state.member(COMMUNITY, "alice@acme.nl") is None
+
+
+def test_the_requester_cancels_a_pending_import_from_app_home(make_stack):
+    """Item 11: a pending import is in its requester's App Home with Cancel (and in a
+    manager's with Approve and Reject); Cancel ends it, no row runs, its addresses are free."""
+    stack = make_stack()
+    request = file_import(stack, ALICE, people_csv(3))
+
+    stack.driver.open_home(BOB)
+    managers = stack.standin.wait_for(lambda: stack.standin.home(BOB), description="Bob's home")
+    assert request.id in json.dumps(managers["blocks"]) and "Approve" in labels(managers)
+    assert "Cancel" not in labels(managers)
+
+    stack.driver.open_home(ALICE)
+    home = stack.standin.wait_for(lambda: stack.standin.home(ALICE), description="Alice's home")
+    assert request.id in json.dumps(home["blocks"]) and "Approve" not in labels(home)
+    stack.driver.click_in_view(ALICE, "Cancel", view_id=home["id"])
+    cancelled = eventually(
+        lambda: (
+            (r := stack.services.imports.store.get(request.id)).status is ImportStatus.CANCELLED
+            and r
+        ),
+        what="the import cancelled",
+    )
+    assert cancelled.decided_by == ALICE
+    stack.standin.wait_for(
+        lambda: "Cancelled by" in shown(message_of(stack, request)),
+        description="the approval message says cancelled, its buttons gone",
+    )
+    assert "Approve" not in shown(message_of(stack, request))
+    assert stack.sandbox.state.members(COMMUNITY) == []
+    again = file_import(stack, ALICE, people_csv(3))  # the addresses are free again
+    assert again.total == 3
+
+
+def test_pending_imports_are_listed_and_their_approvers_reminded(make_stack):
+    """Item 11: /community pending lists a pending import (Approve for a manager), and a day
+    on, the approvers are reminded in the approval message's thread, once."""
+    stack = make_stack(sweep_every=0.3)
+    request = file_import(stack, ALICE, people_csv(2))
+
+    seen = len(stack.standin.ephemerals(GRACE))
+    stack.driver.command(GRACE, "pending")
+    listed = ephemeral_after(stack, GRACE, seen)
+    assert request.id in listed and "approve_import" in listed
+
+    stack.clock.advance(stack.services.policy.reminder_seconds + 60)
+    reminder = stack.standin.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stack.standin.messages(APPROVALS_CHANNEL)
+                if m.thread_ts == request.message_ts and "Still waiting" in json.dumps(m.blocks)
+            ),
+            None,
+        ),
+        timeout=15,
+        description="the reminder in the thread",
+    )
+    assert f"<@{BOB}>" in reminder.text and f"<@{ALICE}>" not in reminder.text
+    assert stack.services.imports.store.get(request.id).status is ImportStatus.PENDING
+    assert (
+        sum(
+            "Still waiting" in json.dumps(m.blocks)
+            for m in stack.standin.messages(APPROVALS_CHANNEL)
+        )
+        == 1
+    )
+
+
+def labels(view: dict) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in view["blocks"]
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    ]

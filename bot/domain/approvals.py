@@ -193,6 +193,11 @@ class RequestService:
             return Decision(False, request, verdict.reason, action)
         return None
 
+    @staticmethod
+    def verdict(action: Action, request: MemberRequest, actor: Actor) -> Verdict:
+        """The table's verdict, for a list deciding which requests and buttons to show."""
+        return may(action, actor, target_of(request))
+
     def check(self, action: Action, request_id: str, actor: Actor) -> Decision:
         """May the actor do this now? (For a surface that asks before opening a modal; the
         submission asks again.)"""

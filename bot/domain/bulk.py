@@ -1,7 +1,7 @@
 """Bulk onboarding and offboarding: a whole CSV file as one request, an *import*.
 
     pending → approved → executing → done | stopped
-    pending → rejected | expired
+    pending → rejected | expired | cancelled (by its requester)
 
 The approver decides the file as a whole (the add or remove policy, at least
 IMPORT_APPROVALS_REQUIRED approvals); neither the requester nor anyone the file names may
@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from bot.domain import audit
@@ -64,6 +65,7 @@ class ImportStatus(StrEnum):
     STOPPED = "stopped"  # no new row starts; rows already started finish
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
     @property
     def is_running(self) -> bool:
@@ -150,6 +152,7 @@ class ImportRequest:
     version: int = 0  # +1 on every change people should see
     shown_version: int = -1  # the version the approval message shows
     result_posted: bool = False
+    reminded: bool = False  # approvers were reminded (once)
     invalid_preview: list[tuple[int, str]] = field(default_factory=list)  # first few refusals
     # The first few accepted rows (number, name, address): the approver sees who is in the
     # file; every accepted row is in the file posted in the approval message's thread.
@@ -183,7 +186,11 @@ class ImportRequest:
 
     @property
     def is_final(self) -> bool:
-        return self.finished or self.status in (ImportStatus.REJECTED, ImportStatus.EXPIRED)
+        return self.finished or self.status in (
+            ImportStatus.REJECTED,
+            ImportStatus.EXPIRED,
+            ImportStatus.CANCELLED,
+        )
 
     def rate(self, now: float) -> float:
         """Rows per second since the first row started."""
@@ -252,6 +259,7 @@ class ImportRequest:
             version=number("version"),
             shown_version=number("shown_version", -1),
             result_posted=data.get("result_posted") == "1",
+            reminded=data.get("reminded") == "1",
             invalid_preview=[
                 (int(n), str(reason))
                 for n, reason in json.loads(data.get("invalid_preview") or "[]")
@@ -321,6 +329,9 @@ class ImportStore(Protocol):
 
     def reject(self, import_id: str, user_id: str, reason: str, audit_entry: list[str]) -> str: ...
 
+    def cancel(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
+        """cancelled | conflict | missing (only a pending import)"""
+
     def expire(self, import_id: str, audit_entry: list[str]) -> bool: ...
 
     def stop(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
@@ -337,6 +348,7 @@ class ImportEvent(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
     STOPPED = "stopped"
     FINISHED = "finished"
 
@@ -347,6 +359,9 @@ class ImportNotifier(Protocol):
 
     def import_changed(self, import_id: str, event: ImportEvent) -> None:
         """Show the change on the approval message (throttled) and tell the requester."""
+
+    def remind(self, request: ImportRequest) -> None:
+        """Remind the approvers, in the approval message's thread, that it still waits."""
 
 
 class ImportRefused(Exception):
@@ -515,6 +530,25 @@ class ImportService:
             approver_ids=tuple(request.approver_ids),
         )
 
+    def offered(self, request: ImportRequest, actor: Actor) -> list[Action]:
+        """What the actor may do to this import now: the table's verdict and the state
+        (for the buttons a list shows; each click asks again)."""
+        if request.status is ImportStatus.PENDING:
+            candidates = [Action.APPROVE, Action.REJECT]
+            if actor.user_id == request.requester_id:
+                candidates = [Action.CANCEL]
+        elif request.status.is_running:
+            candidates = [Action.STOP]
+        else:
+            return []
+        target = self.target_of(request)
+        return [action for action in candidates if may(action, actor, target).allowed]
+
+    def open_imports(self) -> list[ImportRequest]:
+        """Imports still waiting for approval, oldest first."""
+        found = (self.store.get(i) for i in self.store.pending_before(float("inf")))
+        return [r for r in found if r is not None and r.status is ImportStatus.PENDING]
+
     def check(self, action: Action, import_id: str, actor: Actor) -> ImportDecision:
         """The table's verdict on this actor for this import (refused or not)."""
         request = self.store.get(import_id)
@@ -576,17 +610,41 @@ class ImportService:
         self.tell(import_id, ImportEvent.STOPPED)
         return ImportDecision(True, after, outcome=outcome)
 
+    def cancel(self, import_id: str, actor: Actor) -> ImportDecision:
+        """The requester withdraws a pending import (bot.domain.access says who); a
+        manager rejects or stops one instead."""
+        checked = self.check(Action.CANCEL, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
+        if user_id != request.requester_id:
+            return ImportDecision(False, request, Refusal.CONFLICT, action=Action.CANCEL)
+        outcome = self.store.cancel(import_id, user_id, import_entry(request, "cancelled", user_id))
+        after = self.store.get(import_id)
+        if outcome != "cancelled":
+            return ImportDecision(False, after, Refusal(outcome), outcome, Action.CANCEL)
+        self.tell(import_id, ImportEvent.CANCELLED)
+        return ImportDecision(True, after, outcome=outcome, action=Action.CANCEL)
+
     def sweep(self, now: float | None = None) -> int:
-        """Expire imports nobody decided in time; returns how many."""
+        """Expire imports nobody decided in time, and remind the approvers once, as for a
+        single request (Policy.reminder_seconds after filing); returns how many expired."""
         now = self.now() if now is None else now
         expired = 0
-        for import_id in self.store.pending_before(now):
+        # Pending imports are kept by expiry time, and every one expires expiry_seconds
+        # after it was filed: those filed reminder_seconds ago expire before this.
+        remind_from = now + self.policy.expiry_seconds - self.policy.reminder_seconds
+        for import_id in self.store.pending_before(max(now, remind_from)):
             request = self.store.get(import_id)
             if request is None or request.status is not ImportStatus.PENDING:
                 continue
-            if self.store.expire(import_id, import_entry(request, "expired", SYSTEM)):
-                expired += 1
-                self.tell(import_id, ImportEvent.EXPIRED)
+            if now >= request.expires_at:
+                if self.store.expire(import_id, import_entry(request, "expired", SYSTEM)):
+                    expired += 1
+                    self.tell(import_id, ImportEvent.EXPIRED)
+            elif not request.reminded and now >= request.created_at + self.policy.reminder_seconds:
+                self.store.set_fields(import_id, reminded="1")
+                self._safely(partial(self.notifier.remind, request), import_id)
         return expired
 
     def tell(self, import_id: str, event: ImportEvent) -> None:

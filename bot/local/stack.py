@@ -145,7 +145,7 @@ class LocalStack:
         return job
 
     def start_import_runner(self, name: str | None = None) -> ImportRunner:
-        runner = self.runtime.build_import_runner(name=name)
+        runner = self.runtime.build_import_runner(name=name, sweep_every=self.worker_sweep_every)
         thread = threading.Thread(target=runner.run, name=f"import-{runner.name}", daemon=True)
         thread.start()
         self.import_runners.append(runner)

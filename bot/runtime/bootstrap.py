@@ -78,7 +78,9 @@ class Runtime:
             metrics=self.metrics,
         )
 
-    def build_import_runner(self, *, name: str | None = None) -> ImportRunner:
+    def build_import_runner(
+        self, *, name: str | None = None, sweep_every: float = 30.0
+    ) -> ImportRunner:
         """The import runner each worker process starts beside its Worker, with a
         Communities client of its own whose 429s pause every process's import traffic."""
         assert self.services.imports is not None
@@ -104,6 +106,7 @@ class Runtime:
             name=name or self.settings.worker_name,
             gate=gate,
             on_close=api.close,
+            sweep_every=sweep_every,
         )
 
     def close(self) -> None:
@@ -254,7 +257,9 @@ def build_services(
     )
     policy = policy_from(settings)
     service = RequestService(store, policy, notifier, settings.environment_label, clock)
-    imports = build_imports(settings, client, slack, policy, clock.now)
+    imports = build_imports(
+        settings, client, slack, policy, clock.now, lambda: roles.users_with(Role.MANAGER)
+    )
     return Services(
         imports=imports,
         store=store,
@@ -276,6 +281,7 @@ def build_imports(
     slack: WebClient,
     policy: Policy,
     now: Callable[[], float] = time.time,
+    approvers: Callable[[], set[str]] = set,
 ) -> ImportServices:
     """The import store, notifier and service (bot.slack.import_services)."""
     store = RedisImportStore(client, retention_seconds=settings.retention_days * 86400, now=now)
@@ -283,6 +289,7 @@ def build_imports(
         slack,
         store,
         settings.approvals_channel or "",
+        approvers=approvers,
         progress_seconds=settings.import_progress_seconds,
         now=now,
     )

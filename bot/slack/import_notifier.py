@@ -24,7 +24,9 @@ from bot.domain.audit import spreadsheet_safe
 from bot.domain.bulk import ImportEvent, ImportRequest, RowResult
 from bot.domain.imports import write_invalid_rows
 from bot.domain.requests import Operation
-from bot.slack.blocks.imports import approval_message, requester_dm, result_comment
+from bot.slack.blocks.imports import approval_message, requester_dm, result_comment, summary
+from bot.slack.blocks.kit import section
+from bot.slack.text import mentions
 from bot.storage.imports import RedisImportStore
 
 log = logging.getLogger("bot.slack.imports")
@@ -41,10 +43,12 @@ class SlackImportNotifier:
         store: RedisImportStore,
         approvals_channel: str,
         *,
+        approvers: Callable[[], set[str]] = set,
         progress_seconds: float = 3.0,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
+        self.approvers = approvers  # who a reminder mentions
         self.store = store
         self.channel = approvals_channel
         self.progress_seconds = progress_seconds
@@ -87,6 +91,19 @@ class SlackImportNotifier:
             ),
         )
         self.refresh(request.id)  # approved at once (no approval needed): show it moving
+
+    def remind(self, request: ImportRequest) -> None:
+        if not request.message_ts:
+            return
+        approvers = sorted(self.approvers() - {request.requester_id})
+        text = f"Reminder: import {request.id} is still waiting for approval"
+        lead = f"{mentions(approvers)}: " if approvers else ""
+        self.client.chat_postMessage(
+            channel=request.channel,
+            thread_ts=request.message_ts,
+            text=lead + text,
+            blocks=[section(f"{lead}:bell: Still waiting for approval: {summary(request)}")],
+        )
 
     def import_changed(self, import_id: str, event: ImportEvent) -> None:
         self.refresh(import_id)

@@ -245,7 +245,8 @@ end
 local id = redis.call('HGET', KEYS[1], 'id')
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'decided_by', ARGV[3], 'decided_at', ARGV[1],
            'decision_reason', ARGV[4])
-local outcome = ARGV[2] == 'expired' and 'Not carried out: the import expired.'
+local outcome = ({expired = 'Not carried out: the import expired.',
+                  cancelled = 'Not carried out: the requester cancelled the import.'})[ARGV[2]]
                 or 'Not carried out: the import was rejected.'
 settle_unstarted(KEYS[1], KEYS[2], ARGV[2], ARGV[2], outcome, 'import_' .. ARGV[2], ARGV[3],
                  ARGV[1], ARGV[8], ARGV[6], ARGV[7])
@@ -529,6 +530,9 @@ class RedisImportStore:
 
     def reject(self, import_id: str, user_id: str, reason: str, audit_entry: list[str]) -> str:
         return self._closed(import_id, "rejected", user_id, reason, audit_entry, due_only=False)
+
+    def cancel(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
+        return self._closed(import_id, "cancelled", user_id, "", audit_entry, due_only=False)
 
     def expire(self, import_id: str, audit_entry: list[str]) -> bool:
         return self._closed(import_id, "expired", "system", "", audit_entry, True) == "expired"

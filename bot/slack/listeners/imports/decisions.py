@@ -17,6 +17,7 @@ from bot.slack.blocks.modals import field_values
 from bot.slack.blocks.replies import Reply, error_reply, refusal
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import tell_clicker
+from bot.slack.listeners.events.app_home_opened import publish_home
 from bot.slack.text import mentions, when
 from bot.slack.users import MembershipUnknown
 
@@ -37,6 +38,7 @@ _DECIDED = {
     ImportStatus.STOPPED: "approved",
     ImportStatus.REJECTED: "rejected",
     ImportStatus.EXPIRED: "expired",
+    ImportStatus.CANCELLED: "cancelled",
 }
 
 
@@ -115,6 +117,30 @@ def handle_import_stop(
     decision = services.imports.service.stop(action["value"], actor)
     if not decision.ok:
         tell_clicker(body, respond, client, refusal_reply(decision))
+
+
+@reports_errors
+def handle_import_cancel(
+    body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+    services: Services,
+) -> None:  # fmt: skip
+    """The requester withdraws a pending import (from App Home or /community pending)."""
+    if services.imports is None:
+        return
+    actor = actor_of(services, body["user"]["id"])
+    decision = services.imports.service.cancel(action["value"], actor)
+    if not decision.ok:
+        tell_clicker(body, respond, client, refusal_reply(decision))
+    elif respond is not None and getattr(respond, "response_url", None):
+        respond(
+            {
+                "response_type": "ephemeral",
+                "replace_original": False,
+                "text": f"You cancelled import `{action['value']}`.",
+            }
+        )
+    if body.get("view", {}).get("type") == "home":
+        publish_home(client, services, actor.user_id)
 
 
 @reports_errors
