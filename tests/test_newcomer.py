@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.domain.requests import Status
 from bot.local.stack import APPROVALS_CHANNEL
+from bot.slack.actors import actor_of
 from tests.conftest import ALICE, BOB, COMMUNITY
 from tests.flows import (
     JANE,
@@ -103,7 +104,7 @@ def test_an_approval_message_that_could_not_be_posted_is_posted_on_the_next_chan
     (request_id,) = stack.services.store.pending_ids()
     assert stack.services.store.get(request_id).message_ts == ""
 
-    decision = stack.services.requests.approve(request_id, BOB, "bob@acme.nl")
+    decision = stack.services.requests.approve(request_id, actor_of(stack.services, BOB))
     assert decision.ok
     wait_status(stack, request_id, Status.DONE)
     _wait_message_status(stack, request_id, "done")

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from bot.domain.requests import Operation, Status
+from bot.slack.actors import actor_of
 from tests.conftest import ALICE, BOB, COMMUNITY
 from tests.flows import (
     JANE,
@@ -124,14 +125,18 @@ def test_a_later_start_date_keeps_the_approval_an_earlier_one_asks_again(make_st
     wait_status(stack, request.id, Status.SCHEDULED)
 
     later = start + timedelta(days=2)
-    decision = stack.services.requests.change_date(request.id, ALICE, later)
+    decision = stack.services.requests.change_date(
+        request.id, actor_of(stack.services, ALICE), later
+    )
     assert decision.ok
     moved = stack.services.store.get(request.id)
     assert moved.status is Status.SCHEDULED
     assert moved.due_at == schedule.due_at(Operation.ADD, later)
 
     earlier = start - timedelta(days=1)
-    assert stack.services.requests.change_date(request.id, ALICE, earlier).ok
+    assert stack.services.requests.change_date(
+        request.id, actor_of(stack.services, ALICE), earlier
+    ).ok
     back = wait_status(stack, request.id, Status.PENDING)
     assert back.approvals == [] and back.due_at == schedule.due_at(Operation.ADD, earlier)
     stack.standin.wait_for(

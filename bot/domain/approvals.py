@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from bot.domain import audit
+from bot.domain.access import Action, Actor, Refusal, Target, Verdict, about, may
 from bot.domain.clock import Clock
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
-from bot.domain.mailbox import same_mailbox
 from bot.domain.notifier import Event, Notifier
 from bot.domain.policy import Policy
 from bot.domain.ports import RequestStore, TransitionResult
@@ -30,19 +29,6 @@ SYSTEM = "system"
 DAY_SECONDS = 24 * 3600
 
 
-class Refusal(StrEnum):
-    """Why a click or command changed nothing."""
-
-    NONE = ""
-    MISSING = "missing"  # no such request
-    CONFLICT = "conflict"  # already decided, or not in a state this action applies to
-    OWN = "own"  # the requester may not decide their own request
-    EMPLOYEE = "employee"  # nor may the employee it is about
-    EMAIL_UNKNOWN = "email_unknown"  # the decider's e-mail is unknown: cannot rule out EMPLOYEE
-    DUPLICATE = "duplicate"  # this approver already approved
-    NOT_REQUESTER = "not_requester"  # only the requester may cancel
-
-
 @dataclass(frozen=True)
 class Decision:
     """What a click or command achieved; `reason` explains a refusal."""
@@ -50,6 +36,7 @@ class Decision:
     ok: bool
     request: MemberRequest | None
     reason: Refusal = Refusal.NONE
+    action: Action | None = None  # what was refused, for the wording of Refusal.ROLE
 
 
 class AlreadyOpen(Exception):
@@ -60,16 +47,22 @@ class AlreadyOpen(Exception):
         self.request_id = request_id
 
 
-def decider_refusal(request: MemberRequest, user_id: str, user_email: str) -> Refusal:
-    """Neither the requester nor the employee may decide (approve, reject or retry). The
-    employee check fails closed: without the decider's e-mail address it refuses."""
-    if user_id == request.requester_id:
-        return Refusal.OWN
-    if not user_email.strip():
-        return Refusal.EMAIL_UNKNOWN
-    if same_mailbox(user_email, request.email):
-        return Refusal.EMPLOYEE
-    return Refusal.NONE
+def target_of(request: MemberRequest) -> Target:
+    """A request as the decision (bot.domain.access) sees it."""
+    return Target(
+        requester_id=request.requester_id,
+        names=about(request.email),
+        last_changer_id=request.changed_by,
+        approver_ids=tuple(request.approver_ids),
+    )
+
+
+class Refused(Exception):
+    """The decision refused to file this request; nothing was stored."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason.value)
+        self.verdict = verdict
 
 
 def new_request_id() -> str:
@@ -94,9 +87,9 @@ class RequestService:
 
     # Filing ------------------------------------------------------------------
 
-    def file_add(
-        self, form: AddEmployeeForm, community_name: str, requester_id: str
-    ) -> MemberRequest:
+    def file_add(self, form: AddEmployeeForm, community_name: str, actor: Actor) -> MemberRequest:
+        """Raises Refused when the table refuses the filer (e.g. a request about themself)."""
+        requester_id = self._may_file(actor, form.email)
         request = self._new(
             Operation.ADD,
             form.community_id,
@@ -113,8 +106,9 @@ class RequestService:
         return self._file(request)
 
     def file_remove(
-        self, form: RemoveEmployeeForm, community_name: str, requester_id: str
+        self, form: RemoveEmployeeForm, community_name: str, actor: Actor
     ) -> MemberRequest:
+        requester_id = self._may_file(actor, form.email)
         request = self._new(
             Operation.REMOVE,
             form.community_id,
@@ -125,6 +119,13 @@ class RequestService:
             due_at=self._due(Operation.REMOVE, form.last_day),
         )
         return self._file(request)
+
+    @staticmethod
+    def _may_file(actor: Actor, email: str) -> str:
+        verdict = may(Action.FILE, actor, Target(requester_id=actor.user_id, names=about(email)))
+        if not verdict.allowed:
+            raise Refused(verdict)
+        return actor.user_id
 
     def _due(self, operation: Operation, day: date | None) -> float:
         return 0.0 if day is None else self.policy.schedule.due_at(operation, day)
@@ -181,13 +182,36 @@ class RequestService:
 
     # Decisions ---------------------------------------------------------------
 
-    def approve(self, request_id: str, approver_id: str, approver_email: str) -> Decision:
+    def _refused(self, action: Action, request_id: str, actor: Actor) -> Decision | None:
+        """The table's refusal of this actor, or None when the actor may (the store still
+        checks the state, atomically)."""
         request = self.store.get(request_id)
         if request is None:
-            return Decision(False, None, Refusal.MISSING)
-        refusal = decider_refusal(request, approver_id, approver_email)
-        if refusal is not Refusal.NONE:
-            return Decision(False, request, refusal)
+            return Decision(False, None, Refusal.MISSING, action)
+        verdict = may(action, actor, target_of(request))
+        if not verdict.allowed:
+            return Decision(False, request, verdict.reason, action)
+        return None
+
+    @staticmethod
+    def verdict(action: Action, request: MemberRequest, actor: Actor) -> Verdict:
+        """The table's verdict, for a list deciding which requests and buttons to show."""
+        return may(action, actor, target_of(request))
+
+    def check(self, action: Action, request_id: str, actor: Actor) -> Decision:
+        """May the actor do this now? (For a surface that asks before opening a modal; the
+        submission asks again.)"""
+        return self._refused(action, request_id, actor) or Decision(
+            True, self.store.get(request_id), action=action
+        )
+
+    def approve(self, request_id: str, actor: Actor) -> Decision:
+        refused = self._refused(Action.APPROVE, request_id, actor)
+        if refused is not None:
+            return refused
+        request = self.store.get(request_id)
+        assert request is not None
+        approver_id = actor.user_id
         result = self.store.approve(
             request_id,
             approver_id,
@@ -204,14 +228,14 @@ class RequestService:
         return self.announce(request_id, event)
 
     def reject(
-        self, request_id: str, user_id: str, user_email: str, reason: str, *, announce: bool = True
+        self, request_id: str, actor: Actor, reason: str, *, announce: bool = True
     ) -> Decision:
+        refused = self._refused(Action.REJECT, request_id, actor)
+        if refused is not None:
+            return refused
         request = self.store.get(request_id)
-        if request is None:
-            return Decision(False, None, Refusal.MISSING)
-        refusal = decider_refusal(request, user_id, user_email)
-        if refusal is not Refusal.NONE:
-            return Decision(False, request, refusal)
+        assert request is not None
+        user_id = actor.user_id
         result = self.store.transition(
             request_id,
             allowed={Status.PENDING},
@@ -227,17 +251,19 @@ class RequestService:
             return Decision(True, self.store.get(request_id))
         return self._after(request_id, Event.REJECTED, result)
 
-    def cancel(self, request_id: str, user_id: str, *, is_manager: bool = False) -> Decision:
-        """The requester may cancel until it runs; a manager may cancel a scheduled change."""
+    def cancel(self, request_id: str, actor: Actor) -> Decision:
+        """The requester may cancel until it runs; a manager may cancel a scheduled change
+        (bot.domain.access says who; this says when)."""
+        refused = self._refused(Action.CANCEL, request_id, actor)
+        if refused is not None:
+            return refused
         request = self.store.get(request_id)
-        if request is None:
-            return Decision(False, None, Refusal.MISSING)
+        assert request is not None
+        user_id = actor.user_id
         if user_id == request.requester_id:
             allowed = {Status.PENDING, Status.SCHEDULED}
-        elif is_manager:
-            allowed = {Status.SCHEDULED}
         else:
-            return Decision(False, request, Refusal.NOT_REQUESTER)
+            allowed = {Status.SCHEDULED}
         result = self.store.transition(
             request_id,
             allowed=allowed,
@@ -250,21 +276,21 @@ class RequestService:
     def change_date(
         self,
         request_id: str,
-        user_id: str,
+        actor: Actor,
         day: date,
         *,
-        is_manager: bool = False,
         announce: bool = True,
     ) -> Decision:
         """Move a scheduled change (the requester or a manager). A date that only shortens
         the time the employee holds credit (a later onboarding, an earlier offboarding)
         keeps the approval: less money is at stake than was approved. Any other move asks
         for a new approval, since it gives credit sooner or keeps it longer."""
+        refused = self._refused(Action.CHANGE_DATE, request_id, actor)
+        if refused is not None:
+            return refused
         request = self.store.get(request_id)
-        if request is None:
-            return Decision(False, None, Refusal.MISSING)
-        if user_id != request.requester_id and not is_manager:
-            return Decision(False, request, Refusal.NOT_REQUESTER)
+        assert request is not None
+        user_id = actor.user_id
         due_at = self.policy.schedule.due_at(request.operation, day)
         shorter = (
             due_at >= request.due_at
@@ -273,7 +299,7 @@ class RequestService:
         )
         now = self.clock.now()
         detail = f"new date {day.isoformat()}" + ("" if shorter else "; needs a new approval")
-        updates = {"due_at": repr(due_at), "due_reminded": "0"}
+        updates = {"due_at": repr(due_at), "due_reminded": "0", "changed_by": user_id}
         if not shorter:
             updates |= {"approvals": "[]", "decided_by": "", "decided_at": "0", "rounds": "0",
                         "expires_at": repr(now + self.policy.expiry_seconds)}  # fmt: skip
@@ -288,13 +314,13 @@ class RequestService:
             return Decision(True, self.store.get(request_id))
         return self._after(request_id, Event.DATE_CHANGED, result)
 
-    def retry(self, request_id: str, user_id: str, user_email: str) -> Decision:
+    def retry(self, request_id: str, actor: Actor) -> Decision:
+        refused = self._refused(Action.RETRY, request_id, actor)
+        if refused is not None:
+            return refused
         request = self.store.get(request_id)
-        if request is None:
-            return Decision(False, None, Refusal.MISSING)
-        refusal = decider_refusal(request, user_id, user_email)
-        if refusal is not Refusal.NONE:
-            return Decision(False, request, refusal)
+        assert request is not None
+        user_id = actor.user_id
         result = self.store.transition(
             request_id,
             allowed={Status.FAILED},

@@ -1,7 +1,7 @@
 """Bulk onboarding and offboarding: a whole CSV file as one request, an *import*.
 
     pending → approved → executing → done | stopped
-    pending → rejected | expired
+    pending → rejected | expired | cancelled (by its requester)
 
 The approver decides the file as a whole (the add or remove policy, at least
 IMPORT_APPROVALS_REQUIRED approvals); neither the requester nor anyone the file names may
@@ -26,13 +26,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from bot.domain import audit
-from bot.domain.approvals import Refusal
+from bot.domain.access import Action, Actor, Refusal, Target, about, may
 from bot.domain.execution import perform
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
-from bot.domain.imports import ImportFile, InvalidRow
+from bot.domain.imports import ImportFile, InvalidRow, ValidRow
 from bot.domain.mailbox import mailbox
 from bot.domain.members import (
     AlreadyAMember,
@@ -52,6 +53,7 @@ log = logging.getLogger("bot.imports")
 
 SYSTEM = "system"
 RATE_LIMITED = 429
+PEOPLE_INLINE = 5  # accepted rows named in the approval message itself
 MAX_ROW_ATTEMPTS = 20  # a row Coolblue keeps rate-limiting fails after this many tries
 
 
@@ -63,6 +65,7 @@ class ImportStatus(StrEnum):
     STOPPED = "stopped"  # no new row starts; rows already started finish
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
     @property
     def is_running(self) -> bool:
@@ -155,7 +158,11 @@ class ImportRequest:
     version: int = 0  # +1 on every change people should see
     shown_version: int = -1  # the version the approval message shows
     result_posted: bool = False
+    reminded: bool = False  # approvers were reminded (once)
     invalid_preview: list[tuple[int, str]] = field(default_factory=list)  # first few refusals
+    # The first few accepted rows (number, name, address): the approver sees who is in the
+    # file; every accepted row is in the file posted in the approval message's thread.
+    people_preview: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def total_credit(self) -> Decimal:
@@ -179,8 +186,17 @@ class ImportRequest:
         return [approval.user_id for approval in self.approvals]
 
     @property
+    def last_changer_id(self) -> str:
+        """Who changed it last (an import changes only by a stop)."""
+        return self.stopped_by
+
+    @property
     def is_final(self) -> bool:
-        return self.finished or self.status in (ImportStatus.REJECTED, ImportStatus.EXPIRED)
+        return self.finished or self.status in (
+            ImportStatus.REJECTED,
+            ImportStatus.EXPIRED,
+            ImportStatus.CANCELLED,
+        )
 
     def rate(self, now: float) -> float:
         """Rows per second since the first row started."""
@@ -195,7 +211,7 @@ class ImportRequest:
             value = getattr(self, item.name)
             if item.name == "approvals":
                 out[item.name] = json.dumps([{"user_id": a.user_id, "at": a.at} for a in value])
-            elif item.name == "invalid_preview":
+            elif item.name in ("invalid_preview", "people_preview"):
                 out[item.name] = json.dumps(value)
             elif isinstance(value, bool):
                 out[item.name] = "1" if value else "0"
@@ -250,9 +266,14 @@ class ImportRequest:
             version=number("version"),
             shown_version=number("shown_version", -1),
             result_posted=data.get("result_posted") == "1",
+            reminded=data.get("reminded") == "1",
             invalid_preview=[
                 (int(n), str(reason))
                 for n, reason in json.loads(data.get("invalid_preview") or "[]")
+            ],
+            people_preview=[
+                (int(n), str(name), str(email))
+                for n, name, email in json.loads(data.get("people_preview") or "[]")
             ],
         )
 
@@ -315,6 +336,9 @@ class ImportStore(Protocol):
 
     def reject(self, import_id: str, user_id: str, reason: str, audit_entry: list[str]) -> str: ...
 
+    def cancel(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
+        """cancelled | conflict | missing (only a pending import)"""
+
     def expire(self, import_id: str, audit_entry: list[str]) -> bool: ...
 
     def stop(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
@@ -331,6 +355,7 @@ class ImportEvent(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
     STOPPED = "stopped"
     FINISHED = "finished"
 
@@ -341,6 +366,9 @@ class ImportNotifier(Protocol):
 
     def import_changed(self, import_id: str, event: ImportEvent) -> None:
         """Show the change on the approval message (throttled) and tell the requester."""
+
+    def remind(self, request: ImportRequest) -> None:
+        """Remind the approvers, in the approval message's thread, that it still waits."""
 
 
 class ImportRefused(Exception):
@@ -353,6 +381,14 @@ class ImportDecision:
     request: ImportRequest | None
     reason: Refusal = Refusal.NONE
     outcome: str = ""
+    action: Action | None = None  # what was refused, for the wording of Refusal.ROLE
+
+
+OWN_ROW = "e-mail: this is your own address; someone else has to file a request about you"
+NO_EMAIL = (
+    "Slack did not tell me your e-mail address just now, so I cannot check that the file "
+    "does not name you. Nothing was filed; try again in a moment."
+)
 
 
 def import_entry(request: ImportRequest, action: str, actor: str, *, detail: str = "") -> list[str]:
@@ -402,13 +438,16 @@ class ImportService:
         *,
         community_id: str,
         community_name: str,
-        requester_id: str,
+        actor: Actor,
         note: str = "",
         file_name: str = "",
     ) -> ImportRequest:
         """Store the file as one import. Raises ImportRefused when no row can be carried out
-        (invalid, or its address open in another request) or when the total credit is
-        over the maximum per import; nothing is stored then."""
+        (invalid, its address open in another request, or one the filer may not file: their
+        own) or when the total credit is over the maximum per import; nothing is stored
+        then."""
+        read = self._may_file(read, actor)
+        requester_id = actor.user_id
         if not read.rows:
             raise ImportRefused(_none_left(read.invalid, read.row_count))
         total = read.total_credit
@@ -451,34 +490,85 @@ class ImportService:
                 for number, (holder, status) in sorted(filed.refused.items())
             ]
             raise ImportRefused(_none_left([*read.invalid, *refused], read.row_count))
+        preview = [
+            (row.number, _person_name(row.form), row.email)
+            for row in read.rows
+            if row.number not in filed.refused
+        ][:PEOPLE_INLINE]
+        self.store.set_fields(request.id, people_preview=json.dumps(preview))
         stored = self.store.get(request.id)
         assert stored is not None
         log.info("import %s filed (%s, %d rows)", request.id, request.operation, filed.accepted)
         return stored
+
+    @staticmethod
+    def _may_file(read: ImportFile, actor: Actor) -> ImportFile:
+        """Each row is filed as a request of its own would be: a row the table refuses (the
+        filer's own address) joins the refused rows, with the reason."""
+        kept: list[ValidRow] = []
+        refused: list[InvalidRow] = []
+        for row in read.rows:
+            verdict = may(Action.FILE, actor, Target(actor.user_id, about(row.email)))
+            if verdict.reason is Refusal.EMPLOYEE:
+                refused.append(InvalidRow(row.number, row.email, OWN_ROW, row.mailbox))
+            elif verdict.reason is Refusal.EMAIL_UNKNOWN:
+                raise ImportRefused(NO_EMAIL)
+            elif not verdict.allowed:
+                raise ImportRefused("Only HR may import employees.")
+            else:
+                kept.append(row)
+        if not refused:
+            return read
+        invalid = sorted([*read.invalid, *refused], key=lambda row: row.number)
+        return ImportFile(read.operation, kept, invalid, read.delimiter, read.columns)
 
     def publish_filed(self, request: ImportRequest) -> None:
         self._safely(lambda: self.notifier.publish_filed(request), request.id)
 
     # Decisions ---------------------------------------------------------------
 
-    def decider_refusal(self, request: ImportRequest, user_id: str, user_email: str) -> Refusal:
-        """Neither the requester nor anyone the file names may decide; without the
-        decider's e-mail address it refuses (fail closed)."""
-        if user_id == request.requester_id:
-            return Refusal.OWN
-        if not user_email.strip():
-            return Refusal.EMAIL_UNKNOWN
-        if self.store.names_person(request.id, mailbox(user_email)):
-            return Refusal.EMPLOYEE
-        return Refusal.NONE
+    def target_of(self, request: ImportRequest) -> Target:
+        """An import as the decision (bot.domain.access) sees it: its subjects are everyone
+        the file names, valid row or not."""
+        return Target(
+            requester_id=request.requester_id,
+            names=lambda address: self.store.names_person(request.id, mailbox(address)),
+            last_changer_id=request.last_changer_id,
+            approver_ids=tuple(request.approver_ids),
+        )
 
-    def approve(self, import_id: str, user_id: str, user_email: str) -> ImportDecision:
+    def offered(self, request: ImportRequest, actor: Actor) -> list[Action]:
+        """What the actor may do to this import now: the table's verdict and the state
+        (for the buttons a list shows; each click asks again)."""
+        if request.status is ImportStatus.PENDING:
+            candidates = [Action.APPROVE, Action.REJECT]
+            if actor.user_id == request.requester_id:
+                candidates = [Action.CANCEL]
+        elif request.status.is_running:
+            candidates = [Action.STOP]
+        else:
+            return []
+        target = self.target_of(request)
+        return [action for action in candidates if may(action, actor, target).allowed]
+
+    def open_imports(self) -> list[ImportRequest]:
+        """Imports still waiting for approval, oldest first."""
+        found = (self.store.get(i) for i in self.store.pending_before(float("inf")))
+        return [r for r in found if r is not None and r.status is ImportStatus.PENDING]
+
+    def check(self, action: Action, import_id: str, actor: Actor) -> ImportDecision:
+        """The table's verdict on this actor for this import (refused or not)."""
         request = self.store.get(import_id)
         if request is None:
-            return ImportDecision(False, None, Refusal.MISSING)
-        refusal = self.decider_refusal(request, user_id, user_email)
-        if refusal is not Refusal.NONE:
-            return ImportDecision(False, request, refusal)
+            return ImportDecision(False, None, Refusal.MISSING, action=action)
+        verdict = may(action, actor, self.target_of(request))
+        return ImportDecision(verdict.allowed, request, verdict.reason, action=action)
+
+    def approve(self, import_id: str, actor: Actor) -> ImportDecision:
+        checked = self.check(Action.APPROVE, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
         outcome = self.store.approve(
             import_id,
             user_id,
@@ -496,15 +586,13 @@ class ImportService:
         return ImportDecision(True, after, outcome=outcome)
 
     def reject(
-        self, import_id: str, user_id: str, user_email: str, reason: str, *, announce: bool = True
+        self, import_id: str, actor: Actor, reason: str, *, announce: bool = True
     ) -> ImportDecision:
         """`announce=False` for a caller that tells people itself, later (`tell`)."""
-        request = self.store.get(import_id)
-        if request is None:
-            return ImportDecision(False, None, Refusal.MISSING)
-        refusal = self.decider_refusal(request, user_id, user_email)
-        if refusal is not Refusal.NONE:
-            return ImportDecision(False, request, refusal)
+        checked = self.check(Action.REJECT, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
         outcome = self.store.reject(
             import_id, user_id, reason, import_entry(request, "rejected", user_id, detail=reason)
         )
@@ -515,11 +603,13 @@ class ImportService:
             self.tell(import_id, ImportEvent.REJECTED)
         return ImportDecision(True, after, outcome=outcome)
 
-    def stop(self, import_id: str, user_id: str) -> ImportDecision:
-        """A manager's brake: rows not started are not carried out; started ones finish."""
-        request = self.store.get(import_id)
-        if request is None:
-            return ImportDecision(False, None, Refusal.MISSING)
+    def stop(self, import_id: str, actor: Actor) -> ImportDecision:
+        """A manager's brake: rows not started are not carried out; started ones finish.
+        Nobody the file names may pull it (bot.domain.access)."""
+        checked = self.check(Action.STOP, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
         outcome = self.store.stop(import_id, user_id, import_entry(request, "stopped", user_id))
         after = self.store.get(import_id)
         if outcome != "stopped":
@@ -527,17 +617,41 @@ class ImportService:
         self.tell(import_id, ImportEvent.STOPPED)
         return ImportDecision(True, after, outcome=outcome)
 
+    def cancel(self, import_id: str, actor: Actor) -> ImportDecision:
+        """The requester withdraws a pending import (bot.domain.access says who); a
+        manager rejects or stops one instead."""
+        checked = self.check(Action.CANCEL, import_id, actor)
+        if not checked.ok or checked.request is None:
+            return checked
+        request, user_id = checked.request, actor.user_id
+        if user_id != request.requester_id:
+            return ImportDecision(False, request, Refusal.CONFLICT, action=Action.CANCEL)
+        outcome = self.store.cancel(import_id, user_id, import_entry(request, "cancelled", user_id))
+        after = self.store.get(import_id)
+        if outcome != "cancelled":
+            return ImportDecision(False, after, Refusal(outcome), outcome, Action.CANCEL)
+        self.tell(import_id, ImportEvent.CANCELLED)
+        return ImportDecision(True, after, outcome=outcome, action=Action.CANCEL)
+
     def sweep(self, now: float | None = None) -> int:
-        """Expire imports nobody decided in time; returns how many."""
+        """Expire imports nobody decided in time, and remind the approvers once, as for a
+        single request (Policy.reminder_seconds after filing); returns how many expired."""
         now = self.now() if now is None else now
         expired = 0
-        for import_id in self.store.pending_before(now):
+        # Pending imports are kept by expiry time, and every one expires expiry_seconds
+        # after it was filed: those filed reminder_seconds ago expire before this.
+        remind_from = now + self.policy.expiry_seconds - self.policy.reminder_seconds
+        for import_id in self.store.pending_before(max(now, remind_from)):
             request = self.store.get(import_id)
             if request is None or request.status is not ImportStatus.PENDING:
                 continue
-            if self.store.expire(import_id, import_entry(request, "expired", SYSTEM)):
-                expired += 1
-                self.tell(import_id, ImportEvent.EXPIRED)
+            if now >= request.expires_at:
+                if self.store.expire(import_id, import_entry(request, "expired", SYSTEM)):
+                    expired += 1
+                    self.tell(import_id, ImportEvent.EXPIRED)
+            elif not request.reminded and now >= request.created_at + self.policy.reminder_seconds:
+                self.store.set_fields(import_id, reminded="1")
+                self._safely(partial(self.notifier.remind, request), import_id)
         return expired
 
     def tell(self, import_id: str, event: ImportEvent) -> None:
@@ -613,6 +727,12 @@ def _row_to_file(
     else:
         row.reason = form.reason
     return RowToFile(number, row, mailbox(form.email), cents)
+
+
+def _person_name(form: AddEmployeeForm | RemoveEmployeeForm) -> str:
+    if isinstance(form, AddEmployeeForm):
+        return f"{form.first_name} {form.last_name}".strip()
+    return ""  # an offboarding file names addresses only
 
 
 def _refused_entry(request: ImportRequest, row: InvalidRow) -> list[str]:

@@ -92,6 +92,7 @@ class MemberRequest:
     # When the sweep escalated it to the community's escalate_to (0: never); once per
     # request, claimed atomically by bot.storage.escalations.
     escalated_at: float = 0.0
+    changed_by: str = ""  # who last changed it (a date change): may not decide it then
 
     @property
     def mailbox(self) -> str:
@@ -168,6 +169,7 @@ class MemberRequest:
             ran_late=float(data.get("ran_late") or 0),
             not_a_member=data.get("not_a_member") == "1",
             escalated_at=float(data.get("escalated_at") or 0),
+            changed_by=data.get("changed_by", ""),
         )
 
 

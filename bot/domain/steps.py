@@ -22,7 +22,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-from bot.domain.approvals import SYSTEM, AlreadyOpen, RequestService
+from bot.domain.access import Action, Actor, Refusal, Target, may
+from bot.domain.approvals import SYSTEM, AlreadyOpen, Refused, RequestService
 from bot.domain.clock import Clock
 from bot.domain.forms import (
     AddEmployeeForm,
@@ -67,6 +68,11 @@ FIELDS = {
 # The modal's words (bot.slack.listeners.views.request_submission shows the same).
 NOT_HR = "Only HR may file requests. Ask an admin for the role."
 ROLE_UNKNOWN = "Couldn't check your role with Slack just now; nothing was filed. Try again."
+OWN_ADDRESS = "This is your own address; someone else has to file a request about you."
+EMAIL_UNKNOWN = (
+    "Slack did not tell me your e-mail address just now, so I cannot check that this "
+    "request is not about you. Nothing was filed; run it again in a moment."
+)
 NO_REQUESTER = "The step needs the person the request is filed for (a Slack user)."
 NO_COMMUNITIES = "Couldn't load the communities from Coolblue; nothing was filed. Run it again."
 
@@ -141,8 +147,9 @@ class StepCompleter(Protocol):
 # Slack's answers meaning the execution can no longer be completed: stop trying.
 GONE = frozenset({"execution_not_in_running_state", "function_execution_not_found"})
 
-# Who may file: True, False, or None when it cannot be told now (Slack did not answer).
-MayFile = Callable[[str, str], bool | None]
+# The person a step files for, as bot.domain.access decides on them (their roles for the
+# community, their e-mail address), or None when it cannot be told now (Slack did not answer).
+ActorOf = Callable[[str, str], Actor | None]
 
 
 class StepService:
@@ -152,7 +159,7 @@ class StepService:
         requests: RequestService,
         completer: StepCompleter,
         *,
-        may_file: MayFile,
+        actor_of: ActorOf,
         communities: Callable[[], dict[str, str]],
         policy: Policy,
         clock: Clock,
@@ -160,7 +167,7 @@ class StepService:
         self.steps = steps
         self.requests = requests
         self.completer = completer
-        self.may_file = may_file
+        self.actor_of = actor_of
         self.communities = communities
         self.policy = policy
         self.clock = clock
@@ -214,11 +221,14 @@ class StepService:
         if not requester:
             return StepRefusal("requester", NO_REQUESTER)
         community_id = inputs.get("community_id", "")
-        allowed = self.may_file(requester, community_id)
-        if allowed is None:
+        actor = self.actor_of(requester, community_id)
+        if actor is None:
             return StepRefusal("community_id", ROLE_UNKNOWN)
-        if not allowed:
-            return StepRefusal("community_id", NOT_HR)
+        # The role first, as the modal (which only opens for hr) does; the full decision,
+        # with the address, when the request is filed.
+        verdict = may(Action.FILE, actor, Target(requester, names=lambda _: False))
+        if not verdict.allowed:
+            return _refused(verdict.reason)
         try:
             communities = self.communities()
         except Exception as exc:
@@ -241,8 +251,10 @@ class StepService:
         name = communities[form.community_id]
         try:
             if isinstance(form, AddEmployeeForm):
-                return self.requests.file_add(form, name, requester)
-            return self.requests.file_remove(form, name, requester)
+                return self.requests.file_add(form, name, actor)
+            return self.requests.file_remove(form, name, actor)
+        except Refused as exc:
+            return _refused(exc.verdict.reason)
         except AlreadyOpen as exc:
             return self._adopt(execution, requester, exc) or StepRefusal("email", str(exc))
 
@@ -350,3 +362,12 @@ def _text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _refused(reason: Refusal) -> StepRefusal:
+    """A filing bot.domain.access refused, in the Add/Remove modal's words, on its field."""
+    if reason is Refusal.EMPLOYEE:
+        return StepRefusal("email", OWN_ADDRESS)
+    if reason is Refusal.EMAIL_UNKNOWN:
+        return StepRefusal("email", EMAIL_UNKNOWN)
+    return StepRefusal("community_id", NOT_HR)

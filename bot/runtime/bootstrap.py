@@ -36,7 +36,7 @@ from bot.slack.import_notifier import SlackImportNotifier
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.services import Services
-from bot.slack.steps import SlackStepCompleter, community_names, may_file
+from bot.slack.steps import SlackStepCompleter, community_names, step_actor
 from bot.slack.users import UserDirectory
 from bot.storage import RedisServer
 from bot.storage.audit_log import RedisAuditLog
@@ -313,7 +313,9 @@ def build_services(
     )
     policy = policy_from(settings)
     service = RequestService(store, policy, notifier, settings.environment_label, clock)
-    imports = build_imports(settings, client, slack, policy, clock.now)
+    imports = build_imports(
+        settings, client, slack, policy, clock.now, lambda: roles.users_with(Role.MANAGER)
+    )
     services = Services(
         imports=imports,
         store=store,
@@ -331,7 +333,7 @@ def build_services(
         RedisStepStore(client, settings.retention_days * 86400),
         service,
         SlackStepCompleter(slack),
-        may_file=may_file(services.quick_roles, roles),
+        actor_of=step_actor(services.quick_roles, roles, users),
         communities=community_names(api),
         policy=policy,
         clock=clock,
@@ -346,6 +348,7 @@ def build_imports(
     slack: WebClient,
     policy: Policy,
     now: Callable[[], float] = time.time,
+    approvers: Callable[[], set[str]] = set,
 ) -> ImportServices:
     """The import store, notifier and service (bot.slack.import_services)."""
     store = RedisImportStore(client, retention_seconds=settings.retention_days * 86400, now=now)
@@ -353,6 +356,7 @@ def build_imports(
         slack,
         store,
         settings.approvals_channel or "",
+        approvers=approvers,
         progress_seconds=settings.import_progress_seconds,
         now=now,
     )

@@ -24,7 +24,9 @@ from bot.domain.audit import spreadsheet_safe
 from bot.domain.bulk import ImportEvent, ImportRequest, RowResult
 from bot.domain.imports import write_invalid_rows
 from bot.domain.requests import Operation
-from bot.slack.blocks.imports import approval_message, requester_dm, result_comment
+from bot.slack.blocks.imports import approval_message, requester_dm, result_comment, summary
+from bot.slack.blocks.kit import section
+from bot.slack.text import mentions
 from bot.storage.imports import RedisImportStore
 
 log = logging.getLogger("bot.slack.imports")
@@ -41,10 +43,12 @@ class SlackImportNotifier:
         store: RedisImportStore,
         approvals_channel: str,
         *,
+        approvers: Callable[[], set[str]] = set,
         progress_seconds: float = 3.0,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
+        self.approvers = approvers  # who a reminder mentions
         self.store = store
         self.channel = approvals_channel
         self.progress_seconds = progress_seconds
@@ -67,6 +71,11 @@ class SlackImportNotifier:
             self.store.set_fields(
                 request.id, channel=channel, message_ts=ts, shown_version=str(request.version)
             )
+            self._attempt(
+                "posting the people in the file",
+                request.id,
+                lambda: self._post_people(request, channel, ts),
+            )
             if request.invalid_count:
                 self._attempt(
                     "posting the refused rows",
@@ -82,6 +91,19 @@ class SlackImportNotifier:
             ),
         )
         self.refresh(request.id)  # approved at once (no approval needed): show it moving
+
+    def remind(self, request: ImportRequest) -> None:
+        if not request.message_ts:
+            return
+        approvers = sorted(self.approvers() - {request.requester_id})
+        text = f"Reminder: import {request.id} is still waiting for approval"
+        lead = f"{mentions(approvers)}: " if approvers else ""
+        self.client.chat_postMessage(
+            channel=request.channel,
+            thread_ts=request.message_ts,
+            text=lead + text,
+            blocks=[section(f"{lead}:bell: Still waiting for approval: {summary(request)}")],
+        )
 
     def import_changed(self, import_id: str, event: ImportEvent) -> None:
         self.refresh(import_id)
@@ -134,6 +156,31 @@ class SlackImportNotifier:
             self.store.forget_active(import_id)  # never posted: nothing to update
 
     # Files ---------------------------------------------------------------------------------
+
+    def _post_people(self, request: ImportRequest, channel: str, ts: str) -> None:
+        """Every accepted row's name and address, in the thread: the approver sees who the
+        import is about (the message itself names the first few)."""
+        with _spooled() as out:
+            writer = csv.writer(out)
+            adding = request.operation is Operation.ADD
+            writer.writerow(
+                ["row", "first name", "last name", "email", "credit"]
+                if adding
+                else ["row", "email"]
+            )
+            for number, first, last, email, credit in self.store.row_people(request.id):
+                cells = [first, last, email, credit] if adding else [email]
+                writer.writerow([str(number), *(spreadsheet_safe(cell) for cell in cells)])
+            out.flush()
+            self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=ts,
+                file=out.name,
+                filename=f"import-{request.id}-people.csv",
+                title=f"Who {request.id} is about",
+                initial_comment=f"The {request.total:,} people `{request.id}` would "
+                f"{'onboard' if adding else 'offboard'}, row by row.",
+            )
 
     def _post_refused(self, request: ImportRequest, channel: str, ts: str) -> None:
         rows = self.store.invalid_rows(request.id)

@@ -17,9 +17,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.communities import CommunitiesClient
-from bot.domain.roles import Role, RoleDirectory
-from bot.domain.steps import MayFile
-from bot.slack.users import MembershipUnknown, QuickRoles
+from bot.domain.access import Actor
+from bot.domain.roles import RoleDirectory
+from bot.domain.steps import ActorOf
+from bot.slack.users import MembershipUnknown, QuickRoles, UserDirectory
 
 log = logging.getLogger("bot.slack")
 
@@ -51,22 +52,23 @@ class SlackStepCompleter:
         return ""
 
 
-def may_file(quick: QuickRoles, roles: RoleDirectory) -> MayFile:
-    """The Add/Remove modals' rule (hr, from the same grants and group cache); a group not
-    in the cache is asked of Slack here, off the ack path. None when Slack cannot say."""
+def step_actor(quick: QuickRoles, roles: RoleDirectory, users: UserDirectory) -> ActorOf:
+    """The person a step files for, with the facts the decision needs (their roles from
+    the same grants and group cache as the modals; their e-mail address, users.info,
+    cached): asked of Slack here, off the ack path. None when Slack cannot say."""
 
-    def check(user_id: str, community_id: str) -> bool | None:
+    def actor(user_id: str, community_id: str) -> Actor | None:
         try:
-            return quick.has(user_id, Role.HR)
-        except MembershipUnknown:
-            pass
-        try:
-            return roles.has(user_id, Role.HR)
+            try:
+                held = quick.roles_of(user_id)
+            except MembershipUnknown:
+                held = roles.roles_of(user_id)
+            return Actor(user_id, users.email_of(user_id), held)
         except Exception as exc:
             log.warning("role check for a step failed: %s", type(exc).__name__)
             return None
 
-    return check
+    return actor
 
 
 def community_names(api: CommunitiesClient) -> Callable[[], dict[str, str]]:

@@ -269,7 +269,8 @@ end
 local id = redis.call('HGET', KEYS[1], 'id')
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'decided_by', ARGV[3], 'decided_at', ARGV[1],
            'decision_reason', ARGV[4])
-local outcome = ARGV[2] == 'expired' and 'Not carried out: the import expired.'
+local outcome = ({expired = 'Not carried out: the import expired.',
+                  cancelled = 'Not carried out: the requester cancelled the import.'})[ARGV[2]]
                 or 'Not carried out: the import was rejected.'
 settle_unstarted(KEYS[1], KEYS[2], ARGV[2], ARGV[2], outcome, 'import_' .. ARGV[2], ARGV[3],
                  ARGV[1], ARGV[8], ARGV[6], ARGV[7])
@@ -623,6 +624,9 @@ class RedisImportStore:
     def reject(self, import_id: str, user_id: str, reason: str, audit_entry: list[str]) -> str:
         return self._closed(import_id, "rejected", user_id, reason, audit_entry, due_only=False)
 
+    def cancel(self, import_id: str, user_id: str, audit_entry: list[str]) -> str:
+        return self._closed(import_id, "cancelled", user_id, "", audit_entry, due_only=False)
+
     def expire(self, import_id: str, audit_entry: list[str]) -> bool:
         return self._closed(import_id, "expired", "system", "", audit_entry, True) == "expired"
 
@@ -731,6 +735,23 @@ class RedisImportStore:
                     )
                 )
         return records
+
+    def row_people(self, import_id: str, page: int = 500) -> list[tuple[int, str, str, str, str]]:
+        """Who each accepted row names, in file order: (number, first name, last name,
+        address, credit), for the approver's file of the people in an import."""
+        numbers = [int(n) for n in self.redis.lrange(keys.import_rows(import_id), 0, -1)]
+        people: list[tuple[int, str, str, str, str]] = []
+        for start in range(0, len(numbers), page):
+            chunk = numbers[start : start + page]
+            pipe = self.redis.pipeline(transaction=False)
+            for number in chunk:
+                pipe.hmget(
+                    keys.request(row_id(import_id, number)),
+                    ["first_name", "last_name", "email", "credit"],
+                )
+            for number, (first, last, email, credit) in zip(chunk, pipe.execute(), strict=True):
+                people.append((number, first or "", last or "", email or "", credit or ""))
+        return people
 
     def take_sweep_turn(self, owner: str, seconds: float) -> bool:
         return bool(self.redis.set(IMPORT_SWEEP_LOCK, owner, nx=True, px=int(seconds * 1000)))

@@ -1,4 +1,5 @@
-"""App Home: the caller's roles, open requests, what waits for them, recent outcomes."""
+"""App Home: the caller's roles, open requests and imports, what waits for them, recent
+outcomes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def home_view(
     environment: str,
     *,
     scheduled: list[MemberRequest] | None = None,
+    imports: list[Block] | None = None,
 ) -> dict[str, Any]:
     env = badge(environment)
     blocks: list[Block] = [header("Community Bot")]
@@ -39,6 +41,8 @@ def home_view(
         )
     if scheduled:  # approved, waiting for their date: Change date and Cancel
         blocks += _list("Scheduled changes", scheduled, with_buttons=True)
+    if imports:  # pending imports the viewer filed or may decide (bot.slack.blocks.imports)
+        blocks += [header("Imports waiting for approval"), *imports]
     blocks += _list("Recent outcomes", recent, with_buttons=False)
     return {"type": "home", "blocks": blocks[:100]}
 

@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from bot.communities import Community
+from bot.domain.access import Action
 from bot.domain.bulk import ImportEvent, ImportRequest, ImportStatus
 from bot.domain.requests import Operation
-from bot.slack.blocks.kit import Block, button, context, section
+from bot.slack.blocks.kit import Block, button, context, divider, section
 from bot.slack.text import badge, escape, euros, mention, mentions, plain, when
 
 IMPORT_MODAL = "import_file"
@@ -17,6 +18,7 @@ IMPORT_REJECT = "import_reject"
 APPROVE_IMPORT = "approve_import"
 REJECT_IMPORT = "reject_import"
 STOP_IMPORT = "stop_import"
+CANCEL_IMPORT = "cancel_import"
 METADATA_EVENT = "community_import"
 
 COMMUNITY, OPERATION, FILE, NOTE, REASON = "community_id", "operation", "csv_file", "note", "reason"
@@ -234,6 +236,8 @@ def status_line(request: ImportRequest, now: float) -> str:
     decided = f"{mentions(request.decided_by)} at {when(request.decided_at)}"
     if status is ImportStatus.REJECTED:
         return f":x: Rejected by {decided}: {escape(request.decision_reason)}"
+    if status is ImportStatus.CANCELLED:
+        return f":heavy_multiplication_x: Cancelled by {decided}"
     if status is ImportStatus.EXPIRED:
         return f":hourglass: Expired at {when(request.decided_at)} without a decision"
     if status is ImportStatus.STOPPED:
@@ -272,6 +276,8 @@ def approval_message(request: ImportRequest, now: float) -> dict[str, Any]:
     ]
     if request.note:
         blocks.append(section(f"*Note to the approver*\n{escape(request.note)}"))
+    if request.people_preview:
+        blocks.append(section(_people(request)))
     if request.invalid_count:
         quoted = "\n".join(
             f"• row {number}: {escape(reason)}" for number, reason in request.invalid_preview
@@ -309,6 +315,37 @@ def approval_message(request: ImportRequest, now: float) -> dict[str, Any]:
     }
 
 
+def _people(request: ImportRequest) -> str:
+    """Who the file is about: the first accepted rows, the rest in the thread's file."""
+    lines = [
+        f"• row {number}: " + (f"{escape(name)}, {escape(email)}" if name else escape(email))
+        for number, name, email in request.people_preview
+    ]
+    more = request.total - len(request.people_preview)
+    tail = f"\n…and {more:,} more: every row is in the file in the thread" if more > 0 else ""
+    return "*Who is in the file*\n" + "\n".join(lines) + tail
+
+
+_LIST_BUTTONS = {
+    Action.APPROVE: ("Approve", APPROVE_IMPORT, "primary"),
+    Action.REJECT: ("Reject", REJECT_IMPORT, "danger"),
+    Action.CANCEL: ("Cancel", CANCEL_IMPORT, None),
+    Action.STOP: ("Stop", STOP_IMPORT, "danger"),
+}
+
+
+def import_line(request: ImportRequest, offered: list[Action], now: float) -> list[Block]:
+    """An import in App Home or /community pending, with the buttons its viewer may use."""
+    blocks: list[Block] = [divider(), section(summary(request)), context(status_line(request, now))]
+    buttons = [
+        button(label, action_id, request.id, style)
+        for label, action_id, style in (_LIST_BUTTONS[a] for a in offered if a in _LIST_BUTTONS)
+    ]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"list:{request.id}", "elements": buttons})
+    return blocks
+
+
 def _buttons(request: ImportRequest) -> list[Block]:
     if request.status is ImportStatus.PENDING:
         return [
@@ -334,6 +371,7 @@ _OPENERS = {
     ImportEvent.APPROVAL_RECORDED: "Your import got an approval; it needs more.",
     ImportEvent.APPROVED: "Your import was approved; its rows are being carried out.",
     ImportEvent.REJECTED: "Your import was rejected.",
+    ImportEvent.CANCELLED: "You cancelled your import; none of its rows is carried out.",
     ImportEvent.EXPIRED: "Your import expired without a decision.",
     ImportEvent.STOPPED: "Your import was stopped by a manager.",
     ImportEvent.FINISHED: "Your import is finished.",

@@ -103,13 +103,22 @@ def communities_reply(communities: list[Community], environment: str) -> Reply:
     )
 
 
-def pending_reply(requests: list[MemberRequest], environment: str, *, with_buttons: bool) -> Reply:
-    if not requests:
+def pending_reply(
+    lines: list[tuple[MemberRequest, bool]],
+    environment: str,
+    *,
+    imports: list[Block] | None = None,
+) -> Reply:
+    """Open requests, each with its buttons or not, then pending imports (prebuilt lines,
+    bot.slack.blocks.imports.import_line)."""
+    if not lines and not imports:
         return _reply("No open requests.", [], environment)
     blocks: list[Block] = []
-    for request in requests:
+    for request, with_buttons in lines:
         blocks += request_line(request, with_buttons=with_buttons)
-    return _reply(f"{len(requests)} open request(s):", blocks[:49], environment)
+    if imports:
+        blocks += [section("*Imports waiting for approval*"), *imports]
+    return _reply(f"{len(lines)} open request(s):", blocks[:49], environment)
 
 
 def request_line(request: MemberRequest, *, with_buttons: bool) -> list[Block]:

@@ -1,5 +1,5 @@
 """Cancel: the requester withdraws a request until it runs; a manager may cancel a
-scheduled change."""
+scheduled change (bot.domain.access says who)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.domain.roles import Role
+from bot.slack.actors import actor_of
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import after_click
 
@@ -24,7 +24,6 @@ def handle_cancel(
     client: WebClient,
     services: Services,
 ) -> None:
-    user_id = body["user"]["id"]
-    is_manager = services.roles.has(user_id, Role.MANAGER)
-    decision = services.requests.cancel(action["value"], user_id, is_manager=is_manager)
+    actor = actor_of(services, body["user"]["id"])
+    decision = services.requests.cancel(action["value"], actor)
     after_click(decision, body, respond, client, services, f"You cancelled `{action['value']}`.")

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.domain.approvals import Decision, Refusal
+from bot.domain.access import TABLE, Action, Refusal
+from bot.domain.approvals import Decision
 from bot.domain.requests import Status
-from bot.slack.blocks.replies import error_reply
+from bot.slack.blocks.replies import Reply, error_reply, refusal
 from bot.slack.listeners.events.app_home_opened import publish_home
 from bot.slack.text import mentions, when
 
@@ -20,6 +21,17 @@ EMAIL_UNKNOWN = (
     "Slack did not tell me your e-mail address just now, so I cannot check that this "
     "request is not about you. Nothing was changed; try again in a moment."
 )
+
+# The action in words, for "Only managers and admins can <words>."
+ACTION_WORDS = {
+    Action.FILE: "file requests",
+    Action.APPROVE: "approve requests",
+    Action.REJECT: "reject requests",
+    Action.RETRY: "retry requests",
+    Action.CANCEL: "cancel requests they did not file",
+    Action.CHANGE_DATE: "change the date of requests they did not file",
+    Action.STOP: "stop imports",
+}
 
 _STATUS_WORDS = {
     Status.APPROVED: "approved",
@@ -32,11 +44,22 @@ _STATUS_WORDS = {
 }
 
 
+def refusal_reply(decision: Decision) -> Reply:
+    """The reply to a refused click: the role it needs, or why it did nothing."""
+    if decision.reason is Refusal.ROLE and decision.action is not None:
+        return refusal(ACTION_WORDS[decision.action], set(TABLE[decision.action].roles))
+    return error_reply(explain_refusal(decision))
+
+
 def explain_refusal(decision: Decision) -> str:
     """Why a click did nothing, in words, naming who decided."""
     request = decision.request
     if decision.reason is Refusal.MISSING or request is None:
         return "That request no longer exists."
+    if decision.reason is Refusal.ROLE and decision.action is not None:
+        return str(refusal_reply(decision)["text"]).removeprefix(":no_entry: ")
+    if decision.reason is Refusal.CHANGER:
+        return "You changed this request last, so someone else has to decide on it."
     if decision.reason is Refusal.OWN:
         return "You filed this request, so someone else has to decide on it."
     if decision.reason is Refusal.EMPLOYEE:
@@ -45,8 +68,6 @@ def explain_refusal(decision: Decision) -> str:
         return EMAIL_UNKNOWN
     if decision.reason is Refusal.DUPLICATE:
         return "You already approved this request; it needs another manager."
-    if decision.reason is Refusal.NOT_REQUESTER:
-        return "Only the requester can cancel a request."
     if request.status is Status.EXPIRED:
         return f"Request `{request.id}` expired at {when(request.decided_at)}."
     if request.status is Status.PENDING:
@@ -71,7 +92,7 @@ def after_click(
     user_id = body["user"]["id"]
     in_home = body.get("view", {}).get("type") == "home"
     if not decision.ok:
-        tell_clicker(body, respond, client, error_reply(explain_refusal(decision)))
+        tell_clicker(body, respond, client, refusal_reply(decision))
     elif _is_ephemeral(body) and respond is not None:
         respond({"response_type": "ephemeral", "replace_original": False, "text": done_text})
     if in_home:

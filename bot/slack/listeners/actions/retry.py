@@ -1,5 +1,5 @@
-"""Retry a failed request (managers; never the requester nor the employee). The worker
-checks before it creates again."""
+"""Retry a failed request (bot.domain.access says who). The worker checks before it
+creates again."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.domain.roles import Role
-from bot.slack.blocks.replies import refusal
+from bot.slack.actors import actor_of
 from bot.slack.errors import reports_errors
-from bot.slack.listeners.actions.feedback import after_click, tell_clicker
+from bot.slack.listeners.actions.feedback import after_click
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -25,10 +24,6 @@ def handle_retry(
     client: WebClient,
     services: Services,
 ) -> None:
-    user_id = body["user"]["id"]
-    if not services.roles.has(user_id, Role.MANAGER):
-        tell_clicker(body, respond, client, refusal("retry requests", {Role.MANAGER}))
-        return
-    email = services.users.email_of(user_id)  # "" when unknown: refused (fail closed)
-    decision = services.requests.retry(action["value"], user_id, email)
+    actor = actor_of(services, body["user"]["id"])  # e-mail "" when unknown: refused
+    decision = services.requests.retry(action["value"], actor)
     after_click(decision, body, respond, client, services, f"Retrying `{action['value']}`.")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.domain.access import TABLE, Action
 from bot.domain.roles import Role
 from bot.slack.blocks.replies import error_reply, help_reply, refusal
 from bot.slack.errors import handle_error, reports_errors
@@ -35,11 +36,11 @@ class Subcommand:
     lookup: bool = False  # waits on Coolblue: runs in the look-up lane (Services.lookups)
 
 
+FILERS = TABLE[Action.FILE].roles  # who may file (bot.domain.access), asked before the modal
+
 SUBCOMMANDS: dict[str, Subcommand] = {
-    "add": Subcommand(request_forms.open_add_employee, "request onboarding", frozenset({Role.HR})),
-    "remove": Subcommand(
-        request_forms.open_remove_employee, "request offboarding", frozenset({Role.HR})
-    ),
+    "add": Subcommand(request_forms.open_add_employee, "request onboarding", FILERS),
+    "remove": Subcommand(request_forms.open_remove_employee, "request offboarding", FILERS),
     "credit": Subcommand(
         credit.show_remaining_credit,
         "look up credit",
@@ -55,7 +56,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "audit": Subcommand(
         audit_trail.send_audit_trail, "export the audit trail", frozenset({Role.ADMIN})
     ),
-    "import": Subcommand(open_import, "import employees from a file", frozenset({Role.HR})),
+    "import": Subcommand(open_import, "import employees from a file", FILERS),
 }
 
 BUSY = (

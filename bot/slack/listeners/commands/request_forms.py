@@ -30,6 +30,7 @@ def open_add_employee(call: Invocation) -> None:
             timezone=call.services.policy.schedule.timezone.key,
         )
         call.client.views_open(trigger_id=call.trigger_id, view=with_communities(view, communities))
+        _warm_email(call)
 
 
 def open_remove_employee(call: Invocation) -> None:
@@ -42,6 +43,13 @@ def open_remove_employee(call: Invocation) -> None:
             timezone=call.services.policy.schedule.timezone.key,
         )
         call.client.views_open(trigger_id=call.trigger_id, view=with_communities(view, communities))
+        _warm_email(call)
+
+
+def _warm_email(call: Invocation) -> None:
+    """The submission checks the filer is not the employee (bot.domain.access) from the
+    e-mail cache only, in its ack: fill it now, after the modal is open."""
+    call.services.refresher.submit(call.services.users.email_of, call.user_id)
 
 
 def with_communities(view: dict[str, Any], communities: list[Community]) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""Imports: /community import's modal, and Approve, Reject and Stop on its message.
+"""Imports: /community import's modal, Approve, Reject and Stop on its message, and the
+requester's Cancel (App Home, /community pending).
 (The subcommand itself is routed by bot.slack.listeners.commands.community.)"""
 
 from slack_bolt import App
 
 from bot.slack.blocks.imports import (
     APPROVE_IMPORT,
+    CANCEL_IMPORT,
     IMPORT_MODAL,
     IMPORT_REJECT,
     REJECT_IMPORT,
@@ -14,6 +16,7 @@ from bot.slack.listeners.acks import ack_at_once
 from bot.slack.listeners.imports.decisions import (
     announce_import_rejection,
     handle_import_approve,
+    handle_import_cancel,
     handle_import_reject,
     handle_import_reject_submission,
     handle_import_stop,
@@ -30,3 +33,4 @@ def register(app: App) -> None:
     app.action(APPROVE_IMPORT)(ack=ack_at_once, lazy=[handle_import_approve])
     app.action(REJECT_IMPORT)(ack=ack_at_once, lazy=[handle_import_reject])
     app.action(STOP_IMPORT)(ack=ack_at_once, lazy=[handle_import_stop])
+    app.action(CANCEL_IMPORT)(ack=ack_at_once, lazy=[handle_import_cancel])

@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.domain.approvals import Refusal
+from bot.domain.access import TABLE, Action, Refusal
 from bot.domain.bulk import ImportDecision, ImportEvent, ImportStatus
-from bot.domain.roles import Role
+from bot.slack.actors import actor_before_modal, actor_of, quick_actor_of
 from bot.slack.blocks.imports import REASON, reject_modal
 from bot.slack.blocks.modals import field_values
-from bot.slack.blocks.replies import error_reply, refusal
+from bot.slack.blocks.replies import Reply, error_reply, refusal
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import tell_clicker
+from bot.slack.listeners.events.app_home_opened import publish_home
 from bot.slack.text import mentions, when
-from bot.slack.users import UNKNOWN, MembershipUnknown
+from bot.slack.users import MembershipUnknown
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -28,6 +29,8 @@ EMAIL_UNKNOWN = (
     "import's file does not name you. Nothing was changed; try again in a moment."
 )
 
+EMAIL_WAIT = 0.5  # seconds of the trigger's 3 that users.info may take before the modal
+
 _DECIDED = {
     ImportStatus.APPROVED: "approved",
     ImportStatus.EXECUTING: "approved",
@@ -35,7 +38,24 @@ _DECIDED = {
     ImportStatus.STOPPED: "approved",
     ImportStatus.REJECTED: "rejected",
     ImportStatus.EXPIRED: "expired",
+    ImportStatus.CANCELLED: "cancelled",
 }
+
+
+ACTION_WORDS = {
+    Action.APPROVE: "approve imports",
+    Action.REJECT: "reject imports",
+    Action.STOP: "stop imports",
+    Action.CANCEL: "cancel imports they did not file",
+}
+
+
+def refusal_reply(decision: ImportDecision) -> Reply:
+    """The reply to a refused click: the role it needs, or why it did nothing."""
+    if decision.reason is Refusal.ROLE and decision.action is not None:
+        words = ACTION_WORDS.get(decision.action, decision.action.value)
+        return refusal(words, set(TABLE[decision.action].roles))
+    return error_reply(explain(decision))
 
 
 def explain(decision: ImportDecision) -> str:
@@ -43,6 +63,10 @@ def explain(decision: ImportDecision) -> str:
     request = decision.request
     if decision.reason is Refusal.MISSING or request is None:
         return "That import no longer exists."
+    if decision.reason is Refusal.ROLE and decision.action is not None:
+        return str(refusal_reply(decision)["text"]).removeprefix(":no_entry: ")
+    if decision.reason is Refusal.CHANGER:
+        return "You stopped this import, so someone else has to decide on it."
     if decision.reason is Refusal.OWN:
         return "You filed this import, so someone else has to decide on it."
     if decision.reason is Refusal.EMPLOYEE:
@@ -51,6 +75,8 @@ def explain(decision: ImportDecision) -> str:
         return EMAIL_UNKNOWN
     if decision.reason is Refusal.DUPLICATE:
         return "You already approved this import; it needs another manager."
+    if request.status is ImportStatus.PENDING and decision.action is Action.CANCEL:
+        return f"Import `{request.id}` is still waiting for approval: reject it instead."
     if request.status is ImportStatus.PENDING:
         return f"Import `{request.id}` is still waiting for approval."
     if request.status is ImportStatus.EXPIRED:
@@ -71,17 +97,13 @@ def handle_import_approve(
     body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
     services: Services,
 ) -> None:  # fmt: skip
-    user_id = body["user"]["id"]
     if services.imports is None:
         return
-    if not services.roles.has(user_id, Role.MANAGER):
-        tell_clicker(body, respond, client, refusal("approve imports", {Role.MANAGER}))
-        return
     # An e-mail Slack would not give is "" and the domain refuses the click (fail closed).
-    email = services.users.email_of(user_id)
-    decision = services.imports.service.approve(action["value"], user_id, email)
+    actor = actor_of(services, body["user"]["id"])
+    decision = services.imports.service.approve(action["value"], actor)
     if not decision.ok:
-        tell_clicker(body, respond, client, error_reply(explain(decision)))
+        tell_clicker(body, respond, client, refusal_reply(decision))
 
 
 @reports_errors
@@ -89,15 +111,36 @@ def handle_import_stop(
     body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
     services: Services,
 ) -> None:  # fmt: skip
-    user_id = body["user"]["id"]
     if services.imports is None:
         return
-    if not services.roles.has(user_id, Role.MANAGER):
-        tell_clicker(body, respond, client, refusal("stop imports", {Role.MANAGER}))
-        return
-    decision = services.imports.service.stop(action["value"], user_id)
+    actor = actor_of(services, body["user"]["id"])
+    decision = services.imports.service.stop(action["value"], actor)
     if not decision.ok:
-        tell_clicker(body, respond, client, error_reply(explain(decision)))
+        tell_clicker(body, respond, client, refusal_reply(decision))
+
+
+@reports_errors
+def handle_import_cancel(
+    body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+    services: Services,
+) -> None:  # fmt: skip
+    """The requester withdraws a pending import (from App Home or /community pending)."""
+    if services.imports is None:
+        return
+    actor = actor_of(services, body["user"]["id"])
+    decision = services.imports.service.cancel(action["value"], actor)
+    if not decision.ok:
+        tell_clicker(body, respond, client, refusal_reply(decision))
+    elif respond is not None and getattr(respond, "response_url", None):
+        respond(
+            {
+                "response_type": "ephemeral",
+                "replace_original": False,
+                "text": f"You cancelled import `{action['value']}`.",
+            }
+        )
+    if body.get("view", {}).get("type") == "home":
+        publish_home(client, services, actor.user_id)
 
 
 @reports_errors
@@ -106,30 +149,22 @@ def handle_import_reject(
     services: Services,
 ) -> None:  # fmt: skip
     """Ask for a reason in a modal; the submission checks every rule again."""
-    user_id = body["user"]["id"]
     imports = services.imports
     if imports is None:
         return
-    if not services.roles.has(user_id, Role.MANAGER):
-        tell_clicker(body, respond, client, refusal("reject imports", {Role.MANAGER}))
+    actor = actor_before_modal(services, body["user"]["id"], EMAIL_WAIT)
+    checked = imports.service.check(Action.REJECT, action["value"], actor)
+    request = checked.request
+    open_to_decide = checked.ok or checked.reason is Refusal.EMAIL_UNKNOWN  # submission asks
+    if open_to_decide and (request is None or request.status is not ImportStatus.PENDING):
+        checked = ImportDecision(False, request, Refusal.CONFLICT)
+    if not checked.ok and checked.reason is not Refusal.EMAIL_UNKNOWN:
+        tell_clicker(body, respond, client, refusal_reply(checked))
         return
-    request = imports.store.get(action["value"])
-    if request is None or request.status is not ImportStatus.PENDING:
-        refused = ImportDecision(False, request, Refusal.CONFLICT)
-        tell_clicker(body, respond, client, error_reply(explain(refused)))
-        return
-    email = services.users.cached_email_of(user_id)
-    reason = imports.service.decider_refusal(request, user_id, email)
-    if reason not in (Refusal.NONE, Refusal.EMAIL_UNKNOWN):
-        tell_clicker(
-            body, respond, client, error_reply(explain(ImportDecision(False, request, reason)))
-        )
-        return
+    assert request is not None
     client.views_open(
         trigger_id=body["trigger_id"], view=reject_modal(request, services.environment)
     )
-    if email == UNKNOWN:
-        services.users.email_of(user_id)  # for the submission, which reads the cache only
 
 
 def handle_import_reject_submission(
@@ -144,20 +179,15 @@ def handle_import_reject_submission(
         ack(response_action="errors", errors={REASON: "Imports are not set up here."})
         return
     try:
-        allowed = services.quick_roles.has(user_id, Role.MANAGER)
+        actor = quick_actor_of(services, user_id)
     except MembershipUnknown:
         ack(response_action="errors", errors={REASON: "Couldn't check your role; try again."})
-        return
-    if not allowed:
-        ack(response_action="errors", errors={REASON: "Only managers may reject imports."})
         return
     if not reason:
         ack(response_action="errors", errors={REASON: "Say why, for the requester."})
         return
     import_id = json.loads(view.get("private_metadata") or "{}").get("import_id", "")
-    decision = imports.service.reject(
-        import_id, user_id, services.users.cached_email_of(user_id), reason[:1000], announce=False
-    )
+    decision = imports.service.reject(import_id, actor, reason[:1000], announce=False)
     if not decision.ok:
         context["email_wanted"] = decision.reason is Refusal.EMAIL_UNKNOWN
         ack(response_action="errors", errors={REASON: explain(decision)})

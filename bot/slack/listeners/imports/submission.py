@@ -19,10 +19,10 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.communities import Community
+from bot.domain.access import TABLE, Action, Actor
 from bot.domain.bulk import ImportRefused, ImportRequest
 from bot.domain.imports import FileProblem, Table, check_rows, open_table, too_big
 from bot.domain.requests import Operation
-from bot.domain.roles import Role
 from bot.slack.blocks.imports import (
     COMMUNITY,
     FILE,
@@ -64,11 +64,11 @@ def handle_import_submission(
         ack(response_action="errors", errors={FILE: UNAVAILABLE})
         return
     try:
-        allowed = services.quick_roles.has(user_id, Role.HR)
+        roles = services.quick_roles.roles_of(user_id)
     except MembershipUnknown:
         ack(response_action="errors", errors={COMMUNITY: TRY_AGAIN})
         return
-    if not allowed:
+    if not roles & TABLE[Action.FILE].roles:  # before the file is fetched
         ack(response_action="errors", errors={COMMUNITY: "Only HR may import employees."})
         return
     communities = offered(view)
@@ -175,11 +175,13 @@ def _file(
         max_credit=services.policy.max_credit,
         default_reason=note or f"Offboarded by import of {filing['file_name']}",
     )
+    email = services.users.cached_email_of(user_id) or services.users.email_of(user_id)
+    roles = services.roles.roles_of(user_id)
     return imports.service.file(
         read,
         community_id=filing["community_id"],
         community_name=filing["community_name"],
-        requester_id=user_id,
+        actor=Actor(user_id, email, roles),
         note=note,
         file_name=filing["file_name"],
     )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
+from bot.domain.access import Actor
 from bot.domain.forms import AddEmployeeForm, DateCheck, parse_add_form
 from bot.domain.requests import MemberRequest
 from bot.slack.blocks.modals import field_values
@@ -21,7 +22,7 @@ def handle_add_employee_submission(
     user_id = body["user"]["id"]
     raw = field_values(view)
 
-    def file(communities: dict[str, str]) -> MemberRequest | dict[str, str]:
+    def file(communities: dict[str, str], actor: Actor) -> MemberRequest | dict[str, str]:
         form = parse_add_form(
             raw,
             max_credit=services.policy.max_credit,
@@ -30,6 +31,6 @@ def handle_add_employee_submission(
         )
         if not isinstance(form, AddEmployeeForm):
             return form
-        return services.requests.file_add(form, communities[form.community_id], user_id)
+        return services.requests.file_add(form, communities[form.community_id], actor)
 
     submit_request(ack, context, user_id, view, services, file)

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
+from bot.domain.access import Actor
 from bot.domain.notifier import Event
-from bot.domain.roles import Role
+from bot.slack.actors import quick_actor_of
 from bot.slack.blocks.modals import field_values
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import explain_refusal
@@ -41,12 +42,10 @@ def handle_change_date_submission(
         ack(response_action="errors", errors={"day": problem})
         return
     try:
-        is_manager = services.quick_roles.has(user_id, Role.MANAGER)
+        actor = quick_actor_of(services, user_id)
     except MembershipUnknown:  # not cached: the requester still may, a manager retries
-        is_manager = False
-    decision = services.requests.change_date(
-        request_id, user_id, day, is_manager=is_manager, announce=False
-    )
+        actor = Actor(user_id, services.users.cached_email_of(user_id), frozenset())
+    decision = services.requests.change_date(request_id, actor, day, announce=False)
     if not decision.ok:
         ack(response_action="errors", errors={"day": explain_refusal(decision)})
         return

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.domain.approvals import Refusal
+from bot.domain.access import Refusal
 from bot.domain.notifier import Event
-from bot.domain.roles import Role
+from bot.slack.actors import quick_actor_of
 from bot.slack.blocks.modals import field_values
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import explain_refusal
@@ -35,22 +35,15 @@ def handle_reject_submission(
     metadata = json.loads(view.get("private_metadata") or "{}")
     reason = (field_values(view).get("reason") or "").strip()
     try:
-        allowed = services.quick_roles.has(user_id, Role.MANAGER)
+        actor = quick_actor_of(services, user_id)
     except MembershipUnknown:
         ack(response_action="errors", errors={"reason": ROLE_UNKNOWN})
-        return
-    if not allowed:
-        ack(response_action="errors", errors={"reason": "Only managers may reject requests."})
         return
     if not reason:
         ack(response_action="errors", errors={"reason": "Say why, for the requester."})
         return
     decision = services.requests.reject(
-        metadata.get("request_id", ""),
-        user_id,
-        services.users.cached_email_of(user_id),
-        reason[:1000],
-        announce=False,
+        metadata.get("request_id", ""), actor, reason[:1000], announce=False
     )
     if not decision.ok:
         context["email_wanted"] = decision.reason is Refusal.EMAIL_UNKNOWN

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltContext
 
+from bot.domain.access import Actor
 from bot.domain.forms import DateCheck, RemoveEmployeeForm, parse_remove_form
 from bot.domain.requests import MemberRequest
 from bot.slack.blocks.modals import field_values
@@ -21,7 +22,7 @@ def handle_remove_employee_submission(
     user_id = body["user"]["id"]
     raw = field_values(view)
 
-    def file(communities: dict[str, str]) -> MemberRequest | dict[str, str]:
+    def file(communities: dict[str, str], actor: Actor) -> MemberRequest | dict[str, str]:
         form = parse_remove_form(
             raw,
             communities=set(communities),
@@ -29,6 +30,6 @@ def handle_remove_employee_submission(
         )
         if not isinstance(form, RemoveEmployeeForm):
             return form
-        return services.requests.file_remove(form, communities[form.community_id], user_id)
+        return services.requests.file_remove(form, communities[form.community_id], actor)
 
     submit_request(ack, context, user_id, view, services, file)
