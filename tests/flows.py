@@ -116,3 +116,11 @@ def worker_process(stack, tmp_path: Path, **env_overrides: str) -> subprocess.Po
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def health_parts(report: dict[str, object]) -> dict[str, object]:
+    """A /healthz report without where Redis is (checked here: standalone, on loopback)."""
+    parts = dict(report)
+    assert parts.pop("redis_mode") == "standalone"
+    assert str(parts.pop("redis_primary")).startswith("127.0.0.1:")
+    return parts
