@@ -7,6 +7,7 @@ everything. Real Redis, the bot over HTTP, the sandbox and the Slack stand-in.""
 from __future__ import annotations
 
 import logging
+import threading
 
 import redis
 
@@ -14,7 +15,7 @@ from bot.domain.bulk import ImportStatus
 from bot.domain.requests import Status
 from bot.runtime.bootstrap import start_runtime
 from bot.storage import keys
-from bot.storage.migrate import migrate_hash_tags
+from bot.storage.migrate import Migrated, migrate_hash_tags
 from bot.storage.work_queue import WorkQueue
 from tests.conftest import ALICE, BOB
 from tests.flows import JANE, click, eventually, file_request, wait_status
@@ -114,3 +115,31 @@ def test_a_key_whose_new_name_exists_is_left_and_counted(redis_client, caplog):
     assert redis_client.get("{cb}:lease:r-1") == "new" and redis_client.get("cb:lease:r-1")
     assert redis_client.get("cb:worker:w-1") and redis_client.get("cb:import:i-1:shown")
     assert caplog.text.count("were left") == 1 and "r-1" not in caplog.text
+
+
+def test_processes_starting_together_rename_once(redis_url):
+    seed = redis.Redis.from_url(redis_url, decode_responses=True)
+    with seed.pipeline(transaction=False) as pipe:
+        for n in range(3000):
+            pipe.hset(f"cb:req:r-{n}", mapping={"status": "pending"})
+        pipe.execute()
+    clients = [redis.Redis.from_url(redis_url, decode_responses=True) for _ in range(4)]
+    results: list[Migrated] = []
+    start = threading.Barrier(len(clients))
+
+    def start_up(client: redis.Redis) -> None:
+        start.wait()
+        results.append(migrate_hash_tags(client, batch=100))
+
+    threads = [threading.Thread(target=start_up, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(r.skipped for r in results) == ["", "done", "done", "done"]
+    assert sum(r.renamed for r in results) == 3000 and sum(r.left for r in results) == 0
+    assert not list(seed.scan_iter(match="cb:req:*"))
+    assert seed.hget("{cb}:req:r-2999", "status") == "pending"
+    assert seed.get(keys.HASH_TAGS_LOCK) is None  # released
+    for client in [seed, *clients]:
+        client.close()
