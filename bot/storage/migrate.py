@@ -4,9 +4,10 @@ requests, schedule, work stream, audit trail, imports or address claims, so ever
 runs `migrate_hash_tags` once at start-up, before anything else uses Redis
 (bot.runtime.bootstrap.start_runtime).
 
-One process renames, under a short lock; the others wait for it. Each old ledger name is
-RENAMENX'd to its new one: a key keeps its value and its expiry, a stream its consumer
-groups and their pending entries. A key whose new name already exists is left as it is
+One process renames, under a short lock it keeps while it works; the others wait for it.
+SCAN finds the old names a page at a time, and each page's old ledger names are RENAMENX'd
+to their new ones in one round trip: a key keeps its value and its expiry, a stream its
+consumer groups and their pending entries. A key whose new name already exists is left as it is
 (logged as a count). A loose key marks the renaming done, so every later start costs one
 GET. A Redis Cluster holds no old names (cluster mode came with the tag): nothing is sent.
 
@@ -49,7 +50,7 @@ def migrate_hash_tags(
     client: redis.Redis,
     *,
     lock_seconds: float = 60.0,
-    wait_seconds: float = 300.0,
+    wait_seconds: float = 900.0,
     batch: int = 1000,
 ) -> Migrated:
     """Rename the ledger's pre-hash-tag keys once; see the module's text."""
@@ -72,22 +73,29 @@ def migrate_hash_tags(
     try:
         if client.get(keys.HASH_TAGS_MIGRATED):  # finished between our GET and our lock
             return Migrated(skipped="done")
-        renamed = left = seen = 0
-        for old in client.scan_iter(match=f"{keys.LOOSE}*", count=batch):
-            new = keys.tagged(old)
-            if new is None:
-                continue
-            try:
-                if client.renamenx(old, new):
-                    renamed += 1
-                else:
-                    left += 1
-            except redis.ResponseError as exc:
-                if "no such key" not in str(exc).lower():
-                    raise
-            seen += 1
-            if seen % batch == 0:  # still at it: keep the lock
+        renamed = left = 0
+        kept = time.monotonic()
+        cursor: int | str = 0
+        while True:  # a page of SCAN, its renames in one round trip
+            cursor, page = client.scan(cursor, match=f"{keys.LOOSE}*", count=batch)
+            moves = [(old, new) for old in page if (new := keys.tagged(old)) is not None]
+            if moves:
+                pipe = client.pipeline(transaction=False)
+                for old, new in moves:
+                    pipe.renamenx(old, new)
+                for reply in pipe.execute(raise_on_error=False):
+                    if isinstance(reply, redis.ResponseError):
+                        if "no such key" not in str(reply).lower():  # not renamed by another
+                            raise reply
+                    elif reply:
+                        renamed += 1
+                    else:
+                        left += 1
+            if time.monotonic() - kept > lock_seconds / 3:  # still at it: keep the lock
                 client.pexpire(keys.HASH_TAGS_LOCK, lock_ms)
+                kept = time.monotonic()
+            if int(cursor) == 0:
+                break
         client.set(keys.HASH_TAGS_MIGRATED, datetime.now(UTC).isoformat(timespec="seconds"))
     finally:
         if client.get(keys.HASH_TAGS_LOCK) == token:
