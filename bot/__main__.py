@@ -304,6 +304,10 @@ def _starting(what: str, start: Callable[[], T]) -> T:
         ) from None
     except (OSError, RuntimeError) as exc:
         raise Failure(f"{what} could not start: {exc}") from None
+    except redis.RedisError as exc:  # the start-up upgrade (bot.storage.migrate) met Redis
+        from bot.runtime.bootstrap import redis_problem
+
+        raise Failure(redis_problem(exc)) from None
 
 
 def _check_redis(client: redis.Redis) -> None:

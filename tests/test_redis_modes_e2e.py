@@ -13,6 +13,7 @@ import pytest
 from bot.domain.requests import Status
 from bot.storage import keys
 from bot.storage.connection import mode_of
+from bot.storage.migrate import migrate_hash_tags
 from tests import test_commands_e2e, test_flow_smoke, test_import_execution_e2e, test_scheduled_e2e
 from tests.conftest import ALICE, BOB
 from tests.flows import JANE, click, eventually, file_request, wait_status
@@ -89,3 +90,18 @@ def test_no_create_at_coolblue_before_a_replica_holds_the_attempt(make_stack, to
         topology.resume(replica)
     wait_status(stack, request.id, Status.DONE, timeout=30)
     assert created_per_email(stack) == {JANE["email"]: 1}
+
+
+def test_the_upgrade_renames_behind_sentinel_and_sends_nothing_to_a_cluster(topology, redis_url):
+    client = topology.client()
+    client.set("cb:req:r-20250101-abcdef", "written by the released version")
+    done = migrate_hash_tags(client)
+    if topology.mode == "cluster":  # new with the tag: no old names to look for
+        assert done.skipped == "cluster"
+        assert client.get(keys.HASH_TAGS_MIGRATED) is None
+        assert client.get("cb:req:r-20250101-abcdef")
+    else:
+        assert (done.renamed, done.skipped) == (1, "")
+        assert client.get(keys.HASH_TAGS_MIGRATED)
+        assert client.get(keys.request("r-20250101-abcdef")) == "written by the released version"
+    client.close()

@@ -43,6 +43,7 @@ from bot.storage.audit_log import RedisAuditLog
 from bot.storage.connection import RedisTarget, connect, parse_sentinels
 from bot.storage.group_cache import RedisGroupCache
 from bot.storage.imports import RedisImportStore
+from bot.storage.migrate import migrate_hash_tags
 from bot.storage.requests import RedisRequestStore
 from bot.storage.steps import RedisStepStore
 
@@ -248,6 +249,7 @@ def start_runtime(
             url = redis_server.start()
             log.info("embedded Redis on %s (data in %s)", url, redis_server.data_dir)
         client = connect(redis_target(settings, url))
+        migrate_hash_tags(client)  # before anything reads the ledger (docs/redis.md)
         metrics.watch_queues(client)
         if api_urls is None:
             api = communities_client(settings, client, metrics=metrics)

@@ -56,9 +56,15 @@ cb:step:{execution}           hash    a step execution: function, state, inputs 
 cb:step:by-request:{id}       string  the step execution that filed a request
 cb:step:claim:{execution}     string  the process filing or completing it (a short lease)
 cb:step:unfinished            zset    executions not completed, scored by when the sweep looks next
+
+Upgrading from before the hash tag (bot.storage.migrate, docs/redis.md):
+cb:migrated:hash-tags         string  the ledger's old `cb:` names were renamed (when)
+cb:migrate-lock:hash-tags     string  the process renaming them, for a minute at most
 """
 
 from __future__ import annotations
+
+from fnmatch import fnmatchcase
 
 # The ledger's hash tag: every key a script or transaction touches together is in it.
 LEDGER = "{cb}:"
@@ -177,3 +183,36 @@ def step_of_request(request_id: str) -> str:
 def step_claim(execution_id: str) -> str:
     """string: the process filing or completing a step execution, for a short while"""
     return f"{LOOSE}step:claim:{execution_id}"
+
+
+# Upgrading a database from before the hash tag (bot.storage.migrate) -------------------
+# Until the ledger took the tag its keys were named LOOSE + the same rest (`cb:req:…`).
+# At start-up every key under one of these families, in that old spelling, is renamed to
+# its LEDGER name once; the loose keys that share a family's old prefix stay as they are.
+LEDGER_FAMILIES = (request("*"), lease("*"), WORK_STREAM, AUDIT_STREAM, import_request("*"))
+LOOSE_IN_LEDGER_FAMILIES = (
+    import_shown("*"),
+    import_result_lock("*"),
+    import_runner("*"),
+    IMPORT_SWEEP_LOCK,
+    IMPORT_FORGET_SCANNED,
+)
+HASH_TAGS_MIGRATED = f"{LOOSE}migrated:hash-tags"  # string: when the renaming was done
+HASH_TAGS_LOCK = f"{LOOSE}migrate-lock:hash-tags"  # string: the process renaming, for a while
+
+
+def untagged(ledger_key: str) -> str:
+    """The name a ledger key had before the hash tag (`{cb}:work` -> `cb:work`)."""
+    return LOOSE + ledger_key.removeprefix(LEDGER)
+
+
+def tagged(old_key: str) -> str | None:
+    """The ledger name of a key named before the hash tag, or None when `old_key` is not
+    the old name of a ledger key (a cache, a heartbeat, a lock, a ledger key already)."""
+    if not old_key.startswith(LOOSE):
+        return None
+    if any(fnmatchcase(old_key, pattern) for pattern in LOOSE_IN_LEDGER_FAMILIES):
+        return None
+    if any(fnmatchcase(old_key, untagged(family)) for family in LEDGER_FAMILIES):
+        return LEDGER + old_key.removeprefix(LOOSE)
+    return None
