@@ -19,7 +19,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import ack, approve, import_rows, redis_trips, socket_mode, throughput, tokens
+from bench import (
+    ack,
+    approve,
+    import_rows,
+    redis_trips,
+    side_by_side,
+    socket_mode,
+    throughput,
+    tokens,
+)
 from bench.report import FIGURES, refresh_readme, render, verdicts
 from bench.stack import BenchStack, StackOptions
 from bot.storage import RedisServer
@@ -56,6 +65,9 @@ class Profile:
     socket_samples: int = 200
     socket_reconnects: int = 5
     socket_silent: int = 1
+    # Ours next to the floor and a naive bot (bench/side_by_side.py): people x rounds.
+    side_people: int = 20
+    side_rounds: int = 3
 
 
 PROFILES = {
@@ -69,6 +81,8 @@ PROFILES = {
         socket_samples=8,
         socket_reconnects=1,
         socket_silent=0,
+        side_people=4,
+        side_rounds=1,
     ),
     "quick": Profile("quick", (1, 20, 100), 200, (0, 100), 40, 5, 3.0, 200, 50, 4, 10, 40.0),
     "full": replace(
@@ -152,6 +166,8 @@ def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
         _say(f"stack up: web + {profile.workers} workers + sandbox")
         figures["ack_latency"] = ack.run(stack, list(profile.concurrencies), profile.ack_samples)
         _say("ack latency done")
+        figures["side_by_side"] = side_by_side.run(stack, profile.side_people, profile.side_rounds)
+        _say("side by side (floor, naive) done")
         figures["socket_mode"] = socket_mode.run(
             stack,
             profile.socket_samples,

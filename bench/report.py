@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from bench import side_by_side
+
 FIGURES = Path(__file__).resolve().parent / "figures.json"
 README = Path(__file__).resolve().parent.parent / "README.md"
 _BLOCK = re.compile(r"(<!-- bench:start -->\n)(.*?)(<!-- bench:end -->)", re.S)
@@ -44,6 +46,8 @@ def verdicts(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         )
     if "import_rows" in report:
         found.update(_import_verdicts(report["import_rows"]))
+    if "side_by_side" in report:
+        found.update(side_by_side.verdicts(report["side_by_side"]))
     return found
 
 
@@ -97,6 +101,8 @@ def render(report: dict[str, Any]) -> str:
         "",
     ]
     lines += _ack_table(report["ack_latency"]) + [""]
+    if "side_by_side" in report:
+        lines += side_by_side.render(report["side_by_side"]) + [""]
     lines += _approve_table(report["approve_to_done"]) + [""]
     lines += _redis_table(report["redis_per_lifecycle"]) + [""]
     lines += _misc(report) + [""]
@@ -226,6 +232,8 @@ def readme_block(report: dict[str, Any]) -> str:
         *(_throughput_row(report, key) for key in ("throughput_sized", "throughput")),
         *(_import_rows(report) if "import_rows" in report else []),
     ]
+    if "side_by_side" in report:
+        lines += ["", *side_by_side.readme_table(report["side_by_side"])]
     return "\n".join(lines) + "\n"
 
 

@@ -126,8 +126,10 @@ class BenchStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> BotProcess:
-        proc = BotProcess(name, args, env, Path(self._workdir.name))
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str], module: str = "bot"
+    ) -> BotProcess:
+        proc = BotProcess(name, args, env, Path(self._workdir.name), module)
         self._procs.append(proc)
         return proc
 
@@ -192,6 +194,16 @@ class BenchStack:
         """Connections whose last command was XREADGROUP: workers waiting for work.
         (Redis 6 lists a consumer only once something was delivered to it.)"""
         return sum(1 for client in self.redis.client_list() if client.get("cmd") == "xreadgroup")
+
+    @property
+    def signing_secret(self) -> str:
+        return self._secret
+
+    def spawn(
+        self, name: str, args: list[str], env: dict[str, str], module: str = "bot"
+    ) -> BotProcess:
+        """Another process of the run, stopped with the stack."""
+        return self._spawn(name, args, env, module)
 
     # Slack side ----------------------------------------------------------------------
 
