@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import redis
 
 from bench.procs import REPO_ROOT, BotProcess, wait_until
+from bench.tls_proxy import TlsProxy
 from bot.local import waiting
 from bot.runtime.settings import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
@@ -35,6 +37,9 @@ class StackOptions:
     approvals_required_add: int = 1
     worker_concurrency: int = 8
     worker_env: dict[str, str] = field(default_factory=dict)  # more settings for workers
+    # Slack's Web API behind a TLS front adding this many seconds per round trip
+    # (bench/tls_proxy.py), as Slack is reached in production: over TLS, at a distance.
+    slack_round_trip: float | None = None
 
 
 class FreshConnectionDriver(SlackDriver):
@@ -81,6 +86,9 @@ class BenchStack:
     redis: redis.Redis = field(init=False)
     admin: httpx.Client = field(init=False)
     bot_url: str = field(init=False)
+    slack_api_url: str = field(init=False, default="")
+    tls_proxy: TlsProxy = field(init=False)
+    _tls_env: dict[str, str] = field(init=False, default_factory=dict)
     _secret: str = field(init=False, default_factory=lambda: secrets.token_hex(16))
     _drivers: list[SlackDriver] = field(init=False, default_factory=list)
     _procs: list[BotProcess] = field(init=False, default_factory=list)
@@ -93,6 +101,16 @@ class BenchStack:
         self.redis = redis.Redis.from_url(self.redis_url, decode_responses=True)
         self.redis.flushall()
         self.standin = SlackStandIn(users=team(), bot_token=STANDIN_TOKEN).start()
+        self.slack_api_url, self._tls_env = self.standin.api_url, {}
+        if self.options.slack_round_trip is not None:
+            parts = urlsplit(self.standin.api_url)
+            self.tls_proxy = TlsProxy(
+                (str(parts.hostname), int(parts.port or 80)),
+                Path(self._workdir.name),
+                delay=self.options.slack_round_trip,
+            )
+            self.slack_api_url = f"{self.tls_proxy.url}{parts.path}"
+            self._tls_env = {"SSL_CERT_FILE": str(self.tls_proxy.cert)}
         self._start_sandbox()
         self._start_web()
         for number in range(self.options.workers):
@@ -109,6 +127,8 @@ class BenchStack:
             driver.close()
         if hasattr(self, "admin"):
             self.admin.close()
+        if hasattr(self, "tls_proxy"):
+            self.tls_proxy.stop()
         if hasattr(self, "standin"):
             self.standin.stop()
         if hasattr(self, "redis"):
@@ -172,7 +192,7 @@ class BenchStack:
         env.update(
             SLACK_BOT_TOKEN=STANDIN_TOKEN,
             SLACK_SIGNING_SECRET=self._secret,
-            SLACK_API_URL=self.standin.api_url,
+            SLACK_API_URL=self.slack_api_url,
             APPROVALS_CHANNEL=APPROVALS,
             REDIS_URL=self.redis_url,
             COMMUNITIES_ENVIRONMENT="acceptance",
@@ -187,6 +207,7 @@ class BenchStack:
             WORKER_CONCURRENCY=str(self.options.worker_concurrency),
             LOG_LEVEL="INFO",
         )
+        env.update(self._tls_env)
         env.update(extra)
         return env
 

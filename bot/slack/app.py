@@ -26,6 +26,7 @@ from slack_sdk import WebClient
 
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_listeners
+from bot.slack.web_client import PooledWebClient
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -85,6 +86,16 @@ class _AckTimedApp(App):
     has returned, not inside `next()`."""
 
     on_ack: AckObserver | None = None
+
+    def _init_context(self, req: BoltRequest) -> None:
+        """Bolt builds a new WebClient for each request (so a listener may change its token
+        without touching the app's). Ours has one token per process and never changes it, so
+        listeners get the app's own client: its kept-alive connections
+        (bot.slack.web_client), and no client to build on the ack path or to deep-copy for
+        each lazy listener."""
+        super()._init_context(req)
+        if isinstance(self.client, PooledWebClient):
+            req.context["client"] = self.client
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         if self.on_ack is None:
