@@ -23,6 +23,7 @@ from bench import (
     ack,
     approve,
     import_rows,
+    keepalive,
     redis_trips,
     side_by_side,
     socket_mode,
@@ -68,6 +69,8 @@ class Profile:
     # Ours next to the floor and a naive bot (bench/side_by_side.py): people x rounds.
     side_people: int = 20
     side_rounds: int = 3
+    # Approve -> done with Slack behind TLS at 20 ms per round trip (bench/keepalive.py).
+    tls_samples: int = 20
 
 
 PROFILES = {
@@ -83,6 +86,7 @@ PROFILES = {
         socket_silent=0,
         side_people=4,
         side_rounds=1,
+        tls_samples=2,
     ),
     "quick": Profile("quick", (1, 20, 100), 200, (0, 100), 40, 5, 3.0, 200, 50, 4, 10, 40.0),
     "full": replace(
@@ -200,6 +204,9 @@ def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
     with BenchStack(redis_url, tokens.options(profile.workers, profile.token_lifetime)) as stack:
         figures["token_economy"] = tokens.run(stack, profile.token_seconds)
         _say("token economy done")
+    with BenchStack(redis_url, keepalive.options(profile.sized_workers)) as stack:
+        figures["slack_over_tls"] = keepalive.run(stack, profile.tls_samples)
+        _say("approve -> done with Slack over TLS done")
     sized = StackOptions(
         workers=profile.sized_workers, worker_concurrency=profile.sized_concurrency
     )

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from bench import side_by_side
+from bench import keepalive, side_by_side
 
 FIGURES = Path(__file__).resolve().parent / "figures.json"
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -104,6 +104,8 @@ def render(report: dict[str, Any]) -> str:
     if "side_by_side" in report:
         lines += side_by_side.render(report["side_by_side"]) + [""]
     lines += _approve_table(report["approve_to_done"]) + [""]
+    if "slack_over_tls" in report:
+        lines += [keepalive.render(report["slack_over_tls"]), ""]
     lines += _redis_table(report["redis_per_lifecycle"]) + [""]
     lines += _misc(report) + [""]
     if "import_rows" in report:
@@ -227,6 +229,7 @@ def readme_block(report: dict[str, Any]) -> str:
         "|---|---|---|",
         *_ack_rows(report),
         _approve_row(report),
+        *([_tls_row(report["slack_over_tls"])] if "slack_over_tls" in report else []),
         _tokens_row(report),
         _redis_row(report["redis_per_lifecycle"]),
         *(_throughput_row(report, key) for key in ("throughput_sized", "throughput")),
@@ -304,6 +307,15 @@ def _approve_row(report: dict[str, Any]) -> str:
         "| Approve → member created, overhead p99 beyond the sandbox latency "
         f"({latencies} ms) | {values} ms | < {OVERHEAD_TARGET_MS:g} ms: "
         f"{_verdict(met, where='at')} |"
+    )
+
+
+def _tls_row(cell: dict[str, Any]) -> str:
+    done = cell["approve_to_done"]
+    return (
+        f"| Approve → done, Slack behind TLS at {cell['round_trip_ms']:g} ms per round trip | "
+        f"p50 {done['p50_ms']:.0f} ms; {cell['connections_per_approval']:g} new connections "
+        f"for {cell['slack_calls_per_approval']:g} Slack calls | — |"
     )
 
 

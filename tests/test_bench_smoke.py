@@ -38,6 +38,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         "throughput_sized",
         "import_rows",
         "side_by_side",
+        "slack_over_tls",
         "targets",
         "machine",
     } <= report.keys()
@@ -73,6 +74,8 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
             assert side["cells"][bot][kind]["n"] > 0 and _number(side["cells"][bot][kind]["p99_ms"])
     assert all(_number(r["to_floor_slash_p99"]) for r in side["ratios"].values())
     assert any(name.startswith("side by side:") for name in report["targets"])
+    tls = report["slack_over_tls"]
+    assert tls["approve_to_done"]["n"] > 0 and _number(tls["connections_per_approval"])
     socket_mode = report["socket_mode"]
     for mode in ("http", "socket"):
         cell = socket_mode["ack"]["help"]["20"][mode]
