@@ -199,7 +199,9 @@ def _import_lines(cell: dict[str, Any]) -> list[str]:
         f"{cell['rows_per_s']} rows/s, {cell['failed']} failed)",
         f"  chat.update of its approval message: {cell['chat_updates']}, at least "
         f"{cell['min_gap_between_updates_s']} s apart (throttle {cell['progress_seconds']:g} s)",
-        f"  Redis: {redis_cell['round_trips_per_row']} round trips per row "
+        f"  worker CPU: {cell.get('worker_cpu_ms_per_row')} ms per row (every worker process)",
+        f"  Redis: {redis_cell['round_trips_per_row']} round trips, "
+        f"{redis_cell.get('commands_per_row')} commands per row "
         f"({redis_cell['rows']} rows; idle polling {redis_cell['idle_round_trips_per_s']}/s "
         "subtracted)",
         f"  worker memory over a {memory['rows']}-row import: peak {memory['worker_peak_mb']} MB "

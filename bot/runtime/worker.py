@@ -20,7 +20,6 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
@@ -31,6 +30,7 @@ from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
 from bot.runtime.logs import log_context
 from bot.runtime.metrics import Metrics
+from bot.slack.ack_gate import AfterAcks
 from bot.storage.work_queue import Entry, WorkQueue
 
 log = logging.getLogger("bot.worker")
@@ -73,7 +73,8 @@ class Worker:
         self._busy_lock = threading.Lock()
         self._slot_freed = threading.Event()
         # Twice the slots: a finished job still tells people while its slot takes new work.
-        self._pool = ThreadPoolExecutor(2 * concurrency, thread_name_prefix="worker")
+        # In the all-in-one process, a job starts once the acks in flight are made.
+        self._pool = AfterAcks(2 * concurrency, thread_name_prefix="worker")
 
     # Health ----------------------------------------------------------------------
 

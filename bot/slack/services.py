@@ -18,6 +18,7 @@ from bot.domain.clock import Clock
 from bot.domain.policy import Policy
 from bot.domain.ports import AuditLog, RequestStore
 from bot.domain.roles import RoleDirectory
+from bot.slack.ack_gate import ACKS, AfterAcks
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.users import QuickRoles, UserDirectory
@@ -45,6 +46,7 @@ class Lane:
 
         def run() -> None:
             try:
+                ACKS.wait_quiet()  # acks in flight first (bot.slack.ack_gate)
                 work()
             finally:
                 self._slots.release()
@@ -71,7 +73,7 @@ class Services:
     # Post-ack lanes: Coolblue look-ups, and background refreshes of cached Slack data.
     lookups: Lane = field(default_factory=lambda: Lane("lookup", LOOKUP_THREADS, LOOKUP_QUEUE))
     refresher: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="refresh")
+        default_factory=lambda: AfterAcks(2, thread_name_prefix="refresh")
     )
     imports: ImportServices | None = None  # /community import (bot.slack.import_services)
     quick_roles: QuickRoles = field(init=False)  # roles on the ack path: cache only
