@@ -24,6 +24,7 @@ from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.lazy_listener.internals import build_runnable_function
 from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
+from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.util.utils import get_name_for_callable
 from slack_sdk import WebClient
 
@@ -119,9 +120,16 @@ class _AckTimedApp(App):
         listeners get the app's own client: its kept-alive connections
         (bot.slack.web_client), and no client to build on the ack path or to deep-copy for
         each lazy listener."""
-        super()._init_context(req)
-        if isinstance(self.client, PooledWebClient):
-            req.context["client"] = self.client
+        if not isinstance(self.client, PooledWebClient):
+            super()._init_context(req)
+            return
+        # Bolt's own _init_context (slack_bolt 1.x), less the WebClient it builds.
+        req.context["logger"] = get_bolt_app_logger(
+            app_name=self.name, base_logger=self._base_logger
+        )
+        req.context["token"] = self._token
+        req.context["client"] = self.client
+        req.context["listener_runner"] = self.listener_runner
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         with ACKS.acking():
