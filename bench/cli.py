@@ -19,7 +19,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import ack, approve, import_rows, redis_trips, socket_mode, throughput, tokens
+from bench import (
+    ack,
+    approve,
+    import_rows,
+    keepalive,
+    redis_trips,
+    side_by_side,
+    socket_mode,
+    throughput,
+    tokens,
+)
 from bench.report import FIGURES, refresh_readme, render, verdicts
 from bench.stack import BenchStack, StackOptions
 from bot.storage import RedisServer
@@ -56,6 +66,11 @@ class Profile:
     socket_samples: int = 200
     socket_reconnects: int = 5
     socket_silent: int = 1
+    # Ours next to the floor and a naive bot (bench/side_by_side.py): people x rounds.
+    side_people: int = 20
+    side_rounds: int = 3
+    # Approve -> done with Slack behind TLS at 20 ms per round trip (bench/keepalive.py).
+    tls_samples: int = 20
 
 
 PROFILES = {
@@ -69,6 +84,9 @@ PROFILES = {
         socket_samples=8,
         socket_reconnects=1,
         socket_silent=0,
+        side_people=4,
+        side_rounds=1,
+        tls_samples=2,
     ),
     "quick": Profile("quick", (1, 20, 100), 200, (0, 100), 40, 5, 3.0, 200, 50, 4, 10, 40.0),
     "full": replace(
@@ -154,6 +172,8 @@ def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
         _say(f"stack up: web + {profile.workers} workers + sandbox")
         figures["ack_latency"] = ack.run(stack, list(profile.concurrencies), profile.ack_samples)
         _say("ack latency done")
+        figures["side_by_side"] = side_by_side.run(stack, profile.side_people, profile.side_rounds)
+        _say("side by side (floor, naive) done")
         figures["socket_mode"] = socket_mode.run(
             stack,
             profile.socket_samples,
@@ -186,6 +206,9 @@ def run_all(profile: Profile, redis_url: str) -> dict[str, Any]:
     with BenchStack(redis_url, tokens.options(profile.workers, profile.token_lifetime)) as stack:
         figures["token_economy"] = tokens.run(stack, profile.token_seconds)
         _say("token economy done")
+    with BenchStack(redis_url, keepalive.options(profile.sized_workers)) as stack:
+        figures["slack_over_tls"] = keepalive.run(stack, profile.tls_samples)
+        _say("approve -> done with Slack over TLS done")
     sized = StackOptions(
         workers=profile.sized_workers, worker_concurrency=profile.sized_concurrency
     )

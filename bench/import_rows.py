@@ -19,11 +19,12 @@ stand-in), approved by a click, and watched until every row has its outcome:
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.redis_trips import Monitor
+from bench.redis_trips import Monitor, commandstats
 from bench.stack import APPROVALS, HR_USERS, BenchStack, poll
 from bot.storage import keys
 
@@ -49,8 +50,10 @@ def run(
 def _speed(stack: BenchStack, rows: int, latency_ms: int) -> dict[str, Any]:
     stack.set_latency(latency_ms)
     try:
+        cpu_before = _cpu_seconds(stack)
         import_id, ts = _file_and_approve(stack, rows, start=0)
         done = _wait_finished(stack, import_id, timeout=max(120.0, rows * latency_ms / 200))
+        cpu = _cpu_seconds(stack) - cpu_before
     finally:
         stack.set_latency(0)
     elapsed = float(done["finished_at"]) - float(done["started_at"])
@@ -71,6 +74,8 @@ def _speed(stack: BenchStack, rows: int, latency_ms: int) -> dict[str, Any]:
         "ratio_to_ideal": round(elapsed / ideal, 3) if ideal else 0.0,
         "rows_per_s": round(rows / elapsed, 1) if elapsed else 0.0,
         "failed": int(done.get("failed") or 0),
+        # Every worker process's CPU (user + system) from the filing to the result posted.
+        "worker_cpu_ms_per_row": round(cpu * 1000 / rows, 2),
         "chat_updates": len(updates),
         "min_gap_between_updates_s": round(min(gaps), 2) if gaps else None,
         "progress_seconds": PROGRESS_SECONDS,
@@ -81,20 +86,27 @@ def _round_trips(stack: BenchStack, rows: int, quiet_seconds: float) -> dict[str
     monitor = Monitor(stack.redis_url).start()
     try:
         time.sleep(0.2)
-        quiet_start = time.time()
+        quiet_start, idle_commands_start = time.time(), commandstats(stack.redis).total()
         time.sleep(quiet_seconds)
+        quiet_commands = commandstats(stack.redis)
         idle_rate = monitor.round_trips(quiet_start, time.time()) / quiet_seconds
+        idle_commands = (quiet_commands.total() - idle_commands_start) / quiet_seconds
         import_id, _ = _file_and_approve(stack, rows, start=1_000_000)
-        approved_at = time.time()
+        approved_at, commands_before = time.time(), commandstats(stack.redis)
         _wait_finished(stack, import_id, timeout=120)  # the result file posted included
         ended = time.time()
         trips = monitor.round_trips(approved_at, ended)
+        commands = commandstats(stack.redis).total() - commands_before.total()
     finally:
         monitor.close()
     idle = idle_rate * (ended - approved_at)
     return {
         "rows": rows,
         "round_trips_per_row": round(max(0.0, trips - idle) / rows, 2),
+        # INFO commandstats: a script's own commands and MULTI's each count.
+        "commands_per_row": round(
+            max(0.0, commands - idle_commands * (ended - approved_at)) / rows, 2
+        ),
         "idle_round_trips_per_s": round(idle_rate, 1),
     }
 
@@ -165,6 +177,15 @@ def _wait_finished(
         return data if done and (data.get("result_posted") == "1" or not posted) else None
 
     return dict(poll(finished, timeout=timeout, interval=0.05, what=f"import {import_id}"))
+
+
+def _cpu_seconds(stack: BenchStack) -> float:
+    """User + system CPU of every worker process so far, in seconds."""
+    total = 0
+    for worker in stack.workers:
+        fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, field: str) -> int:

@@ -15,15 +15,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class BotProcess:
-    """`python -m bot <args>` in its own session; output goes to a log file."""
+    """`python -m bot <args>` (or another `module`) in its own session; output goes to a
+    log file."""
 
-    def __init__(self, name: str, args: list[str], env: Mapping[str, str], workdir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: Mapping[str, str],
+        workdir: Path,
+        module: str = "bot",
+    ) -> None:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         with self.log_path.open("wb") as log:
             # cwd is a scratch directory so no `.env` of the checkout leaks into the settings.
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", "bot", *args],
+                [sys.executable, "-m", module, *args],
                 env=dict(env),
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,

@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from bench import keepalive, side_by_side
+
 FIGURES = Path(__file__).resolve().parent / "figures.json"
 # The figures live in docs/benchmarks.md (the README links there); the name stays README.
 README = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -45,6 +47,8 @@ def verdicts(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         )
     if "import_rows" in report:
         found.update(_import_verdicts(report["import_rows"]))
+    if "side_by_side" in report:
+        found.update(side_by_side.verdicts(report["side_by_side"]))
     return found
 
 
@@ -98,7 +102,11 @@ def render(report: dict[str, Any]) -> str:
         "",
     ]
     lines += _ack_table(report["ack_latency"]) + [""]
+    if "side_by_side" in report:
+        lines += side_by_side.render(report["side_by_side"]) + [""]
     lines += _approve_table(report["approve_to_done"]) + [""]
+    if "slack_over_tls" in report:
+        lines += [keepalive.render(report["slack_over_tls"]), ""]
     lines += _redis_table(report["redis_per_lifecycle"]) + [""]
     lines += _misc(report) + [""]
     if "import_rows" in report:
@@ -192,7 +200,9 @@ def _import_lines(cell: dict[str, Any]) -> list[str]:
         f"{cell['rows_per_s']} rows/s, {cell['failed']} failed)",
         f"  chat.update of its approval message: {cell['chat_updates']}, at least "
         f"{cell['min_gap_between_updates_s']} s apart (throttle {cell['progress_seconds']:g} s)",
-        f"  Redis: {redis_cell['round_trips_per_row']} round trips per row "
+        f"  worker CPU: {cell.get('worker_cpu_ms_per_row')} ms per row (every worker process)",
+        f"  Redis: {redis_cell['round_trips_per_row']} round trips, "
+        f"{redis_cell.get('commands_per_row')} commands per row "
         f"({redis_cell['rows']} rows; idle polling {redis_cell['idle_round_trips_per_s']}/s "
         "subtracted)",
         f"  worker memory over a {memory['rows']}-row import: peak {memory['worker_peak_mb']} MB "
@@ -222,11 +232,14 @@ def readme_block(report: dict[str, Any]) -> str:
         "|---|---|---|",
         *_ack_rows(report),
         _approve_row(report),
+        *([_tls_row(report["slack_over_tls"])] if "slack_over_tls" in report else []),
         _tokens_row(report),
         _redis_row(report["redis_per_lifecycle"]),
         *(_throughput_row(report, key) for key in ("throughput_sized", "throughput")),
         *(_import_rows(report) if "import_rows" in report else []),
     ]
+    if "side_by_side" in report:
+        lines += ["", *side_by_side.readme_table(report["side_by_side"])]
     return "\n".join(lines) + "\n"
 
 
@@ -297,6 +310,15 @@ def _approve_row(report: dict[str, Any]) -> str:
         "| Approve → member created, overhead p99 beyond the sandbox latency "
         f"({latencies} ms) | {values} ms | < {OVERHEAD_TARGET_MS:g} ms: "
         f"{_verdict(met, where='at')} |"
+    )
+
+
+def _tls_row(cell: dict[str, Any]) -> str:
+    done = cell["approve_to_done"]
+    return (
+        f"| Approve → done, Slack behind TLS at {cell['round_trip_ms']:g} ms per round trip | "
+        f"p50 {done['p50_ms']:.0f} ms; {cell['connections_per_approval']:g} new connections "
+        f"for {cell['slack_calls_per_approval']:g} Slack calls | — |"
     )
 
 

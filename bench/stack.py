@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import redis
 
 from bench.procs import REPO_ROOT, BotProcess, wait_until
+from bench.tls_proxy import TlsProxy
 from bot.local import waiting
 from bot.runtime.settings import DEFAULT_SANDBOX_CLIENT_ID, DEFAULT_SANDBOX_CLIENT_SECRET, Settings
 from bot.slack_standin import SlackDriver, SlackStandIn, StandInUser
@@ -36,6 +38,9 @@ class StackOptions:
     worker_concurrency: int = 8
     worker_env: dict[str, str] = field(default_factory=dict)  # more settings for workers
     bot_env: dict[str, str] = field(default_factory=dict)  # more settings for web and workers
+    # Slack's Web API behind a TLS front adding this many seconds per round trip
+    # (bench/tls_proxy.py), as Slack is reached in production: over TLS, at a distance.
+    slack_round_trip: float | None = None
 
 
 class FreshConnectionDriver(SlackDriver):
@@ -82,6 +87,9 @@ class BenchStack:
     redis: redis.Redis = field(init=False)
     admin: httpx.Client = field(init=False)
     bot_url: str = field(init=False)
+    slack_api_url: str = field(init=False, default="")
+    tls_proxy: TlsProxy = field(init=False)
+    _tls_env: dict[str, str] = field(init=False, default_factory=dict)
     _secret: str = field(init=False, default_factory=lambda: secrets.token_hex(16))
     _drivers: list[SlackDriver] = field(init=False, default_factory=list)
     _procs: list[BotProcess] = field(init=False, default_factory=list)
@@ -94,6 +102,16 @@ class BenchStack:
         self.redis = redis.Redis.from_url(self.redis_url, decode_responses=True)
         self.redis.flushall()
         self.standin = SlackStandIn(users=team(), bot_token=STANDIN_TOKEN).start()
+        self.slack_api_url, self._tls_env = self.standin.api_url, {}
+        if self.options.slack_round_trip is not None:
+            parts = urlsplit(self.standin.api_url)
+            self.tls_proxy = TlsProxy(
+                (str(parts.hostname), int(parts.port or 80)),
+                Path(self._workdir.name),
+                delay=self.options.slack_round_trip,
+            )
+            self.slack_api_url = f"{self.tls_proxy.url}{parts.path}"
+            self._tls_env = {"SSL_CERT_FILE": str(self.tls_proxy.cert)}
         self._start_sandbox()
         self._start_web()
         for number in range(self.options.workers):
@@ -110,6 +128,8 @@ class BenchStack:
             driver.close()
         if hasattr(self, "admin"):
             self.admin.close()
+        if hasattr(self, "tls_proxy"):
+            self.tls_proxy.stop()
         if hasattr(self, "standin"):
             self.standin.stop()
         if hasattr(self, "redis"):
@@ -127,8 +147,10 @@ class BenchStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> BotProcess:
-        proc = BotProcess(name, args, env, Path(self._workdir.name))
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str], module: str = "bot"
+    ) -> BotProcess:
+        proc = BotProcess(name, args, env, Path(self._workdir.name), module)
         self._procs.append(proc)
         return proc
 
@@ -171,7 +193,7 @@ class BenchStack:
         env.update(
             SLACK_BOT_TOKEN=STANDIN_TOKEN,
             SLACK_SIGNING_SECRET=self._secret,
-            SLACK_API_URL=self.standin.api_url,
+            SLACK_API_URL=self.slack_api_url,
             SLACK_EXTRA_FILE_URLS=f"{self.standin.base_url}/files/",  # attached files
             APPROVALS_CHANNEL=APPROVALS,
             REDIS_URL=self.redis_url,
@@ -188,6 +210,7 @@ class BenchStack:
             LOG_LEVEL="INFO",
         )
         env.update(self.options.bot_env)
+        env.update(self._tls_env)
         env.update(extra)
         return env
 
@@ -195,6 +218,16 @@ class BenchStack:
         """Connections whose last command was XREADGROUP: workers waiting for work.
         (Redis 6 lists a consumer only once something was delivered to it.)"""
         return sum(1 for client in self.redis.client_list() if client.get("cmd") == "xreadgroup")
+
+    @property
+    def signing_secret(self) -> str:
+        return self._secret
+
+    def spawn(
+        self, name: str, args: list[str], env: dict[str, str], module: str = "bot"
+    ) -> BotProcess:
+        """Another process of the run, stopped with the stack."""
+        return self._spawn(name, args, env, module)
 
     # Slack side ----------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
         "throughput",
         "throughput_sized",
         "import_rows",
+        "side_by_side",
+        "slack_over_tls",
         "targets",
         "machine",
     } <= report.keys()
@@ -65,6 +67,15 @@ def test_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     assert imports["rows"] > 0 and imports["failed"] == 0 and _number(imports["ratio_to_ideal"])
     assert imports["chat_updates"] >= 1 and _number(imports["redis"]["round_trips_per_row"])
     assert imports["memory"]["worker_peak_mb"] >= imports["memory"]["worker_rss_before_mb"] > 0
+    side = report["side_by_side"]
+    for bot in ("ours", "floor", "naive"):
+        assert side["failures"][bot] == 0
+        for kind in ("add", "submission", "approve", "credit"):
+            assert side["cells"][bot][kind]["n"] > 0 and _number(side["cells"][bot][kind]["p99_ms"])
+    assert all(_number(r["to_floor_slash_p99"]) for r in side["ratios"].values())
+    assert any(name.startswith("side by side:") for name in report["targets"])
+    tls = report["slack_over_tls"]
+    assert tls["approve_to_done"]["n"] > 0 and _number(tls["connections_per_approval"])
     socket_mode = report["socket_mode"]
     for mode in ("http", "socket"):
         cell = socket_mode["ack"]["help"]["20"][mode]

@@ -726,3 +726,29 @@ def test_client_auth_setting_reaches_the_token_request(
         request = client.token_endpoint.build_request("token-3")
         assert request.headers["Authorization"].startswith("Basic ")
         assert contract.TOKEN_FIELD_CLIENT_SECRET not in parse_qs(request.content.decode())
+
+
+def test_a_revoked_token_is_dropped_by_every_process_with_one_renewal(
+    make_client: MakeClient, sandbox: SandboxServer, redis_url: str
+) -> None:
+    """Two processes (each its own client and Redis connection) share one token. Coolblue
+    revokes it: each stops using it at its first refusal, and only one new token is asked
+    for across both."""
+    stores = [redis.Redis.from_url(redis_url, decode_responses=True) for _ in range(2)]
+    try:
+        one, other = (make_client(redis=store) for store in stores)
+        one.create_member(COMMUNITY, jane())
+        assert other.get_remaining_credit(COMMUNITY, EMAIL).email == EMAIL
+        assert sandbox.state.token_requests == 1
+        sandbox.state.revoke_tokens()
+        for client in (one, other):
+            assert client.get_remaining_credit(COMMUNITY, EMAIL).email == EMAIL
+        refused = [r for r in sandbox.state.requests if r["status"] == 401]
+        assert 1 <= len(refused) <= 2  # at most one per process
+        for client in (one, other, one, other):
+            assert client.get_remaining_credit(COMMUNITY, EMAIL).email == EMAIL
+        assert [r for r in sandbox.state.requests if r["status"] == 401] == refused  # no more
+        assert sandbox.state.token_requests == 2
+    finally:
+        for store in stores:
+            store.close()

@@ -8,7 +8,14 @@ several processes with many threads must not stampede the token endpoint. So:
 * the key expires with the token (PX), and Redis' own clock decides "nearly expired"
   via PTTL, so processes on hosts with skewed clocks still agree;
 * renewal happens under a Redis lock (SET NX PX, random value, compare-and-delete
-  release), and everyone else waits for the new token instead of fetching one.
+  release), and everyone else waits for the new token instead of fetching one;
+* each process keeps the token it read in memory until its renewal margin begins (timed
+  by the process's own monotonic clock from the PTTL it read, so clocks cannot skew it),
+  so a call reads Redis only when the token is new to the process or nearly expired;
+* a 401 drops the token in the process that got it and in Redis (unless already
+  replaced). Another process still holding it gets its own 401 on its next call, drops its
+  copy too, and finds the renewed token in Redis: one renewal for all, and no process goes
+  on using a token that Coolblue refused.
 """
 
 from __future__ import annotations
@@ -111,6 +118,9 @@ class TokenCache:
         self._poll_interval = poll_interval
         self._on_renewal = on_renewal
         self._stop = stop  # ends the wait for another process's renewal (Interrupted)
+        # The token this process read, and the time.monotonic() until which it is fresh.
+        self._held: tuple[str, float] | None = None
+        self._held_lock = threading.Lock()
         self._release = redis_client.register_script(_RELEASE_LOCK)
         self._drop_if_same = redis_client.register_script(_DROP_IF_SAME)
 
@@ -120,7 +130,11 @@ class TokenCache:
     # Public --------------------------------------------------------------------
 
     def get(self) -> str:
-        """A token that is not about to expire; fetched by at most one process at a time."""
+        """A token that is not about to expire; fetched by at most one process at a time.
+        From memory while the one this process holds is fresh, else from Redis."""
+        held = self._held
+        if held is not None and time.monotonic() < held[1]:
+            return held[0]
         deadline = time.monotonic() + self._wait_timeout
         while True:
             token, fresh = self._read()
@@ -143,15 +157,24 @@ class TokenCache:
                 raise Interrupted()
 
     def invalidate(self, failed_token: str) -> bool:
-        """Forget `failed_token` (after a 401) unless it has already been replaced."""
-        return bool(self._drop_if_same(keys=[self.key], args=[failed_token]))
+        """Forget `failed_token` (after a 401), here and in Redis unless it has already been
+        replaced there."""
+        dropped = bool(self._drop_if_same(keys=[self.key], args=[failed_token]))
+        with self._held_lock:  # after Redis, so a read in between cannot bring it back
+            if self._held is not None and self._held[0] == failed_token:
+                self._held = None
+        return dropped
 
     def clear(self) -> None:
         self._redis.delete(self.key)
+        with self._held_lock:
+            self._held = None
 
     # Internals -----------------------------------------------------------------
 
     def _read(self) -> tuple[str | None, bool]:
+        """The token in Redis and whether it is fresh; a fresh one is held from now on."""
+        read_at = time.monotonic()
         pipe = self._redis.pipeline(transaction=True)
         pipe.get(self.key)
         pipe.pttl(self.key)
@@ -160,9 +183,18 @@ class TokenCache:
         if cached is None:
             return None, False
         token, lifetime_ms = cached
-        # PTTL -1 would mean "no expiry"; we never write that, but it is not stale.
-        fresh = pttl == -1 or pttl > renewal_margin_ms(lifetime_ms)
-        return token, fresh
+        margin = renewal_margin_ms(lifetime_ms)
+        # PTTL -1 would mean "no expiry"; we never write that, but it is not stale. Such a
+        # token is held no longer than its stated lifetime, then read again.
+        fresh_ms = lifetime_ms - margin if pttl == -1 else pttl - margin
+        if fresh_ms <= 0:
+            return token, False
+        self._hold(token, read_at + fresh_ms / 1000)
+        return token, True
+
+    def _hold(self, token: str, fresh_until: float) -> None:
+        with self._held_lock:
+            self._held = (token, fresh_until)
 
     def _renew_if_lock_free(self) -> str | None:
         owner = secrets.token_hex(16)
@@ -196,6 +228,8 @@ class TokenCache:
             return issued.access_token
         value = json.dumps({_CACHE_TOKEN: issued.access_token, _CACHE_LIFETIME_MS: lifetime_ms})
         self._redis.set(self.key, value, px=lifetime_ms)
+        margin = renewal_margin_ms(lifetime_ms)
+        self._hold(issued.access_token, time.monotonic() + (lifetime_ms - margin) / 1000)
         logger.info("communities token renewed lifetime_s=%.0f", lifetime_ms / 1000)
         return issued.access_token
 

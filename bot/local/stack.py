@@ -57,6 +57,9 @@ class LocalStack:
     clock: MovableClock = field(default_factory=MovableClock)
     ping_interval: float = LOCAL_PING_INTERVAL  # Socket Mode
     socket_stock: bool = False  # Socket Mode on Bolt's stock client (to show what it lacks)
+    # Given the stand-in's API URL, the URL the bot's Slack client uses instead: a proxy in
+    # front of the stand-in (tests of kept-alive connections over TLS).
+    slack_via: Callable[[str], str] | None = None
 
     standin: SlackStandIn = field(init=False)
     runtime: Runtime = field(init=False)
@@ -92,7 +95,8 @@ class LocalStack:
                 "approvals_channel": self.settings.approvals_channel or APPROVALS_CHANNEL,
             }
         )
-        slack = slack_client(STANDIN_TOKEN, self.standin.api_url)
+        api_url = self.slack_via(self.standin.api_url) if self.slack_via else self.standin.api_url
+        slack = slack_client(STANDIN_TOKEN, api_url)
         if self.settings.uses_sandbox:
             self.sandbox = start_sandbox(self.settings)
         self.runtime = start_runtime(

@@ -38,6 +38,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.services import Services
 from bot.slack.steps import SlackStepCompleter, community_names, step_actor
 from bot.slack.users import UserDirectory
+from bot.slack.web_client import PooledWebClient
 from bot.storage import RedisServer
 from bot.storage.audit_log import RedisAuditLog
 from bot.storage.connection import RedisTarget, connect, parse_sentinels
@@ -135,6 +136,8 @@ class Runtime:
     def close(self) -> None:
         self.services.close()
         self.services.api.close()
+        if isinstance(self.slack, PooledWebClient):
+            self.slack.close()
         self.redis.close()
         if self.redis_server is not None:
             self.redis_server.stop()
@@ -178,9 +181,10 @@ def redis_problem(exc: redis.RedisError) -> str:
     return f"cannot reach Redis ({text}): check that it runs and that REDIS_URL points at it"
 
 
-def slack_client(token: str | None, base_url: str) -> WebClient:
-    """slack_sdk's WebClient, also retrying Slack's 429s (honouring Retry-After)."""
-    client = WebClient(token=token, base_url=base_url)
+def slack_client(token: str | None, base_url: str) -> PooledWebClient:
+    """slack_sdk's WebClient on kept-alive connections (bot.slack.web_client), also
+    retrying Slack's 429s (honouring Retry-After)."""
+    client = PooledWebClient(token=token, base_url=base_url)
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
     return client
 

@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
@@ -34,6 +33,7 @@ from bot.domain.ports import RequestStore
 from bot.domain.steps import StepService
 from bot.runtime.logs import Outage, log_context
 from bot.runtime.metrics import Metrics
+from bot.slack.ack_gate import AfterAcks
 from bot.storage.work_queue import Entry, WorkQueue
 
 log = logging.getLogger("bot.worker")
@@ -86,7 +86,8 @@ class Worker:
         self._busy_lock = threading.Lock()
         self._slot_freed = threading.Event()
         # Twice the slots: a finished job still tells people while its slot takes new work.
-        self._pool = ThreadPoolExecutor(2 * concurrency, thread_name_prefix="worker")
+        # In the all-in-one process, a job starts once the acks in flight are made.
+        self._pool = AfterAcks(2 * concurrency, thread_name_prefix="worker")
 
     # Health ----------------------------------------------------------------------
 

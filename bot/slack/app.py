@@ -17,15 +17,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import SecretStr
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.lazy_listener.internals import build_runnable_function
+from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
+from slack_bolt.listener.thread_runner import ThreadListenerRunner
+from slack_bolt.logger import get_bolt_app_logger
+from slack_bolt.util.utils import get_name_for_callable
 from slack_sdk import WebClient
 
+from bot.slack.ack_gate import ACKS, AfterAcks, favour_acks
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_listeners
+from bot.slack.web_client import PooledWebClient
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -77,6 +83,28 @@ def request_kind(body: dict[str, Any]) -> str:
     return kind if isinstance(kind, str) and kind in REQUEST_KINDS else "other"
 
 
+class _CopyAfterAcks(ThreadListenerRunner):
+    """Bolt's listener runner, copying a request for its lazy listeners in the listener
+    thread instead of the thread that acks. The copy re-parses the body and deep-copies it
+    with the context (a click's payload carries the whole message): work of the listener,
+    not of the ack. Nothing changes the request once its ack is made, so copying it a moment
+    later copies the same thing; the executor (AfterAcks) lets the acks in flight go first."""
+
+    def _start_lazy_function(self, lazy_func: Callable[..., None], request: BoltRequest) -> None:
+        name = get_name_for_callable(lazy_func)
+        lazy = cast(ThreadLazyListenerRunner, self.lazy_listener_runner)
+
+        def copy_then_run() -> None:
+            try:
+                copied = self._build_lazy_request(request, name)
+            except Exception:  # Bolt would have raised it in the ack's thread
+                log.exception("could not copy a request for its lazy listener %s", name)
+                return
+            build_runnable_function(func=lazy_func, logger=lazy.logger, request=copied)()
+
+        lazy.executor.submit(copy_then_run)
+
+
 class _AckTimedApp(App):
     """Bolt's App, telling `on_ack` how long `dispatch` took. With process_before_response
     every listener acks inside dispatch and lazy work runs after it, so that is the time to
@@ -86,14 +114,32 @@ class _AckTimedApp(App):
 
     on_ack: AckObserver | None = None
 
+    def _init_context(self, req: BoltRequest) -> None:
+        """Bolt builds a new WebClient for each request (so a listener may change its token
+        without touching the app's). Ours has one token per process and never changes it, so
+        listeners get the app's own client: its kept-alive connections
+        (bot.slack.web_client), and no client to build on the ack path or to deep-copy for
+        each lazy listener."""
+        if not isinstance(self.client, PooledWebClient):
+            super()._init_context(req)
+            return
+        # Bolt's own _init_context (slack_bolt 1.x), less the WebClient it builds.
+        req.context["logger"] = get_bolt_app_logger(
+            app_name=self.name, base_logger=self._base_logger
+        )
+        req.context["token"] = self._token
+        req.context["client"] = self.client
+        req.context["listener_runner"] = self.listener_runner
+
     def dispatch(self, req: BoltRequest) -> BoltResponse:
-        if self.on_ack is None:
-            return super().dispatch(req)
-        started = time.perf_counter()
-        try:
-            return super().dispatch(req)
-        finally:
-            self.on_ack(request_kind(req.body), time.perf_counter() - started)
+        with ACKS.acking():
+            if self.on_ack is None:
+                return super().dispatch(req)
+            started = time.perf_counter()
+            try:
+                return super().dispatch(req)
+            finally:
+                self.on_ack(request_kind(req.body), time.perf_counter() - started)
 
 
 def drain(app: App, timeout: float) -> None:
@@ -124,10 +170,12 @@ def build_app(
         # this app through bot.runtime.web.create_wsgi_app, not Bolt's handler.
         request_verification_enabled=False,
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(LAZY_THREADS, thread_name_prefix="lazy"),
+        listener_executor=AfterAcks(LAZY_THREADS, thread_name_prefix="lazy"),
         logger=_bolt_logger(),
     )
     app.on_ack = on_ack
+    app.listener_runner.__class__ = _CopyAfterAcks  # same state, one method differs
+    favour_acks()
 
     @app.middleware
     def attach_services(context: BoltContext, next: Callable[[], None]) -> None:

@@ -19,6 +19,7 @@ from bot.domain.policy import Policy
 from bot.domain.ports import AuditLog, RequestStore
 from bot.domain.roles import RoleDirectory
 from bot.domain.steps import StepService
+from bot.slack.ack_gate import ACKS, AfterAcks
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.users import QuickRoles, UserDirectory
@@ -55,6 +56,7 @@ class Lane:
 
         def run() -> None:
             try:
+                ACKS.wait_quiet()  # acks in flight first (bot.slack.ack_gate)
                 work()
             finally:
                 with self._count:
@@ -83,7 +85,7 @@ class Services:
     # Post-ack lanes: Coolblue look-ups, and background refreshes of cached Slack data.
     lookups: Lane = field(default_factory=lambda: Lane("lookup", LOOKUP_THREADS, LOOKUP_QUEUE))
     refresher: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="refresh")
+        default_factory=lambda: AfterAcks(2, thread_name_prefix="refresh")
     )
     imports: ImportServices | None = None  # /community import (bot.slack.import_services)
     steps: StepService | None = None  # Workflow Builder steps (bot.domain.steps)

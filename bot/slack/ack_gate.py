@@ -1,0 +1,70 @@
+"""Acks first: post-ack work in this process waits while requests are being acknowledged.
+
+Python runs one thread at a time (the GIL). When 20 requests arrive at once, the lazy
+listeners of the first acks (Slack calls, rendering, Redis), the Coolblue look-ups and, in
+the all-in-one process, the worker's jobs would otherwise take turns with the acks still
+being made, and the last acks of the burst wait for all of them. So every piece of post-ack
+work first waits, `patience` seconds at most, until no ack is in flight; a steady stream
+of requests delays it by that much, never starves it.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+PATIENCE = 0.05  # seconds post-ack work waits for the acks in flight, at most
+# How often Python offers the GIL to another thread (default 5 ms): an ack whose Redis reply
+# has arrived waits at most this long for a busy thread to let go.
+SWITCH_INTERVAL = 0.001
+
+
+class AckGate:
+    def __init__(self, patience: float = PATIENCE) -> None:
+        self.patience = patience
+        self._in_flight = 0
+        self._quiet = threading.Condition()
+
+    @contextmanager
+    def acking(self) -> Iterator[None]:
+        """Around the making of one ack."""
+        with self._quiet:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._quiet.notify_all()
+
+    def wait_quiet(self) -> None:
+        """Until no ack is in flight, `patience` seconds at most."""
+        deadline = time.monotonic() + self.patience
+        with self._quiet:
+            while self._in_flight and (left := deadline - time.monotonic()) > 0:
+                self._quiet.wait(left)
+
+
+ACKS = AckGate()  # the process's acks: one web server per process
+
+
+class AfterAcks(ThreadPoolExecutor):
+    """A thread pool whose work starts once the acks in flight are made (ACKS)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def after_acks() -> Any:
+            ACKS.wait_quiet()
+            return fn(*args, **kwargs)
+
+        return super().submit(after_acks)
+
+
+def favour_acks() -> None:
+    """Hand the GIL over more often in a process that acks (see SWITCH_INTERVAL)."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
