@@ -120,7 +120,11 @@ class _AckTimedApp(App):
         listeners get the app's own client: its kept-alive connections
         (bot.slack.web_client), and no client to build on the ack path or to deep-copy for
         each lazy listener."""
-        if not isinstance(self.client, PooledWebClient):
+        if not isinstance(self.client, PooledWebClient) or req.context.function_bot_access_token:
+            # A Workflow Builder step's request: Bolt's AttachingFunctionToken middleware
+            # sets the execution's own token on the context's client, so that client must
+            # be one of this request's, never the app's shared one (its token would become
+            # the execution's, revoked once the step completes).
             super()._init_context(req)
             return
         # Bolt's own _init_context (slack_bolt 1.x), less the WebClient it builds.
