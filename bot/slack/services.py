@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from bot.communities import CommunitiesClient
 from bot.domain.approvals import RequestService
 from bot.domain.clock import Clock
+from bot.domain.community_policy import PolicyBook
+from bot.domain.community_roles import CommunityRoles
 from bot.domain.policy import Policy
 from bot.domain.ports import AuditLog, RequestStore
 from bot.domain.roles import RoleDirectory
@@ -87,6 +89,10 @@ class Services:
     )
     imports: ImportServices | None = None  # /community import (bot.slack.import_services)
     steps: StepService | None = None  # Workflow Builder steps (bot.domain.steps)
+    # Each community's policy (POLICY_FILE, or the environment's one policy) and each
+    # person's roles in it (bot.domain.community_roles); built by the runtime.
+    book: PolicyBook | None = None
+    community: CommunityRoles | None = None
     quick_roles: QuickRoles = field(init=False)  # roles on the ack path: cache only
 
     def __post_init__(self) -> None:
