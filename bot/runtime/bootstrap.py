@@ -343,6 +343,7 @@ def build_services(
         notifier.channel_for = _channel_of(book)
         notifier.managers_of = lambda community_id: community.users_with(Role.MANAGER, community_id)
         imports.notifier.channel_for = _channel_of(book)
+        imports.service.roles_in = community.roles_for
     services = Services(
         imports=imports,
         store=store,

@@ -90,7 +90,9 @@ def ack_community_command(
     word, _ = _parse(command)
     context["roles"], context["check_roles"] = None, False  # what the lazy part reads
     try:
-        roles = services.quick_roles.roles_of(command["user_id"])
+        roles = services.roles_anywhere(
+            command["user_id"], services.quick_roles.roles_of(command["user_id"])
+        )
     except MembershipUnknown:
         context["check_roles"] = True  # decided after the ack, with a Slack call if need be
         ack()
@@ -117,7 +119,9 @@ def run_community_command(
     whose roles the ack could not tell from the cache."""
     word, args = _parse(command)
     if check_roles:
-        roles = services.roles.roles_of(command["user_id"])
+        roles = services.roles_anywhere(
+            command["user_id"], services.roles.roles_of(command["user_id"])
+        )
         answer = _answer(word, roles, services.environment)
         if answer is not None:
             respond(answer)

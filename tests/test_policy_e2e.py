@@ -1,0 +1,169 @@
+"""POLICY_FILE wired end to end (issue 18), over signed HTTP and Socket Mode: two
+communities, each with its own requesters, approvers and channel; auto-approval; the
+sweep's escalation under several workers; delegation (/community away)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.domain.access import Action, Actor
+from bot.domain.requests import MemberRequest, Status
+from bot.storage.audit_log import RedisAuditLog
+from tests.conftest import ALICE, BOB, BOTH_MODES, CAROL, DAVE, ERIN, FRANK, GRACE
+from tests.flows import eventually, open_modal, wait_status
+
+pytestmark = BOTH_MODES
+
+NL, BE = "cc-acme-nl", "cc-acme-be"
+NL_CHANNEL, BE_CHANNEL, ESCALATE_CHANNEL = "C0APPROVNL", "C0APPROVBE", "C0ESCALATE"
+
+# Alice files and Bob decides in NL; Frank files and Grace decides in BE; Erin is asked
+# when an NL request waits 8 hours; Carol may look up credit in NL only. No ROLES_*.
+POLICY = f"""
+[defaults]
+approvals = {{ add = 1, remove = 1 }}
+
+[communities.{NL}]
+channel = "{NL_CHANNEL}"
+requesters = ["{ALICE}"]
+approvers = ["{BOB}"]
+support = ["{CAROL}"]
+auto_approve_add_up_to_eur = "250.00"
+escalate_after_hours = 8
+escalate_to = ["{ERIN}"]
+escalate_channel = "{ESCALATE_CHANNEL}"
+
+[communities.{BE}]
+channel = "{BE_CHANNEL}"
+requesters = ["{FRANK}"]
+approvers = ["{GRACE}"]
+"""
+
+
+@pytest.fixture
+def policy_stack(make_stack, tmp_path: Path):
+    def make(**overrides: object):
+        path = tmp_path / "policy.toml"
+        path.write_text(POLICY, encoding="utf-8")
+        return make_stack(
+            policy_file=str(path),
+            roles_hr="",
+            roles_manager="",
+            roles_support="",
+            roles_admin=DAVE,
+            sandbox_communities=f"{NL}:Acme NL,{BE}:Acme BE",
+            **overrides,
+        )
+
+    return make
+
+
+def options_of(view: dict) -> list[str]:
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        if block.get("block_id") == "community_id" or element.get("action_id") == "community_id":
+            return [o["value"] for o in element.get("options", [])]
+    raise AssertionError("no community select in the modal")
+
+
+def file(stack, user: str, community: str, email: str, credit: str = "750.00") -> MemberRequest:
+    known = set(stack.services.store.recent_ids(500))
+    view = open_modal(stack, user, "add")
+    values = {
+        "community_id": community,
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "email": email,
+        "credit": credit,
+    }
+    result = stack.driver.fill_and_submit(user, view["id"], values)
+    assert result.errors is None, result.errors
+    (request_id,) = eventually(
+        lambda: set(stack.services.store.recent_ids(500)) - known, what="request stored"
+    )
+    return eventually(
+        lambda: (r := stack.services.store.get(request_id)) and r.message_ts and r,
+        what="approval message posted",
+    )
+
+
+def click(stack, user: str, label: str, request: MemberRequest):
+    return stack.driver.click(user, label, channel=request.channel, ts=request.message_ts)
+
+
+def audit_of(stack, request_id: str) -> list[dict[str, str]]:
+    return list(RedisAuditLog(stack.redis).entries(request_id))
+
+
+def test_each_community_has_its_channel_and_its_approvers(policy_stack) -> None:
+    stack = policy_stack()
+    # The Add modal offers each requester their own community only.
+    assert options_of(open_modal(stack, ALICE, "add")) == [NL]
+    assert options_of(open_modal(stack, FRANK, "add")) == [BE]
+
+    nl = file(stack, ALICE, NL, "jan@example.com")
+    be = file(stack, FRANK, BE, "joke@example.com")
+    assert (nl.channel, be.channel) == (NL_CHANNEL, BE_CHANNEL)
+    assert nl.status is Status.PENDING and be.status is Status.PENDING
+
+    # An approver of one community cannot decide the other's request: button ...
+    assert click(stack, GRACE, "Approve", nl).status_code == 200
+    assert click(stack, BOB, "Approve", be).status_code == 200
+    stack.standin.wait_for(
+        lambda: len(stack.standin.ephemerals(GRACE)) and len(stack.standin.ephemerals(BOB)),
+        description="both refused",
+    )
+    assert stack.services.store.get(nl.id).status is Status.PENDING
+    assert stack.services.store.get(be.id).status is Status.PENDING
+    # ... nor by what App Home and /community pending offer (the same verdict)
+    grace = Actor(GRACE, "grace@acme.nl", frozenset())
+    assert not stack.services.requests.verdict(Action.APPROVE, nl, grace).allowed
+    assert stack.services.requests.verdict(Action.APPROVE, be, grace).allowed
+
+    assert click(stack, BOB, "Approve", nl).status_code == 200
+    assert click(stack, GRACE, "Approve", be).status_code == 200
+    assert wait_status(stack, nl.id, Status.DONE).decided_by == BOB
+    assert wait_status(stack, be.id, Status.DONE).decided_by == GRACE
+
+
+def test_auto_approval_at_the_threshold_and_not_one_cent_over(policy_stack) -> None:
+    stack = policy_stack()
+    at = file(stack, ALICE, NL, "at@example.com", credit="250.00")
+    over = file(stack, ALICE, NL, "over@example.com", credit="250.01")
+    done = wait_status(stack, at.id, Status.DONE)
+    assert done.decided_by == "system"
+    filed = [e for e in audit_of(stack, at.id) if e["action"] == "filed"]
+    assert filed and filed[0]["detail"].startswith("approved by policy (rule ")
+    assert "auto_approve_add_up_to_eur = €250.00" in filed[0]["detail"]
+    message = stack.standin.message(NL_CHANNEL, done.message_ts)
+    assert "policy (rule" in str(message.blocks)
+    assert stack.services.store.get(over.id).status is Status.PENDING
+
+
+def test_escalation_once_under_several_workers(policy_stack) -> None:
+    stack = policy_stack(workers=3, sweep_every=0.2)
+    request = file(stack, ALICE, NL, "late@example.com")
+    # Before it is escalated Erin may not decide it.
+    assert click(stack, ERIN, "Approve", request).status_code == 200
+    stack.standin.wait_for(lambda: stack.standin.ephemerals(ERIN), description="refused")
+    assert stack.services.store.get(request.id).status is Status.PENDING
+
+    stack.clock.advance(9 * 3600)
+    eventually(lambda: stack.services.store.get(request.id).escalated_at, what="escalated")
+    # Several sweeps later, still one reply in the thread and one post in the channel.
+    for _ in range(3):
+        stack.services.requests.sweep()
+    replies = [
+        m
+        for m in stack.standin.messages(NL_CHANNEL)
+        if m.thread_ts == request.message_ts and f"<@{ERIN}>" in str(m.blocks)
+    ]
+    posts = [m for m in stack.standin.messages(ESCALATE_CHANNEL) if request.id in m.text]
+    assert (len(replies), len(posts)) == (1, 1)
+    # An escalation is not a change: nobody became its last changer.
+    assert stack.services.store.get(request.id).changed_by == ""
+
+    assert click(stack, ERIN, "Approve", request).status_code == 200
+    assert wait_status(stack, request.id, Status.DONE).decided_by == ERIN
