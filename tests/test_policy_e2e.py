@@ -4,7 +4,9 @@ sweep's escalation under several workers; delegation (/community away)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,7 +14,7 @@ from bot.domain.access import Action, Actor
 from bot.domain.requests import MemberRequest, Status
 from bot.storage.audit_log import RedisAuditLog
 from tests.conftest import ALICE, BOB, BOTH_MODES, CAROL, DAVE, ERIN, FRANK, GRACE
-from tests.flows import eventually, open_modal, wait_status
+from tests.flows import ephemeral_after, eventually, open_modal, wait_status
 
 pytestmark = BOTH_MODES
 
@@ -167,3 +169,94 @@ def test_escalation_once_under_several_workers(policy_stack) -> None:
 
     assert click(stack, ERIN, "Approve", request).status_code == 200
     assert wait_status(stack, request.id, Status.DONE).decided_by == ERIN
+
+
+def today_and_midnight(stack) -> tuple[date, float]:
+    """Today in TIMEZONE on the bot's clock, and the seconds until the next local midnight."""
+    zone = ZoneInfo(stack.settings.timezone)
+    now = datetime.fromtimestamp(stack.clock.now(), zone)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), zone)
+    return now.date(), (midnight - now).total_seconds()
+
+
+def command_reply(stack, user: str, text: str) -> str:
+    before = len(stack.standin.ephemerals(user))
+    assert stack.driver.command(user, text).status_code == 200
+    return ephemeral_after(stack, user, before)
+
+
+def test_delegation_begins_and_ends_on_the_right_day(policy_stack) -> None:
+    stack = policy_stack()
+    today, to_midnight = today_and_midnight(stack)
+    first = file(stack, ALICE, NL, "first@example.com")
+    # Before Bob is away, Carol (support in NL) may not decide.
+    assert click(stack, CAROL, "Approve", first).status_code == 200
+    stack.standin.wait_for(lambda: stack.standin.ephemerals(CAROL), description="refused")
+    assert stack.services.store.get(first.id).status is Status.PENDING
+
+    # Frank is no approver: he cannot name a stand-in; Bob can, until today inclusive.
+    assert "Only managers" in command_reply(stack, FRANK, f"away {today} <@{CAROL}>")
+    reply = command_reply(stack, BOB, f"away {today.isoformat()} <@{CAROL}>")
+    assert f"Until {today.isoformat()}" in reply
+
+    assert click(stack, CAROL, "Approve", first).status_code == 200
+    assert wait_status(stack, first.id, Status.DONE).decided_by == CAROL
+    approved = [e for e in audit_of(stack, first.id) if e["action"] == "approved"]
+    assert approved[0]["actor"] == CAROL and approved[0]["detail"] == f"for {BOB}"
+    # Only for Bob's communities: not for a BE request.
+    be = file(stack, FRANK, BE, "belgian@example.com")
+    assert not stack.services.requests.verdict(Action.APPROVE, be, carol()).allowed
+
+    # The last day ends at midnight in TIMEZONE: a minute before, she still may.
+    second = file(stack, ALICE, NL, "second@example.com")
+    stack.clock.advance(to_midnight - 60)
+    assert stack.services.requests.verdict(Action.APPROVE, second, carol()).allowed
+    stack.clock.advance(120)
+    assert not stack.services.requests.verdict(Action.APPROVE, second, carol()).allowed
+    assert click(stack, CAROL, "Approve", second).status_code == 200
+    stack.standin.wait_for(
+        lambda: len(stack.standin.ephemerals(CAROL)) >= 2, description="refused again"
+    )
+    assert stack.services.store.get(second.id).status is Status.PENDING
+
+
+def carol() -> Actor:
+    return Actor(CAROL, "carol@acme.nl", frozenset())
+
+
+def test_away_with_a_plain_at_name_opens_a_modal_and_off_ends_it(policy_stack) -> None:
+    stack = policy_stack()
+    today, _ = today_and_midnight(stack)
+    until = today + timedelta(days=3)
+    view = open_modal(stack, BOB, f"away {until.isoformat()} @carol")
+    days = [
+        b["element"].get("initial_date") for b in view["blocks"] if b.get("block_id") == "until"
+    ]
+    assert days == [until.isoformat()]
+    result = stack.driver.fill_and_submit(BOB, view["id"], {"delegate": BOB})
+    assert result.errors == {"delegate": "Choose someone else: you cannot stand in for yourself."}
+    result = stack.driver.fill_and_submit(BOB, view["id"], {"delegate": CAROL})
+    assert result.errors is None, result.errors
+    stored = eventually(lambda: stack.services.delegations.get(BOB), what="delegation stored")
+    assert (stored.delegate_id, stored.until) == (CAROL, until)
+
+    assert "no longer decides for you" in command_reply(stack, BOB, "away off")
+    assert stack.services.delegations.get(BOB) is None
+
+
+def test_a_delegate_may_not_decide_what_the_absent_approver_could_not(policy_stack) -> None:
+    stack = policy_stack()
+    today, _ = today_and_midnight(stack)
+    command_reply(stack, BOB, f"away {today.isoformat()} <@{ALICE}>")
+    # Alice stands in for Bob, but she filed it: her own case.
+    own = file(stack, ALICE, NL, "own@example.com")
+    assert click(stack, ALICE, "Approve", own).status_code == 200
+    stack.standin.wait_for(lambda: stack.standin.ephemerals(ALICE), description="refused")
+    assert stack.services.store.get(own.id).status is Status.PENDING
+
+
+def test_an_admin_sees_the_effective_policy(policy_stack) -> None:
+    stack = policy_stack()
+    reply = command_reply(stack, DAVE, f"policy {BE}")
+    assert f"[{BE}]" in reply and BE_CHANNEL in reply and f"[{NL}]" not in reply
+    assert "Only admins" in command_reply(stack, BOB, "policy")

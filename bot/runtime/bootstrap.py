@@ -318,10 +318,11 @@ def build_services(
     )
     policy = policy_from(settings)
     book = policy_book(settings)
+    delegations = RedisDelegationStore(client)
     community = CommunityRoles(
         book,
         roles,
-        delegations=RedisDelegationStore(client),
+        delegations=delegations,
         timezone=ZoneInfo(settings.timezone),
         now=clock.now,
     )
@@ -358,6 +359,7 @@ def build_services(
         clock=clock,
         book=book,
         community=community,
+        delegations=delegations,
     )
     services.steps = StepService(
         RedisStepStore(client, settings.retention_days * 86400),

@@ -25,6 +25,7 @@ from bot.domain.steps import StepService
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.users import QuickRoles, UserDirectory
+from bot.storage.delegations import RedisDelegationStore
 
 log = logging.getLogger("bot.slack")
 
@@ -102,6 +103,7 @@ class Services:
     # person's roles in it (bot.domain.community_roles); built by the runtime.
     book: PolicyBook | None = None
     community: CommunityRoles | None = None
+    delegations: RedisDelegationStore | None = None  # /community away
     quick_roles: QuickRoles = field(init=False)  # roles on the ack path: cache only
 
     def __post_init__(self) -> None:

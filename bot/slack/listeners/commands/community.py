@@ -15,9 +15,11 @@ from bot.slack.blocks.replies import error_reply, help_reply, refusal
 from bot.slack.errors import handle_error, reports_errors
 from bot.slack.listeners.commands import (
     audit_trail,
+    away,
     communities,
     credit,
     pending,
+    policy,
     request_forms,
 )
 from bot.slack.listeners.commands.invocation import Invocation
@@ -57,6 +59,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         audit_trail.send_audit_trail, "export the audit trail", frozenset({Role.ADMIN})
     ),
     "import": Subcommand(open_import, "import employees from a file", FILERS),
+    "away": Subcommand(away.away, "name someone to decide while away", frozenset({Role.MANAGER})),
+    "policy": Subcommand(policy.show_policy, "see the policy", frozenset({Role.ADMIN})),
 }
 
 BUSY = (
