@@ -197,7 +197,11 @@ def test_delegation_begins_and_ends_on_the_right_day(policy_stack) -> None:
     # Frank is no approver: he cannot name a stand-in; Bob can, until today inclusive.
     assert "Only managers" in command_reply(stack, FRANK, f"away {today} <@{CAROL}>")
     reply = command_reply(stack, BOB, f"away {today.isoformat()} <@{CAROL}>")
-    assert f"Until {today.isoformat()}" in reply
+    assert f"<@{CAROL}> decides what you could decide" in reply
+    end = datetime.combine(
+        today + timedelta(days=1), datetime.min.time(), ZoneInfo(stack.settings.timezone)
+    )
+    assert f"<!date^{int(end.timestamp())}^" in reply  # midnight after the last day
 
     assert click(stack, CAROL, "Approve", first).status_code == 200
     assert wait_status(stack, first.id, Status.DONE).decided_by == CAROL

@@ -10,7 +10,7 @@ with a date picker and a user picker, prefilled with the date when one was typed
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack
@@ -20,12 +20,11 @@ from bot.domain.roles import Role
 from bot.slack.blocks.modals import away_modal, field_values
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
-from bot.slack.text import mention
+from bot.slack.text import mention, when
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
 
-USAGE = "Usage: `/community away 2026-12-31 @someone` or `/community away off`."
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 _MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -38,11 +37,21 @@ def parse_person(word: str) -> str | None:
     return word if _MEMBER_ID.match(word) else None
 
 
-def parse_day(word: str) -> date | None:
+def parse_day(word: str, today: date) -> date | None:
+    """2026-12-31, today, tomorrow or +3d (days from today in TIMEZONE)."""
+    relative = {"today": 0, "tomorrow": 1}
+    if word.casefold() in relative:
+        return today + timedelta(days=relative[word.casefold()])
+    if match := re.fullmatch(r"\+(\d{1,3})d", word):
+        return today + timedelta(days=int(match.group(1)))
     try:
         return date.fromisoformat(word)
     except ValueError:
         return None
+
+
+def today_of(services: Services) -> date:
+    return local_day(services.clock.now(), services.policy.schedule.timezone)
 
 
 def away(call: Invocation) -> None:
@@ -57,7 +66,7 @@ def away(call: Invocation) -> None:
         )
         call.respond({"response_type": "ephemeral", "text": text})
         return
-    day = parse_day(words[0]) if words else None
+    day = parse_day(words[0], today_of(services)) if words else None
     person = parse_person(words[1]) if len(words) == 2 else None
     if day is not None and person is not None:
         call.respond(set_away(services, call.user_id, person, day))
@@ -77,12 +86,13 @@ def set_away(services: Services, absent_id: str, delegate_id: str, until: date) 
     services.delegations.set(
         Delegation(absent_id, delegate_id, until, services.clock.now()), today=today
     )
+    end = datetime.combine(until + timedelta(days=1), time.min, timezone).timestamp()
     return {
         "response_type": "ephemeral",
         "text": (
-            f":palm_tree: Until {until.isoformat()} (inclusive, {timezone.key}) "
-            f"{mention(delegate_id)} decides what you could decide, for the communities you "
-            "approve in. `/community away off` ends it sooner."
+            f":palm_tree: {mention(delegate_id)} decides what you could decide, for the "
+            f"communities you approve in, until {when(end)} (the end of the last day, "
+            f"in {timezone.key}). `/community away off` ends it sooner."
         ),
     }
 
@@ -113,7 +123,7 @@ def handle_away_submission(
     modal closes (the confirmation goes to the approver as a DM)."""
     values = field_values(view)
     user_id = body["user"]["id"]
-    day = parse_day(values.get("until") or "")
+    day = parse_day(values.get("until") or "", today_of(services))
     delegate = values.get("delegate") or ""
     if day is None:
         ack(response_action="errors", errors={"until": "Choose the last day you are away."})
