@@ -4,6 +4,7 @@ sweep's escalation under several workers; delegation (/community away)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -124,6 +125,13 @@ def test_each_community_has_its_channel_and_its_approvers(policy_stack) -> None:
     assert not stack.services.requests.verdict(Action.APPROVE, nl, grace).allowed
     assert stack.services.requests.verdict(Action.APPROVE, be, grace).allowed
 
+    # ... nor from App Home: Grace's lists the BE request with its buttons, not the NL one
+    assert stack.driver.open_home(GRACE).status_code == 200
+    home = stack.standin.wait_for(
+        lambda: (h := stack.standin.home(GRACE)) and be.id in json.dumps(h["blocks"]) and h,
+        description="Grace's App Home",
+    )
+    assert nl.id not in json.dumps(home["blocks"])
     assert click(stack, BOB, "Approve", nl).status_code == 200
     assert click(stack, GRACE, "Approve", be).status_code == 200
     assert wait_status(stack, nl.id, Status.DONE).decided_by == BOB
