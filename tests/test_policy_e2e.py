@@ -272,3 +272,17 @@ def test_an_admin_sees_the_effective_policy(policy_stack) -> None:
     reply = command_reply(stack, DAVE, f"policy {BE}")
     assert f"[{BE}]" in reply and BE_CHANNEL in reply and f"[{NL}]" not in reply
     assert "Only admins" in command_reply(stack, BOB, "policy")
+
+
+def test_a_workflow_step_files_with_the_roles_of_its_community(policy_stack) -> None:
+    from tests.test_workflow_steps_e2e import ONBOARD_JANE, filed, finished, run
+
+    stack = policy_stack()
+    # Frank is hr in BE only: a step filing for NL in his name fails like the modal's refusal.
+    refused = run(stack, {**ONBOARD_JANE, "community_id": NL, "requester": FRANK}, user=FRANK)
+    assert finished(stack, refused).error == (
+        "Community: Only HR may file requests. Ask an admin for the role."
+    )
+    accepted = run(stack, {**ONBOARD_JANE, "community_id": BE, "requester": FRANK}, user=FRANK)
+    request = filed(stack, accepted)
+    assert (request.community_id, request.channel) == (BE, BE_CHANNEL)

@@ -365,7 +365,9 @@ def build_services(
         RedisStepStore(client, settings.retention_days * 86400),
         service,
         SlackStepCompleter(slack),
-        actor_of=step_actor(services.quick_roles, roles, users),
+        actor_of=step_actor(
+            services.quick_roles, roles, users, community if book.from_file else None
+        ),
         communities=community_names(api),
         policy=policy,
         clock=clock,
