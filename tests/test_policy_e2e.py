@@ -286,3 +286,13 @@ def test_a_workflow_step_files_with_the_roles_of_its_community(policy_stack) -> 
     accepted = run(stack, {**ONBOARD_JANE, "community_id": BE, "requester": FRANK}, user=FRANK)
     request = filed(stack, accepted)
     assert (request.community_id, request.channel) == (BE, BE_CHANNEL)
+
+
+def test_credit_is_looked_up_only_where_the_caller_holds_a_role(policy_stack) -> None:
+    stack = policy_stack()
+    be = file(stack, FRANK, BE, "joke@example.com", credit="400.00")
+    assert click(stack, GRACE, "Approve", be).status_code == 200
+    wait_status(stack, be.id, Status.DONE)
+    # Grace (manager in BE) finds her; Carol (support in NL only) does not look in BE.
+    assert "€400.00" in command_reply(stack, GRACE, "credit joke@example.com")
+    assert "not a member of any community" in command_reply(stack, CAROL, "credit joke@example.com")
