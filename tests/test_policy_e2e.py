@@ -172,6 +172,8 @@ def test_escalation_once_under_several_workers(policy_stack) -> None:
     ]
     posts = [m for m in stack.standin.messages(ESCALATE_CHANNEL) if request.id in m.text]
     assert (len(replies), len(posts)) == (1, 1)
+    escalated = [e for e in audit_of(stack, request.id) if e["action"] == "escalated"]
+    assert [(e["actor"], e["detail"]) for e in escalated] == [("system", f"to {ERIN}")]
     # An escalation is not a change: nobody became its last changer.
     assert stack.services.store.get(request.id).changed_by == ""
 

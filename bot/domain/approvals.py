@@ -77,8 +77,9 @@ def new_request_id() -> str:
 class EscalationClaims(Protocol):
     """The once-per-request escalation marker (bot.storage.escalations)."""
 
-    def claim(self, request_id: str, at: float) -> bool:
-        """True for the one caller that escalates this request."""
+    def claim(self, request_id: str, at: float, audit_entry: list[str] | None = None) -> bool:
+        """True for the one caller that escalates this request (`audit_entry` is written
+        with the claim)."""
 
 
 class RequestService:
@@ -488,10 +489,11 @@ class RequestService:
             found = book.for_community(request.community_id)
             if found is None or not escalation_due(found, request, now):
                 continue
-            if not self.escalations.claim(request.id, now):
+            approvers = sorted(self.community.escalation_approvers(request.community_id))
+            entry = audit.entry(request, "escalated", SYSTEM, detail="to " + ", ".join(approvers))
+            if not self.escalations.claim(request.id, now, entry):
                 continue  # another sweeper escalated it
             count += 1
-            approvers = sorted(self.community.escalation_approvers(request.community_id))
             self._safely(self.notifier.escalate, request, approvers, found.escalate_channel)
         return count
 
