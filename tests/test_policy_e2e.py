@@ -298,3 +298,49 @@ def test_credit_is_looked_up_only_where_the_caller_holds_a_role(policy_stack) ->
     # Grace (manager in BE) finds her; Carol (support in NL only) does not look in BE.
     assert "€400.00" in command_reply(stack, GRACE, "credit joke@example.com")
     assert "not a member of any community" in command_reply(stack, CAROL, "credit joke@example.com")
+
+
+def test_an_import_names_one_community_and_follows_its_people(policy_stack) -> None:
+    from tests.import_flows import open_import, people_csv
+
+    stack = policy_stack()
+    view = open_import(stack, ALICE)
+    assert options_of_import(view) == [NL]
+    values = {"csv_file": ("people.csv", people_csv(2)), "operation": "add", "community_id": NL}
+    result = stack.driver.fill_and_submit(ALICE, view["id"], values)
+    assert result.errors is None, result.errors
+    message = stack.standin.wait_for(
+        lambda: next(
+            (
+                m
+                for m in stack.standin.messages(NL_CHANNEL)
+                if (m.metadata or {}).get("event_type") == "community_import"
+            ),
+            None,
+        ),
+        description="the import's approval message in NL's channel",
+    )
+    import_id = message.metadata["event_payload"]["import_id"]
+    assert stack.services.imports.store.get(import_id).community_id == NL
+    assert not [m for m in stack.standin.messages(BE_CHANNEL)]
+
+    # BE's approver cannot decide it; NL's can.
+    before = len(stack.standin.ephemerals(GRACE))
+    stack.driver.click(GRACE, "Approve", channel=NL_CHANNEL, ts=message.ts)
+    stack.standin.wait_for(
+        lambda: len(stack.standin.ephemerals(GRACE)) > before, description="refused"
+    )
+    assert stack.services.imports.store.get(import_id).approver_ids == []
+    stack.driver.click(BOB, "Approve", channel=NL_CHANNEL, ts=message.ts)
+    eventually(
+        lambda: stack.services.imports.store.get(import_id).approver_ids == [BOB],
+        what="Bob's approval",
+    )
+
+
+def options_of_import(view: dict) -> list[str]:
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        if "community" in str(block.get("block_id")) and element.get("options"):
+            return [o["value"] for o in element["options"]]
+    raise AssertionError("no community select in the Import modal")

@@ -430,6 +430,8 @@ class ImportService:
         # With POLICY_FILE: the actor's roles in an import's community (the runtime sets it,
         # from bot.domain.community_roles); None: the roles the actor carries stand.
         self.roles_in: Callable[[str, str], frozenset[Role]] | None = None
+        # With POLICY_FILE: each community's numbers (approvals, expiry), as for one request.
+        self.policy_of: Callable[[str], Policy] | None = None
 
     def scoped(self, actor: Actor, community_id: str) -> Actor:
         """The actor with their roles in `community_id` (POLICY_FILE)."""
@@ -437,9 +439,16 @@ class ImportService:
             return actor
         return dataclasses.replace(actor, roles=self.roles_in(actor.user_id, community_id))
 
-    def approvals_for(self, operation: Operation) -> int:
-        """The policy for one such request, or IMPORT_APPROVALS_REQUIRED when larger."""
-        return max(self.policy.approvals_required(operation), self.min_approvals or 0)
+    def approvals_for(self, operation: Operation, community_id: str = "") -> int:
+        """The policy for one such request (in the import's community, with POLICY_FILE), or
+        IMPORT_APPROVALS_REQUIRED when larger."""
+        policy = self.community_policy(community_id)
+        return max(policy.approvals_required(operation), self.min_approvals or 0)
+
+    def community_policy(self, community_id: str) -> Policy:
+        if self.policy_of is None or not community_id:
+            return self.policy
+        return self.policy_of(community_id)
 
     # Filing ------------------------------------------------------------------
 
@@ -468,7 +477,7 @@ class ImportService:
                 f"most {format_euros(self.max_total_credit)}. Split the file."
             )
         now = self.now()
-        required = self.approvals_for(read.operation)
+        required = self.approvals_for(read.operation, community_id)
         request = ImportRequest(
             id=new_import_id(),
             operation=read.operation,
@@ -477,7 +486,7 @@ class ImportService:
             requester_id=requester_id,
             created_at=now,
             updated_at=now,
-            expires_at=now + self.policy.expiry_seconds,
+            expires_at=now + self.community_policy(community_id).expiry_seconds,
             approvals_required=required,
             environment=self.environment,
             file_name=file_name,
