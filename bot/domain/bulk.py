@@ -430,6 +430,7 @@ class ImportService:
         # With POLICY_FILE: the actor's roles in an import's community (the runtime sets it,
         # from bot.domain.community_roles); None: the roles the actor carries stand.
         self.roles_in: Callable[[str, str], frozenset[Role]] | None = None
+        self.standing_in_for: Callable[[str, str], list[str]] | None = None  # delegates
         # With POLICY_FILE: each community's numbers (approvals, expiry), as for one request.
         self.policy_of: Callable[[str], Policy] | None = None
 
@@ -437,7 +438,10 @@ class ImportService:
         """The actor with their roles in `community_id` (POLICY_FILE)."""
         if self.roles_in is None:
             return actor
-        return dataclasses.replace(actor, roles=self.roles_in(actor.user_id, community_id))
+        absent = self.standing_in_for(actor.user_id, community_id) if self.standing_in_for else []
+        return dataclasses.replace(
+            actor, roles=self.roles_in(actor.user_id, community_id), for_ids=tuple(absent)
+        )
 
     def approvals_for(self, operation: Operation, community_id: str = "") -> int:
         """The policy for one such request (in the import's community, with POLICY_FILE), or

@@ -345,6 +345,7 @@ def build_services(
         notifier.managers_of = lambda community_id: community.users_with(Role.MANAGER, community_id)
         imports.notifier.channel_for = _channel_of(book)
         imports.service.roles_in = community.roles_for
+        imports.service.standing_in_for = community.standing_in_for
         imports.service.policy_of = service.policy_of
     services = Services(
         imports=imports,
