@@ -344,3 +344,41 @@ def options_of_import(view: dict) -> list[str]:
         if "community" in str(block.get("block_id")) and element.get("options"):
             return [o["value"] for o in element["options"]]
     raise AssertionError("no community select in the Import modal")
+
+
+def test_concurrent_sweeps_escalate_once(policy_stack) -> None:
+    """Eight sweeps at the same moment (as many workers would): one reply, one post, one
+    audit entry."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    stack = policy_stack(workers=0)
+    request = file(stack, ALICE, NL, "race@example.com")
+    later = stack.clock.now() + 9 * 3600
+    start = Barrier(8)
+
+    def sweep(_: int) -> None:
+        start.wait()
+        stack.services.requests.sweep(later)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(sweep, range(8)))
+    escalated = [e for e in audit_of(stack, request.id) if e["action"] == "escalated"]
+    posts = [m for m in stack.standin.messages(ESCALATE_CHANNEL) if request.id in m.text]
+    assert (len(escalated), len(posts)) == (1, 1)
+
+
+def test_without_a_policy_file_a_delegate_decides_for_an_absent_manager(stack) -> None:
+    """ROLES_* everywhere (no POLICY_FILE): /community away still works."""
+    from tests.flows import JANE, file_request
+    from tests.flows import click as click_in_channel
+
+    today, _ = today_and_midnight(stack)
+    assert "decides what you could decide" in command_reply(
+        stack, BOB, f"away {today.isoformat()} <@{FRANK}>"
+    )
+    request = file_request(stack, ALICE, JANE)
+    assert click_in_channel(stack, FRANK, "Approve", request).status_code == 200
+    assert wait_status(stack, request.id, Status.DONE).decided_by == FRANK
+    approved = [e for e in audit_of(stack, request.id) if e["action"] == "approved"]
+    assert approved[0]["detail"] == f"for {BOB}"
