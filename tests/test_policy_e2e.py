@@ -42,6 +42,7 @@ escalate_channel = "{ESCALATE_CHANNEL}"
 channel = "{BE_CHANNEL}"
 requesters = ["{FRANK}"]
 approvers = ["{GRACE}"]
+reminder_hours = 2
 """
 
 
@@ -382,3 +383,20 @@ def test_without_a_policy_file_a_delegate_decides_for_an_absent_manager(stack) -
     assert wait_status(stack, request.id, Status.DONE).decided_by == FRANK
     approved = [e for e in audit_of(stack, request.id) if e["action"] == "approved"]
     assert approved[0]["detail"] == f"for {BOB}"
+
+
+def test_each_community_reminds_after_its_own_hours(policy_stack) -> None:
+    stack = policy_stack(workers=0)
+    nl = file(stack, ALICE, NL, "wait-nl@example.com")
+    be = file(stack, FRANK, BE, "wait-be@example.com")
+    stack.services.requests.sweep(stack.clock.now() + 3 * 3600)
+
+    def reminders(request: MemberRequest) -> list[str]:
+        return [
+            m.text
+            for m in stack.standin.messages(request.channel)
+            if m.thread_ts == request.message_ts and "Still waiting" in str(m.blocks)
+        ]
+
+    assert len(reminders(be)) == 1 and f"<@{GRACE}>" in reminders(be)[0]  # BE: after 2 h
+    assert reminders(nl) == []  # NL: after 24 h

@@ -445,8 +445,11 @@ class RequestService:
         """Expire requests past their time and remind approvers once. Returns counts."""
         now = self.clock.now() if now is None else now
         expired = reminded = 0
-        due = self.store.pending_created_before(now - self.policy.reminder_seconds)
+        due = self.store.pending_created_before(now - self._soonest_reminder())
         for request in self.store.get_many(due):
+            remind_at = request.created_at + self.policy_of(request.community_id).reminder_seconds
+            if now < request.expires_at and now < remind_at:
+                continue  # its community reminds later (POLICY_FILE's reminder_hours)
             if now >= request.expires_at:
                 result = self.store.transition(
                     request.id,
@@ -468,6 +471,13 @@ class RequestService:
             log.info("escalated %d request(s)", escalated)
         self.store.forget_before(now - self.policy.retention_seconds)
         return expired, reminded
+
+    def _soonest_reminder(self) -> float:
+        """The shortest reminder time of any community (the sweep's look-back)."""
+        found = [self.policy.reminder_seconds]
+        if self.community is not None and self.community.book.from_file:
+            found += [p.reminder_seconds for p in self.community.book.communities.values()]
+        return min(found)
 
     def _escalate(self, now: float) -> int:
         """Escalate each request undecided for its community's `escalate_after_hours`, once
