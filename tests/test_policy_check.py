@@ -62,7 +62,7 @@ def test_the_example_passes_against_a_sandbox_that_lists_both(tmp_path: Path) ->
     assert "  channel              C0APPROVNL" in nl
     assert "  approvals remove     2" in nl
     assert "  auto-approve         an onboarding of at most €250.00" in nl
-    assert "  escalation           after 8 h to U0DAVE, posted in C0ESCALATE" in nl
+    assert "  escalation           after 8 h to U0ERIN, posted in C0ESCALATE" in nl
     be = out[out.index("[cc-acme-be]") :]
     assert "  max credit           €2,500.00  (defaults)" in be
     assert "API: the SANDBOX lists every community named (2)" in out

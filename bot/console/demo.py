@@ -14,6 +14,7 @@ from bot.runtime.settings import Settings
 from bot.slack_standin import StandInUser
 
 MANAGERS_GROUP = "S0MANAGERS"
+POLICY_GROUP = "S0MANAGERSBE"  # examples/policy.toml's approvers of cc-acme-be
 
 _TEAM = [  # (id, name, real name)
     ("U0ALICE", "alice", "Alice Jansen"),
@@ -48,6 +49,14 @@ def workspace_for(settings: Settings) -> Workspace:
         StandInUser(id=uid, name=name, real_name=real, email=f"{name}@acme.example")
         for uid, name, real in _TEAM
     ]
+    if settings.policy_file:
+        # POLICY_FILE grants the roles per community (examples/policy.toml names this team):
+        # only dave is admin everywhere; grace joins, and frank is in the Belgian managers'
+        # group.
+        users.append(StandInUser(id="U0GRACE", name="grace", real_name="Grace Peeters",
+                                 email="grace@acme.example"))  # fmt: skip
+        groups = {MANAGERS_GROUP: ["U0ERIN"], POLICY_GROUP: ["U0FRANK"]}
+        return Workspace(settings.model_copy(update={"roles_admin": ("U0DAVE",)}), users, groups)
     return Workspace(settings.model_copy(update=_DEMO_ROLES), users, {MANAGERS_GROUP: ["U0ERIN"]})
 
 

@@ -30,6 +30,8 @@ EMOJI = {
     "bell": "🔔",
     "calendar": "📆",
     "paperclip": "📎",
+    "rotating_light": "🚨",
+    "palm_tree": "🌴",
 }
 
 _TOKEN = re.compile(r"<([^<>\n]+)>")

@@ -32,6 +32,7 @@ from bot.console.form import (
 from bot.console.mask import Masker
 from bot.console.render import Names, mrkdwn, render_blocks, render_view_header
 from bot.console.steps import StepRunner
+from bot.domain.community_policy import PolicyBook
 from bot.domain.roles import Role
 from bot.local.split import SplitStack
 from bot.local.stack import LocalStack
@@ -74,6 +75,20 @@ In a modal, answer field by field: Enter keeps the [default] or leaves an option
 empty; a choice is its number. Ctrl-C or Ctrl-D at a field cancels the modal."""
 
 
+def policy_channels(book: PolicyBook | None) -> dict[str, str]:
+    """{channel: name} for the policy file's approval and escalation channels."""
+    if book is None or not book.from_file:
+        return {}
+    named: dict[str, str] = {}
+    for community_id, policy in book.communities.items():
+        if policy.channel:
+            named.setdefault(policy.channel, f"approvals-{community_id}")
+    for policy in book.communities.values():
+        if policy.escalate_channel:
+            named.setdefault(policy.escalate_channel, "escalations")
+    return named
+
+
 @dataclass(frozen=True)
 class Surface:
     """Something on screen that may carry buttons: a message (channel or DM), an ephemeral
@@ -108,10 +123,12 @@ class ConsoleSession:
         self.standin = stack.standin
         self.driver = stack.driver
         self.channel = stack.settings.approvals_channel or ""
+        # With POLICY_FILE, each community's channel and the escalation channels too.
+        self.channels = {self.channel: APPROVALS, **policy_channels(stack.services.book)}
         self.people = self.standin.users
         self.names = Names(
             {u.id: u.name for u in self.people},
-            {self.channel: APPROVALS},
+            self.channels,
             ZoneInfo(stack.settings.timezone),
         )
         self.write = write
@@ -155,9 +172,17 @@ class ConsoleSession:
         self.say("Type help for the commands.")
 
     def _roles_text(self, user_id: str) -> str:
-        roles = self.stack.services.roles.roles_of(user_id)
+        services = self.stack.services
+        roles = services.roles.roles_of(user_id)
         if Role.ADMIN in roles:
             return "admin"
+        if services.per_community and services.book and services.community:
+            held = [
+                f"{', '.join(sorted(found))} in {community_id}"
+                for community_id in services.book.communities
+                if (found := services.community.own_roles(user_id, community_id))
+            ]
+            return "; ".join(held) or "no role"
         return ", ".join(sorted(roles)) or "no role"
 
     # ----------------------------------------------------------------------------------
@@ -334,10 +359,11 @@ class ConsoleSession:
 
     def _worker_busy(self) -> bool:
         """An approved request not yet carried out, as its message metadata says."""
-        for message in self.standin.messages(self.channel):
-            payload = (message.metadata or {}).get("event_payload") or {}
-            if payload.get("status") in _WORKING:
-                return True
+        for channel in self.channels:
+            for message in self.standin.messages(channel):
+                payload = (message.metadata or {}).get("event_payload") or {}
+                if payload.get("status") in _WORKING:
+                    return True
         return False
 
     def _check_answer(self, result: DriverResult) -> None:
@@ -370,14 +396,16 @@ class ConsoleSession:
             self._remember(Surface("ephemeral", shown["ts"], shown["channel"], self.user.id))
 
     def _report_channel(self) -> None:
-        for message in self.standin.messages(self.channel):
-            fingerprint = _fingerprint(message.text, message.blocks)
-            if self.seen_messages.get(message.ts) == fingerprint:
-                continue
-            what = "message updated" if message.ts in self.seen_messages else "new message"
-            self.seen_messages[message.ts] = fingerprint
-            self._box(f"#{APPROVALS} · {what}", self._message_lines(message.text, message.blocks))
-            self._remember(Surface("message", message.ts, message.channel))
+        for channel, name in self.channels.items():
+            for message in self.standin.messages(channel):
+                key = f"{channel}/{message.ts}"
+                fingerprint = _fingerprint(message.text, message.blocks)
+                if self.seen_messages.get(key) == fingerprint:
+                    continue
+                what = "message updated" if key in self.seen_messages else "new message"
+                self.seen_messages[key] = fingerprint
+                self._box(f"#{name} · {what}", self._message_lines(message.text, message.blocks))
+                self._remember(Surface("message", message.ts, message.channel))
 
     def _report_home(self) -> None:
         user = self.user.id

@@ -14,8 +14,10 @@ decided by their roles alone.
 A missing fact refuses: without the actor's e-mail address the subject relation cannot be
 ruled out, so every action whose subject cell refuses is refused.
 
-Issue 18 adds per-community roles (the `roles` an Actor carries are the actor's roles for
-the target's community) and a delegate relation (a new `Relation`, a new column).
+Issue 18: the `roles` an Actor carries are the actor's roles for the target's community
+(bot.domain.community_roles), and a delegate carries the absent approvers they stand in for
+(`for_ids`): the stand-in relation refuses a delegate whose absent approver could not decide
+(they filed it, changed it last or already approved it).
 
 `python -m bot.domain.access` prints the table as Markdown (the README's "Who may do what").
 """
@@ -47,6 +49,9 @@ class Relation(StrEnum):
     REQUESTER = "requester"  # filed it
     LAST_CHANGER = "last_changer"  # changed it last (a date change, a stop)
     PRIOR_APPROVER = "prior_approver"  # already approved it
+    # decides for an absent approver (/community away) who filed it, changed it last or
+    # already approved it: what the absent approver could not decide, their delegate cannot
+    STAND_IN = "stand_in"
 
 
 class Permit(StrEnum):
@@ -67,6 +72,7 @@ class Refusal(StrEnum):
     CHANGER = "changer"  # whoever changed it last may not
     EMAIL_UNKNOWN = "email_unknown"  # the actor's e-mail is unknown: cannot rule out EMPLOYEE
     DUPLICATE = "duplicate"  # this approver already approved
+    STAND_IN = "stand_in"  # a delegate, for an absent approver who may not decide it
 
 
 REFUSED_AS = {
@@ -74,6 +80,7 @@ REFUSED_AS = {
     Relation.REQUESTER: Refusal.OWN,
     Relation.LAST_CHANGER: Refusal.CHANGER,
     Relation.PRIOR_APPROVER: Refusal.DUPLICATE,
+    Relation.STAND_IN: Refusal.STAND_IN,
 }
 
 
@@ -90,7 +97,7 @@ def _rule(roles: set[Role], **cells: Permit) -> Rule:
 
 
 ALLOW, REFUSE = Permit.ALLOW, Permit.REFUSE
-_DECIDERS = {"subject": REFUSE, "requester": REFUSE, "last_changer": REFUSE}
+_DECIDERS = {"subject": REFUSE, "requester": REFUSE, "last_changer": REFUSE, "stand_in": REFUSE}
 
 # The table. A new Action without its row fails tests/unit/test_access.py.
 TABLE: dict[Action, Rule] = {
@@ -98,8 +105,12 @@ TABLE: dict[Action, Rule] = {
     Action.APPROVE: _rule({Role.MANAGER}, **_DECIDERS, prior_approver=REFUSE),
     Action.REJECT: _rule({Role.MANAGER}, **_DECIDERS),
     Action.RETRY: _rule({Role.MANAGER}, **_DECIDERS),
-    Action.CANCEL: _rule({Role.MANAGER}, subject=REFUSE, requester=ALLOW, last_changer=REFUSE),
-    Action.CHANGE_DATE: _rule({Role.MANAGER}, subject=REFUSE, requester=ALLOW, last_changer=REFUSE),
+    Action.CANCEL: _rule(
+        {Role.MANAGER}, subject=REFUSE, requester=ALLOW, last_changer=REFUSE, stand_in=REFUSE
+    ),
+    Action.CHANGE_DATE: _rule(
+        {Role.MANAGER}, subject=REFUSE, requester=ALLOW, last_changer=REFUSE, stand_in=REFUSE
+    ),
     Action.STOP: _rule({Role.MANAGER}, **_DECIDERS),
 }
 
@@ -107,11 +118,13 @@ TABLE: dict[Action, Rule] = {
 @dataclass(frozen=True)
 class Actor:
     """Who acts, with the facts the decision needs. `email` is "" when Slack did not say;
-    `roles` are the actor's roles (for the target's community, once issue 18 is built)."""
+    `roles` are the actor's roles for the target's community; `for_ids` the absent
+    approvers they decide for as a delegate (empty when they decide as themselves)."""
 
     user_id: str
     email: str
     roles: frozenset[Role]
+    for_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,9 @@ def relations_of(actor: Actor, target: Target) -> set[Relation]:
         held.add(Relation.LAST_CHANGER)
     if actor.user_id in target.approver_ids:
         held.add(Relation.PRIOR_APPROVER)
+    for absent_id in actor.for_ids:
+        if absent_id in {target.requester_id, target.last_changer_id, *target.approver_ids}:
+            held.add(Relation.STAND_IN)
     return held
 
 
@@ -193,6 +209,7 @@ _RELATION_WORDS = {
     Relation.REQUESTER: "requester",
     Relation.LAST_CHANGER: "last changer",
     Relation.PRIOR_APPROVER: "prior approver",
+    Relation.STAND_IN: "delegate of one who may not",
 }
 _CELL_WORDS = {Permit.ALLOW: "yes", Permit.REFUSE: "no", Permit.BY_ROLE: "by role"}
 
@@ -213,7 +230,10 @@ def render_table() -> str:
         "person's e-mail address that cannot be ruled out, so a row whose subject says no "
         "refuses. The last changer is whoever last changed the date or stopped it. A "
         "requester's cancel applies while the request is not yet carried out; their date "
-        "change sends it back for approval when it gives credit sooner or keeps it longer.",
+        "change sends it back for approval when it gives credit sooner or keeps it longer. "
+        "A delegate (`/community away`) holds the absent approver's manager role in their "
+        'communities; "delegate of one who may not" is a delegate whose absent approver '
+        "filed the request, changed it last or already approved it.",
     ]
     return "\n".join(lines) + "\n"
 

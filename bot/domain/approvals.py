@@ -10,18 +10,22 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from bot.domain import audit
 from bot.domain.access import Action, Actor, Refusal, Target, Verdict, about, may
 from bot.domain.clock import Clock
+from bot.domain.community_policy import CommunityPolicy, auto_approve, escalation_due
+from bot.domain.community_roles import CommunityRoles
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
 from bot.domain.notifier import Event, Notifier
 from bot.domain.policy import Policy
 from bot.domain.ports import RequestStore, TransitionResult
 from bot.domain.requests import MemberRequest, Operation, Status
+from bot.domain.roles import Role
 
 log = logging.getLogger("bot.approvals")
 
@@ -70,6 +74,14 @@ def new_request_id() -> str:
     return "R" + secrets.token_hex(4).upper()
 
 
+class EscalationClaims(Protocol):
+    """The once-per-request escalation marker (bot.storage.escalations)."""
+
+    def claim(self, request_id: str, at: float, audit_entry: list[str] | None = None) -> bool:
+        """True for the one caller that escalates this request (`audit_entry` is written
+        with the claim)."""
+
+
 class RequestService:
     def __init__(
         self,
@@ -78,18 +90,68 @@ class RequestService:
         notifier: Notifier,
         environment: str,
         clock: Clock,
+        *,
+        community: CommunityRoles | None = None,
+        escalations: EscalationClaims | None = None,
     ) -> None:
+        """`community` (with POLICY_FILE): each community's policy and each person's roles
+        in it; the decision then reads the actor's roles for the request's community, not
+        the ones the Slack layer looked up for every community. `escalations` claims the
+        sweep's escalations."""
         self.store = store
         self.policy = policy
         self.notifier = notifier
         self.environment = environment
         self.clock = clock
+        self.community = community
+        self.escalations = escalations
+
+    # Per community (POLICY_FILE) ---------------------------------------------------------
+
+    def community_policy(self, community_id: str) -> CommunityPolicy | None:
+        """The community's effective policy; None without POLICY_FILE (or outside it)."""
+        if self.community is None:
+            return None
+        return self.community.book.for_community(community_id)
+
+    def policy_of(self, community_id: str) -> Policy:
+        """The numbers filing follows for this community (approvals, expiry, max credit)."""
+        found = self.community_policy(community_id)
+        return found.to_policy(self.policy) if found is not None else self.policy
+
+    def scoped(self, actor: Actor, request: MemberRequest) -> Actor:
+        """The actor as the decision sees them on `request`: their roles in its community
+        (a delegate's stand-in manager role, an escalation approver's once escalated) and
+        the absent approvers they decide for."""
+        community = self.community
+        if community is None:
+            return actor
+        if not community.book.from_file:
+            # One policy everywhere: the roles the Slack layer looked up (ROLES_*) stand,
+            # plus manager while standing in for an absent one (/community away).
+            if Role.MANAGER in actor.roles:
+                return actor
+            absent = community.standing_in_for(actor.user_id, request.community_id)
+            if not absent:
+                return actor
+            return replace(actor, roles=actor.roles | {Role.MANAGER}, for_ids=tuple(absent))
+        return replace(
+            actor,
+            roles=community.roles_on(actor.user_id, request),
+            for_ids=tuple(community.standing_in_for(actor.user_id, request.community_id)),
+        )
+
+    def scoped_for_filing(self, actor: Actor, community_id: str) -> Actor:
+        """The filer's roles in the community they file for (POLICY_FILE)."""
+        if self.community is None or not self.community.book.from_file:
+            return actor
+        return replace(actor, roles=self.community.roles_for(actor.user_id, community_id))
 
     # Filing ------------------------------------------------------------------
 
     def file_add(self, form: AddEmployeeForm, community_name: str, actor: Actor) -> MemberRequest:
         """Raises Refused when the table refuses the filer (e.g. a request about themself)."""
-        requester_id = self._may_file(actor, form.email)
+        requester_id = self._may_file(actor, form.email, form.community_id)
         request = self._new(
             Operation.ADD,
             form.community_id,
@@ -108,7 +170,7 @@ class RequestService:
     def file_remove(
         self, form: RemoveEmployeeForm, community_name: str, actor: Actor
     ) -> MemberRequest:
-        requester_id = self._may_file(actor, form.email)
+        requester_id = self._may_file(actor, form.email, form.community_id)
         request = self._new(
             Operation.REMOVE,
             form.community_id,
@@ -120,8 +182,8 @@ class RequestService:
         )
         return self._file(request)
 
-    @staticmethod
-    def _may_file(actor: Actor, email: str) -> str:
+    def _may_file(self, actor: Actor, email: str, community_id: str) -> str:
+        actor = self.scoped_for_filing(actor, community_id)
         verdict = may(Action.FILE, actor, Target(requester_id=actor.user_id, names=about(email)))
         if not verdict.allowed:
             raise Refused(verdict)
@@ -141,8 +203,19 @@ class RequestService:
         **details: str | Decimal,
     ) -> MemberRequest:
         now = self.clock.now()
-        required = self.policy.approvals_required(operation)
+        policy = self.policy_of(community_id)
+        required = policy.approvals_required(operation)
         at_once = Status.SCHEDULED if due_at > now else Status.APPROVED
+        found = self.community_policy(community_id)
+        credit = details.get("credit")
+        rule = (
+            auto_approve(found, operation, credit if isinstance(credit, Decimal) else None)
+            if found is not None
+            else None
+        )
+        if rule is not None:  # approved by policy: recorded as such (audit, message)
+            required = 0
+            details = {**details, "decision_reason": f"rule {rule}"}
         return MemberRequest(
             id=new_request_id(),
             operation=operation,
@@ -152,7 +225,7 @@ class RequestService:
             requester_id=requester_id,
             created_at=now,
             updated_at=now,
-            expires_at=now + self.policy.expiry_seconds,
+            expires_at=now + policy.expiry_seconds,
             approvals_required=required,
             environment=self.environment,
             status=Status.PENDING if required else at_once,
@@ -167,6 +240,8 @@ class RequestService:
         """Store the request (the caller acknowledges Slack only after this succeeds, so a
         failure keeps the user's input), then `publish_filed` tells people."""
         detail = "" if request.approvals_required else "no approval required by policy"
+        if not request.approvals_required and request.decision_reason:
+            detail = f"approved by policy ({request.decision_reason})"
         holder = self.store.create(
             request,
             audit.entry(request, "filed", request.requester_id, detail=detail),
@@ -188,15 +263,19 @@ class RequestService:
         request = self.store.get(request_id)
         if request is None:
             return Decision(False, None, Refusal.MISSING, action)
-        verdict = may(action, actor, target_of(request))
+        verdict = may(action, self.scoped(actor, request), target_of(request))
         if not verdict.allowed:
             return Decision(False, request, verdict.reason, action)
         return None
 
-    @staticmethod
-    def verdict(action: Action, request: MemberRequest, actor: Actor) -> Verdict:
+    def verdict(self, action: Action, request: MemberRequest, actor: Actor) -> Verdict:
         """The table's verdict, for a list deciding which requests and buttons to show."""
-        return may(action, actor, target_of(request))
+        return may(action, self.scoped(actor, request), target_of(request))
+
+    def for_whom(self, actor: Actor, request: MemberRequest) -> str:
+        """The audit's detail for a delegate: "for <absent>" (empty for anyone else)."""
+        absent = self.scoped(actor, request).for_ids
+        return "for " + ", ".join(absent) if absent else ""
 
     def check(self, action: Action, request_id: str, actor: Actor) -> Decision:
         """May the actor do this now? (For a surface that asks before opening a modal; the
@@ -215,7 +294,7 @@ class RequestService:
         result = self.store.approve(
             request_id,
             approver_id,
-            audit.entry(request, "approved", approver_id),
+            audit.entry(request, "approved", approver_id, detail=self.for_whom(actor, request)),
             expiry_entry=audit.entry(request, "expired", SYSTEM),
         )
         if result.outcome == "expired":  # found past its lifetime at the click
@@ -245,7 +324,12 @@ class RequestService:
                 "decided_at": repr(self.clock.now()),
                 "decision_reason": reason,
             },
-            audit_entry=audit.entry(request, "rejected", user_id, detail=reason),
+            audit_entry=audit.entry(
+                request,
+                "rejected",
+                user_id,
+                detail="; ".join(x for x in (self.for_whom(actor, request), reason) if x),
+            ),
         )
         if not announce and result.ok:
             return Decision(True, self.store.get(request_id))
@@ -361,8 +445,11 @@ class RequestService:
         """Expire requests past their time and remind approvers once. Returns counts."""
         now = self.clock.now() if now is None else now
         expired = reminded = 0
-        due = self.store.pending_created_before(now - self.policy.reminder_seconds)
+        due = self.store.pending_created_before(now - self._soonest_reminder())
         for request in self.store.get_many(due):
+            remind_at = request.created_at + self.policy_of(request.community_id).reminder_seconds
+            if now < request.expires_at and now < remind_at:
+                continue  # its community reminds later (POLICY_FILE's reminder_hours)
             if now >= request.expires_at:
                 result = self.store.transition(
                     request.id,
@@ -379,8 +466,46 @@ class RequestService:
                 reminded += 1
                 self._safely(self.notifier.remind, request)
         reminded += self._remind_due(now)
+        escalated = self._escalate(now)
+        if escalated:
+            log.info("escalated %d request(s)", escalated)
         self.store.forget_before(now - self.policy.retention_seconds)
         return expired, reminded
+
+    def _soonest_reminder(self) -> float:
+        """The shortest reminder time of any community (the sweep's look-back)."""
+        found = [self.policy.reminder_seconds]
+        if self.community is not None and self.community.book.from_file:
+            found += [p.reminder_seconds for p in self.community.book.communities.values()]
+        return min(found)
+
+    def _escalate(self, now: float) -> int:
+        """Escalate each request undecided for its community's `escalate_after_hours`, once
+        (the claim marks it; several sweepers escalate it exactly once). Not a change of the
+        request: `changed_by` stays, so nobody is refused as its last changer."""
+        if self.community is None or self.escalations is None:
+            return 0
+        book = self.community.book
+        hours = [
+            found.escalate_after_hours
+            for found in book.communities.values()
+            if found.escalates and found.escalate_after_hours is not None
+        ]
+        if not hours:
+            return 0
+        count = 0
+        due = self.store.pending_created_before(now - min(hours) * 3600)
+        for request in self.store.get_many(due):
+            found = book.for_community(request.community_id)
+            if found is None or not escalation_due(found, request, now):
+                continue
+            approvers = sorted(self.community.escalation_approvers(request.community_id))
+            entry = audit.entry(request, "escalated", SYSTEM, detail="to " + ", ".join(approvers))
+            if not self.escalations.claim(request.id, now, entry):
+                continue  # another sweeper escalated it
+            count += 1
+            self._safely(self.notifier.escalate, request, approvers, found.escalate_channel)
+        return count
 
     def _remind_due(self, now: float) -> int:
         """On the day before a scheduled offboarding's last day, tell the requester (once)."""

@@ -18,6 +18,7 @@ The store (bot.storage.imports) makes every change atomic; the runner
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -48,6 +49,7 @@ from bot.domain.members import (
 from bot.domain.money import format_euros
 from bot.domain.policy import Policy
 from bot.domain.requests import Approval, MemberRequest, Operation, Status
+from bot.domain.roles import Role
 
 log = logging.getLogger("bot.imports")
 
@@ -425,10 +427,32 @@ class ImportService:
         self.min_approvals = approvals_required
         self.max_total_credit = max_total_credit
         self.now = now
+        # With POLICY_FILE: the actor's roles in an import's community (the runtime sets it,
+        # from bot.domain.community_roles); None: the roles the actor carries stand.
+        self.roles_in: Callable[[str, str], frozenset[Role]] | None = None
+        self.standing_in_for: Callable[[str, str], list[str]] | None = None  # delegates
+        # With POLICY_FILE: each community's numbers (approvals, expiry), as for one request.
+        self.policy_of: Callable[[str], Policy] | None = None
 
-    def approvals_for(self, operation: Operation) -> int:
-        """The policy for one such request, or IMPORT_APPROVALS_REQUIRED when larger."""
-        return max(self.policy.approvals_required(operation), self.min_approvals or 0)
+    def scoped(self, actor: Actor, community_id: str) -> Actor:
+        """The actor with their roles in `community_id` (POLICY_FILE)."""
+        if self.roles_in is None:
+            return actor
+        absent = self.standing_in_for(actor.user_id, community_id) if self.standing_in_for else []
+        return dataclasses.replace(
+            actor, roles=self.roles_in(actor.user_id, community_id), for_ids=tuple(absent)
+        )
+
+    def approvals_for(self, operation: Operation, community_id: str = "") -> int:
+        """The policy for one such request (in the import's community, with POLICY_FILE), or
+        IMPORT_APPROVALS_REQUIRED when larger."""
+        policy = self.community_policy(community_id)
+        return max(policy.approvals_required(operation), self.min_approvals or 0)
+
+    def community_policy(self, community_id: str) -> Policy:
+        if self.policy_of is None or not community_id:
+            return self.policy
+        return self.policy_of(community_id)
 
     # Filing ------------------------------------------------------------------
 
@@ -446,7 +470,7 @@ class ImportService:
         (invalid, its address open in another request, or one the filer may not file: their
         own) or when the total credit is over the maximum per import; nothing is stored
         then."""
-        read = self._may_file(read, actor)
+        read = self._may_file(read, self.scoped(actor, community_id))
         requester_id = actor.user_id
         if not read.rows:
             raise ImportRefused(_none_left(read.invalid, read.row_count))
@@ -457,7 +481,7 @@ class ImportService:
                 f"most {format_euros(self.max_total_credit)}. Split the file."
             )
         now = self.now()
-        required = self.approvals_for(read.operation)
+        required = self.approvals_for(read.operation, community_id)
         request = ImportRequest(
             id=new_import_id(),
             operation=read.operation,
@@ -466,7 +490,7 @@ class ImportService:
             requester_id=requester_id,
             created_at=now,
             updated_at=now,
-            expires_at=now + self.policy.expiry_seconds,
+            expires_at=now + self.community_policy(community_id).expiry_seconds,
             approvals_required=required,
             environment=self.environment,
             file_name=file_name,
@@ -549,6 +573,7 @@ class ImportService:
         else:
             return []
         target = self.target_of(request)
+        actor = self.scoped(actor, request.community_id)
         return [action for action in candidates if may(action, actor, target).allowed]
 
     def open_imports(self) -> list[ImportRequest]:
@@ -561,7 +586,7 @@ class ImportService:
         request = self.store.get(import_id)
         if request is None:
             return ImportDecision(False, None, Refusal.MISSING, action=action)
-        verdict = may(action, actor, self.target_of(request))
+        verdict = may(action, self.scoped(actor, request.community_id), self.target_of(request))
         return ImportDecision(verdict.allowed, request, verdict.reason, action=action)
 
     def approve(self, import_id: str, actor: Actor) -> ImportDecision:

@@ -69,11 +69,12 @@ class CommunityRoles:
         their own right: then they decide as themselves."""
         if self.delegations is None or self.now is None:
             return []
-        if Role.MANAGER in self.own_roles(user_id, community_id):
+        active = self._active(user_id)  # one Redis read; mostly empty, and then no more
+        if not active or Role.MANAGER in self.own_roles(user_id, community_id):
             return []
         return [
             item.absent_id
-            for item in self._active(user_id)
+            for item in active
             if Role.MANAGER in self.own_roles(item.absent_id, community_id)
         ]
 

@@ -31,5 +31,9 @@ class Notifier(Protocol):
     def remind(self, request: MemberRequest) -> None:
         """Nudge the approvers of a request that has waited a while."""
 
+    def escalate(self, request: MemberRequest, approvers: list[str], channel: str) -> None:
+        """Ask the escalation approvers of an undecided request (its thread, and `channel`
+        when one is set); from then on they may decide it."""
+
     def remind_due(self, request: MemberRequest) -> None:
         """Tell the requester a scheduled offboarding runs tomorrow (with Cancel)."""

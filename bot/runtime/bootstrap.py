@@ -22,6 +22,8 @@ from bot.communities import CommunitiesClient, CommunitiesError
 from bot.domain.approvals import RequestService
 from bot.domain.bulk import ImportService
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.community_policy import PolicyBook
+from bot.domain.community_roles import CommunityRoles
 from bot.domain.policy import Policy
 from bot.domain.roles import Role, RoleDirectory
 from bot.domain.schedule import Schedule
@@ -29,6 +31,7 @@ from bot.domain.steps import StepService
 from bot.runtime.communities import communities_client
 from bot.runtime.import_runner import ImportRunner, RateGate
 from bot.runtime.metrics import Metrics
+from bot.runtime.policy import policy_book
 from bot.runtime.settings import ConfigError, Settings
 from bot.runtime.worker import Worker
 from bot.slack.downloads import FileHosts
@@ -42,6 +45,8 @@ from bot.slack.web_client import PooledWebClient
 from bot.storage import RedisServer
 from bot.storage.audit_log import RedisAuditLog
 from bot.storage.connection import RedisTarget, connect, parse_sentinels
+from bot.storage.delegations import RedisDelegationStore
+from bot.storage.escalations import RedisEscalations
 from bot.storage.group_cache import RedisGroupCache
 from bot.storage.imports import RedisImportStore
 from bot.storage.migrate import migrate_hash_tags
@@ -318,10 +323,36 @@ def build_services(
         offboard_at=f"{settings.schedule_offboard_at:%H:%M}",
     )
     policy = policy_from(settings)
-    service = RequestService(store, policy, notifier, settings.environment_label, clock)
+    book = policy_book(settings)
+    delegations = RedisDelegationStore(client)
+    community = CommunityRoles(
+        book,
+        roles,
+        delegations=delegations,
+        timezone=ZoneInfo(settings.timezone),
+        now=clock.now,
+    )
+    # Without POLICY_FILE nothing is scoped per community: ROLES_* everywhere, as before
+    # (delegation still works: /community away makes the delegate a manager).
+    service = RequestService(
+        store,
+        policy,
+        notifier,
+        settings.environment_label,
+        clock,
+        community=community,
+        escalations=RedisEscalations(client),
+    )
     imports = build_imports(
         settings, client, slack, policy, clock.now, lambda: roles.users_with(Role.MANAGER)
     )
+    if book.from_file:
+        notifier.channel_for = _channel_of(book)
+        notifier.managers_of = lambda community_id: community.users_with(Role.MANAGER, community_id)
+        imports.notifier.channel_for = _channel_of(book)
+        imports.service.roles_in = community.roles_for
+        imports.service.standing_in_for = community.standing_in_for
+        imports.service.policy_of = service.policy_of
     services = Services(
         imports=imports,
         store=store,
@@ -334,18 +365,31 @@ def build_services(
         audit_log=RedisAuditLog(client),
         environment=settings.environment_label,
         clock=clock,
+        book=book,
+        community=community,
+        delegations=delegations,
     )
     services.steps = StepService(
         RedisStepStore(client, settings.retention_days * 86400),
         service,
         SlackStepCompleter(slack),
-        actor_of=step_actor(services.quick_roles, roles, users),
+        actor_of=step_actor(
+            services.quick_roles, roles, users, community if book.from_file else None
+        ),
         communities=community_names(api),
         policy=policy,
         clock=clock,
     )
     notifier.after_change = services.steps.request_changed
     return services
+
+
+def _channel_of(book: PolicyBook) -> Callable[[str], str]:
+    def channel(community_id: str) -> str:
+        found = book.for_community(community_id)
+        return found.channel if found is not None else ""
+
+    return channel
 
 
 def build_imports(

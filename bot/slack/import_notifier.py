@@ -54,6 +54,13 @@ class SlackImportNotifier:
         self.progress_seconds = progress_seconds
         self.now = now
 
+    # With POLICY_FILE: each community's channel ("" for none: APPROVALS_CHANNEL).
+    channel_for: Callable[[str], str] | None = None
+
+    def approvals_channel(self, community_id: str) -> str:
+        found = self.channel_for(community_id) if self.channel_for is not None else ""
+        return found or self.channel
+
     # bot.domain.bulk.ImportNotifier ------------------------------------------------------
 
     def publish_filed(self, request: ImportRequest) -> None:
@@ -63,7 +70,8 @@ class SlackImportNotifier:
             "posting the approval message",
             request.id,
             lambda: self.client.chat_postMessage(
-                channel=self.channel, **approval_message(request, self.now())
+                channel=self.approvals_channel(request.community_id),
+                **approval_message(request, self.now()),
             ),
         )
         if reply is not None:

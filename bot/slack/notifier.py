@@ -30,6 +30,7 @@ from bot.domain.roles import Role, RoleDirectory
 from bot.slack.blocks.requests import (
     approval_message,
     due_reminder,
+    escalation,
     filed_dm,
     reminder,
     requester_dm,
@@ -103,6 +104,16 @@ class SlackNotifier:
         # Told after a final state was shown (Workflow Builder steps then complete:
         # bot.domain.steps.StepService.request_changed), in the process that made it.
         self.after_change: Callable[[str], None] | None = None
+        # With POLICY_FILE: each community's channel ("" for none: APPROVALS_CHANNEL), and
+        # the managers of one community (reminders mention them only).
+        self.channel_for: Callable[[str], str] | None = None
+        self.managers_of: Callable[[str], set[str]] | None = None
+
+    def approvals_channel(self, community_id: str) -> str:
+        """Where this community's approval messages go: its policy's channel, else
+        APPROVALS_CHANNEL."""
+        found = self.channel_for(community_id) if self.channel_for is not None else ""
+        return found or self.channel
 
     def publish_filed(self, request: MemberRequest) -> None:
         """Post the approval message for a request just stored, then DM the requester."""
@@ -123,11 +134,35 @@ class SlackNotifier:
     def remind(self, request: MemberRequest) -> None:
         if not request.message_ts:
             return
-        approvers = sorted(self.roles.users_with(Role.MANAGER) - {request.requester_id})
+        managers = (
+            self.managers_of(request.community_id)
+            if self.managers_of is not None
+            else self.roles.users_with(Role.MANAGER)
+        )
+        approvers = sorted(managers - {request.requester_id})
         text = reminder(request)
         if approvers:
             text["text"] = f"{mentions(approvers)}: {text['text']}"
         self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts, **text)
+
+    def escalate(self, request: MemberRequest, approvers: list[str], channel: str) -> None:
+        """A reply in the approval message's thread mentioning the escalation approvers
+        (from now on they may decide), and a post in `channel` when one is set."""
+        text = escalation(request, approvers)
+        if request.message_ts:
+            self._attempt(
+                "replying with the escalation",
+                request.id,
+                lambda: self.client.chat_postMessage(
+                    channel=request.channel, thread_ts=request.message_ts, **text
+                ),
+            )
+        if channel:
+            self._attempt(
+                "posting the escalation",
+                request.id,
+                lambda: self.client.chat_postMessage(channel=channel, **text),
+            )
 
     def remind_due(self, request: MemberRequest) -> None:
         self.client.chat_postMessage(
@@ -188,7 +223,9 @@ class SlackNotifier:
         reply = self._attempt(
             "posting the approval message",
             request.id,
-            lambda: self.client.chat_postMessage(channel=self.channel, **approval_message(request)),
+            lambda: self.client.chat_postMessage(
+                channel=self.approvals_channel(request.community_id), **approval_message(request)
+            ),
         )
         if reply is not None:
             self._attempt(

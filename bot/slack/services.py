@@ -11,20 +11,32 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from bot.communities import CommunitiesClient
 from bot.domain.approvals import RequestService
 from bot.domain.clock import Clock
+from bot.domain.community_policy import PolicyBook
+from bot.domain.community_roles import CommunityRoles
 from bot.domain.policy import Policy
 from bot.domain.ports import AuditLog, RequestStore
-from bot.domain.roles import RoleDirectory
+from bot.domain.roles import Role, RoleDirectory
 from bot.domain.steps import StepService
 from bot.slack.ack_gate import ACKS, AfterAcks
 from bot.slack.import_services import ImportServices
 from bot.slack.notifier import SlackNotifier
 from bot.slack.users import QuickRoles, UserDirectory
+from bot.storage.delegations import RedisDelegationStore
 
 log = logging.getLogger("bot.slack")
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+C = TypeVar("C", bound=HasId)
 
 LOOKUP_THREADS = 4  # Coolblue look-ups at once (/community credit, communities)
 LOOKUP_QUEUE = 32  # look-ups waiting or running; more are refused with "try again"
@@ -89,10 +101,50 @@ class Services:
     )
     imports: ImportServices | None = None  # /community import (bot.slack.import_services)
     steps: StepService | None = None  # Workflow Builder steps (bot.domain.steps)
+    # Each community's policy (POLICY_FILE, or the environment's one policy) and each
+    # person's roles in it (bot.domain.community_roles); built by the runtime.
+    book: PolicyBook | None = None
+    community: CommunityRoles | None = None
+    delegations: RedisDelegationStore | None = None  # /community away
     quick_roles: QuickRoles = field(init=False)  # roles on the ack path: cache only
 
     def __post_init__(self) -> None:
         self.quick_roles = QuickRoles(self.roles, self.refresher)
+
+    # Roles per community (POLICY_FILE) ----------------------------------------------------
+
+    @property
+    def per_community(self) -> bool:
+        """True with POLICY_FILE: roles and channels are per community."""
+        return self.book is not None and self.community is not None and self.book.from_file
+
+    def roles_anywhere(self, user_id: str, roles: frozenset[Role]) -> frozenset[Role]:
+        """`roles` (ROLES_*, as looked up) plus every role the file grants `user_id` in any
+        community, and manager for a delegate: what /community offers them at all. Each
+        action then asks for the roles in the target's community."""
+        if not self.per_community:
+            return roles
+        assert self.book is not None and self.community is not None
+        held = set(roles)
+        for community_id in self.book.communities:
+            held |= self.community.roles_for(user_id, community_id)
+        return frozenset(held)
+
+    def roles_in(self, user_id: str, community_id: str, roles: frozenset[Role]) -> frozenset[Role]:
+        """The roles `user_id` holds in `community_id` (`roles` without POLICY_FILE)."""
+        if not self.per_community:
+            return roles
+        assert self.community is not None
+        return self.community.roles_for(user_id, community_id)
+
+    def visible(self, user_id: str, communities: list[C], *roles: Role) -> list[C]:
+        """The communities among `communities` (anything with an `id`) where `user_id`
+        holds one of `roles`: all of them without POLICY_FILE."""
+        if not self.per_community:
+            return communities
+        assert self.community is not None
+        wanted = set(roles or Role)
+        return [c for c in communities if self.community.roles_for(user_id, c.id) & wanted]
 
     def close(self) -> None:
         """Stop the post-ack lanes: look-ups under way finish, queued refreshes are dropped."""

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.communities import CommunitiesClient
 from bot.domain.access import Actor
+from bot.domain.community_roles import CommunityRoles
 from bot.domain.roles import RoleDirectory
 from bot.domain.steps import ActorOf
 from bot.slack.users import MembershipUnknown, QuickRoles, UserDirectory
@@ -52,13 +53,23 @@ class SlackStepCompleter:
         return ""
 
 
-def step_actor(quick: QuickRoles, roles: RoleDirectory, users: UserDirectory) -> ActorOf:
+def step_actor(
+    quick: QuickRoles,
+    roles: RoleDirectory,
+    users: UserDirectory,
+    community: CommunityRoles | None = None,
+) -> ActorOf:
     """The person a step files for, with the facts the decision needs (their roles from
     the same grants and group cache as the modals; their e-mail address, users.info,
-    cached): asked of Slack here, off the ack path. None when Slack cannot say."""
+    cached): asked of Slack here, off the ack path. None when Slack cannot say. With
+    POLICY_FILE (`community` given), their roles in the step's community."""
 
     def actor(user_id: str, community_id: str) -> Actor | None:
         try:
+            if community is not None:
+                return Actor(
+                    user_id, users.email_of(user_id), community.roles_for(user_id, community_id)
+                )
             try:
                 held = quick.roles_of(user_id)
             except MembershipUnknown:

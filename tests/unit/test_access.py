@@ -119,3 +119,18 @@ def test_the_readme_shows_the_table_as_rendered() -> None:
         "README.md's 'Who may do what' table differs from bot.domain.access.TABLE; paste the "
         "output of `python -m bot.domain.access` between the who-may-do-what markers"
     )
+
+
+def test_a_delegate_may_not_decide_what_the_absent_approver_could_not() -> None:
+    """The stand-in column: Carol decides for Bob, who filed, changed or approved it."""
+    carol = Actor("U0CAROL", "carol@acme.nl", frozenset({Role.MANAGER}), for_ids=("U0BOB",))
+    jane = about("jane@example.com")
+    assert may(Action.APPROVE, carol, Target("U0ALICE", jane)).allowed
+    for target in (
+        Target("U0BOB", jane),
+        Target("U0ALICE", jane, last_changer_id="U0BOB"),
+        Target("U0ALICE", jane, approver_ids=("U0BOB",)),
+    ):
+        verdict = may(Action.APPROVE, carol, target)
+        assert (verdict.allowed, verdict.reason) == (False, Refusal.STAND_IN)
+    assert not may(Action.REJECT, carol, Target("U0BOB", jane)).allowed

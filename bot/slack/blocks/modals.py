@@ -15,6 +15,7 @@ ADD_EMPLOYEE = "add_employee"
 REMOVE_EMPLOYEE = "remove_employee"
 REJECT_REASON = "reject_reason"
 CHANGE_DATE = "change_date"
+AWAY = "away"
 
 
 def _input(
@@ -188,6 +189,19 @@ def change_date_modal(
     )
 
 
+def away_modal(environment: str, until: date | None, timezone: str) -> dict[str, Any]:
+    """/community away without an escaped mention: pick the last day and the stand-in."""
+    day: Block = {"type": "datepicker", "placeholder": plain("Last day away")}
+    if until is not None:
+        day["initial_date"] = until.isoformat()
+    blocks = [
+        _input("until", "Last day away", day, hint=f"Inclusive, in {timezone}."),
+        _input("delegate", "Who decides for you", {"type": "users_select"}),
+        context("They decide what you could decide, in the communities you approve in."),
+    ]
+    return _modal(AWAY, "Away", "Save", blocks, environment)
+
+
 def reject_modal(
     request_id: str, summary: str, environment: str, origin: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -217,6 +231,8 @@ def field_values(view: dict[str, Any]) -> dict[str, str | None]:
                 values[block_id] = option["value"]
             elif state.get("type") == "datepicker":
                 values[block_id] = state.get("selected_date")
+            elif state.get("type") == "users_select":
+                values[block_id] = state.get("selected_user")
             else:
                 values[block_id] = state.get("value")
     return values

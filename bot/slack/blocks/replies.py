@@ -29,6 +29,12 @@ USAGE: list[tuple[str, str, set[Role]]] = [
     ),
     ("/community communities", "the communities this integration may manage", set(Role)),
     ("/community audit", "the audit trail as a CSV file, by DM", {Role.ADMIN}),
+    (
+        "/community away <last day> @someone",
+        "someone decides in your place until then (`away off` ends it)",
+        {Role.MANAGER},
+    ),
+    ("/community policy [community]", "the effective policy of each community", {Role.ADMIN}),
     ("/community help", "this help", set()),
 ]
 

@@ -42,6 +42,8 @@ def status_line(request: MemberRequest) -> str:
         line += f": {mentions(request.approver_ids)})" if got else ")"
         return line + f" · expires {when(request.expires_at)}"
     decided = f"{mentions(request.decided_by)} at {when(request.decided_at)}"
+    if request.decided_by == "system" and request.decision_reason.startswith("rule "):
+        decided = f"policy ({escape(request.decision_reason)}) at {when(request.decided_at)}"
     if status is Status.SCHEDULED:
         return f":calendar: Approved by {decided} · scheduled for {when(request.due_at)}"
     if status in {Status.APPROVED, Status.EXECUTING}:
@@ -216,6 +218,20 @@ def due_reminder(request: MemberRequest, offboard_at: str) -> dict[str, Any]:
                 "block_id": f"due:{request.id}",
                 "elements": [button("Cancel", CANCEL, request.id, "danger")],
             },
+        ],
+    }
+
+
+def escalation(request: MemberRequest, approvers: list[str]) -> dict[str, Any]:
+    """The sweep's escalation: the escalation approvers may decide from now on."""
+    who = mentions(approvers) or "the escalation approvers"
+    return {
+        "text": f"Escalated: {request.id} is still waiting for approval",
+        "blocks": [
+            section(
+                f":rotating_light: Escalated to {who}: still waiting for approval, you may "
+                f"decide it now. {summary(request)}"
+            )
         ],
     }
 

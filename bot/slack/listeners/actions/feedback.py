@@ -68,6 +68,11 @@ def explain_refusal(decision: Decision) -> str:
         return EMAIL_UNKNOWN
     if decision.reason is Refusal.DUPLICATE:
         return "You already approved this request; it needs another manager."
+    if decision.reason is Refusal.STAND_IN:
+        return (
+            "The approver you stand in for filed, changed or approved this request, so "
+            "someone else has to decide on it."
+        )
     if request.status is Status.EXPIRED:
         return f"Request `{request.id}` expired at {when(request.decided_at)}."
     if request.status is Status.PENDING:

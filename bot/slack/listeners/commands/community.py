@@ -15,9 +15,11 @@ from bot.slack.blocks.replies import error_reply, help_reply, refusal
 from bot.slack.errors import handle_error, reports_errors
 from bot.slack.listeners.commands import (
     audit_trail,
+    away,
     communities,
     credit,
     pending,
+    policy,
     request_forms,
 )
 from bot.slack.listeners.commands.invocation import Invocation
@@ -57,6 +59,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         audit_trail.send_audit_trail, "export the audit trail", frozenset({Role.ADMIN})
     ),
     "import": Subcommand(open_import, "import employees from a file", FILERS),
+    "away": Subcommand(away.away, "name someone to decide while away", frozenset({Role.MANAGER})),
+    "policy": Subcommand(policy.show_policy, "see the policy", frozenset({Role.ADMIN})),
 }
 
 BUSY = (
@@ -90,7 +94,9 @@ def ack_community_command(
     word, _ = _parse(command)
     context["roles"], context["check_roles"] = None, False  # what the lazy part reads
     try:
-        roles = services.quick_roles.roles_of(command["user_id"])
+        roles = services.roles_anywhere(
+            command["user_id"], services.quick_roles.roles_of(command["user_id"])
+        )
     except MembershipUnknown:
         context["check_roles"] = True  # decided after the ack, with a Slack call if need be
         ack()
@@ -117,7 +123,9 @@ def run_community_command(
     whose roles the ack could not tell from the cache."""
     word, args = _parse(command)
     if check_roles:
-        roles = services.roles.roles_of(command["user_id"])
+        roles = services.roles_anywhere(
+            command["user_id"], services.roles.roles_of(command["user_id"])
+        )
         answer = _answer(word, roles, services.environment)
         if answer is not None:
             respond(answer)

@@ -8,11 +8,13 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from bot.communities.errors import CommunitiesError, NotFound
 from bot.domain.mailbox import ascii_address
+from bot.domain.roles import Role
 from bot.slack.blocks.replies import credit_reply, error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 from bot.slack.text import escape
 
 _EMAIL = TypeAdapter(EmailStr)
+LOOKERS = (Role.SUPPORT, Role.HR, Role.MANAGER)
 USAGE = "Usage: `/community credit jane.doe@example.com` (a valid e-mail address)."
 
 
@@ -32,6 +34,8 @@ def show_remaining_credit(call: Invocation) -> None:
             if len(words) > 1
             else list(api.list_communities().communities)
         )
+        # With POLICY_FILE: only where the caller holds a role (support, hr or manager)
+        communities = call.services.visible(call.user_id, communities, *LOOKERS)
         for community in communities:
             try:
                 credit = api.get_remaining_credit(community.id, email)

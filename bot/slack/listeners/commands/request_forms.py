@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.communities import Community
 from bot.communities.errors import CommunitiesError
+from bot.domain.roles import Role
 from bot.slack.blocks.modals import add_employee_modal, remove_employee_modal
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
@@ -20,13 +21,16 @@ METADATA_LIMIT = 3000  # Slack's limit on private_metadata
 
 
 def open_add_employee(call: Invocation) -> None:
-    communities = _communities(call)
+    communities = _communities(call, Role.HR)
     if communities is not None:
         view = add_employee_modal(
             communities,
             call.services.environment,
             email=_prefill(call.args),
-            max_credit=call.services.policy.max_credit,
+            max_credit=max(
+                (call.services.requests.policy_of(c.id).max_credit for c in communities),
+                default=call.services.policy.max_credit,
+            ),
             timezone=call.services.policy.schedule.timezone.key,
         )
         call.client.views_open(trigger_id=call.trigger_id, view=with_communities(view, communities))
@@ -34,7 +38,7 @@ def open_add_employee(call: Invocation) -> None:
 
 
 def open_remove_employee(call: Invocation) -> None:
-    communities = _communities(call)
+    communities = _communities(call, Role.HR)
     if communities is not None:
         view = remove_employee_modal(
             communities,
@@ -73,14 +77,21 @@ def offered_communities(view: dict[str, Any]) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in offered.items()}
 
 
-def _communities(call: Invocation) -> list[Community] | None:
+def _communities(call: Invocation, *roles: Role) -> list[Community] | None:
+    """The communities Coolblue lists that the caller holds one of `roles` in (with
+    POLICY_FILE; every one without it)."""
     try:
-        return list(call.services.api.list_communities().communities)
+        listed = list(call.services.api.list_communities().communities)
     except CommunitiesError as exc:
         call.respond(
             error_reply(f"Couldn't load the communities from Coolblue. {escape(exc.message)}")
         )
         return None
+    shown = call.services.visible(call.user_id, listed, *roles)
+    if not shown and call.services.per_community:
+        call.respond(error_reply("You hold no role in any community this bot manages."))
+        return None
+    return shown
 
 
 def _prefill(args: str) -> str:

@@ -28,7 +28,7 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
 def publish_home(client: WebClient, services: Services, user_id: str) -> None:
     store, requests = services.store, services.requests
     actor = actor_of(services, user_id)
-    roles = actor.roles
+    roles = services.roles_anywhere(user_id, actor.roles)  # POLICY_FILE: any community's
     mine = store.get_many(store.ids_of_requester(user_id))
     waiting = [
         r
@@ -44,6 +44,14 @@ def publish_home(client: WebClient, services: Services, user_id: str) -> None:
     recent = [r for r in store.get_many(store.recent_ids()) if not r.status.is_open][:10]
     if Role.ADMIN not in roles and Role.MANAGER not in roles:
         recent = [r for r in recent if r.requester_id == user_id]
+    elif services.per_community:  # a manager sees their own communities' requests only
+        deciders = {Role.ADMIN, Role.MANAGER}
+        recent = [
+            r
+            for r in recent
+            if r.requester_id == user_id
+            or services.roles_in(user_id, r.community_id, roles) & deciders
+        ]
     client.views_publish(
         user_id=user_id,
         view=home_view(

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.communities import Community
 from bot.communities.errors import CommunitiesError
+from bot.domain.roles import Role
 from bot.slack.blocks.imports import import_modal
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
@@ -29,6 +30,7 @@ def open_import(call: Invocation) -> None:
             error_reply(f"Couldn't load the communities from Coolblue. {escape(exc.message)}")
         )
         return
+    communities = call.services.visible(call.user_id, communities, Role.HR)  # POLICY_FILE
     view = import_modal(
         communities,
         call.services.environment,

@@ -75,6 +75,11 @@ def explain(decision: ImportDecision) -> str:
         return EMAIL_UNKNOWN
     if decision.reason is Refusal.DUPLICATE:
         return "You already approved this import; it needs another manager."
+    if decision.reason is Refusal.STAND_IN:
+        return (
+            "The approver you stand in for filed, stopped or approved this import, so "
+            "someone else has to decide on it."
+        )
     if request.status is ImportStatus.PENDING and decision.action is Action.CANCEL:
         return f"Import `{request.id}` is still waiting for approval: reject it instead."
     if request.status is ImportStatus.PENDING:

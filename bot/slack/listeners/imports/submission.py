@@ -64,7 +64,7 @@ def handle_import_submission(
         ack(response_action="errors", errors={FILE: UNAVAILABLE})
         return
     try:
-        roles = services.quick_roles.roles_of(user_id)
+        roles = services.roles_anywhere(user_id, services.quick_roles.roles_of(user_id))
     except MembershipUnknown:
         ack(response_action="errors", errors={COMMUNITY: TRY_AGAIN})
         return
@@ -172,7 +172,7 @@ def _file(
     read = check_rows(
         table,
         community_id=filing["community_id"],
-        max_credit=services.policy.max_credit,
+        max_credit=services.requests.policy_of(filing["community_id"]).max_credit,
         default_reason=note or f"Offboarded by import of {filing['file_name']}",
     )
     email = services.users.cached_email_of(user_id) or services.users.email_of(user_id)

@@ -1,6 +1,7 @@
 from slack_bolt import App
 
-from bot.slack.blocks.modals import ADD_EMPLOYEE, CHANGE_DATE, REJECT_REASON, REMOVE_EMPLOYEE
+from bot.slack.blocks.modals import ADD_EMPLOYEE, AWAY, CHANGE_DATE, REJECT_REASON, REMOVE_EMPLOYEE
+from bot.slack.listeners.commands.away import handle_away_submission
 from bot.slack.listeners.views.add_employee import handle_add_employee_submission
 from bot.slack.listeners.views.change_date import (
     announce_date_change,
@@ -21,3 +22,4 @@ def register(app: App) -> None:
     app.view(REMOVE_EMPLOYEE)(ack=handle_remove_employee_submission, lazy=[publish_filed_request])
     app.view(REJECT_REASON)(ack=handle_reject_submission, lazy=[announce_rejection])
     app.view(CHANGE_DATE)(ack=handle_change_date_submission, lazy=[announce_date_change])
+    app.view(AWAY)(handle_away_submission)

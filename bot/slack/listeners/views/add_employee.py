@@ -25,7 +25,7 @@ def handle_add_employee_submission(
     def file(communities: dict[str, str], actor: Actor) -> MemberRequest | dict[str, str]:
         form = parse_add_form(
             raw,
-            max_credit=services.policy.max_credit,
+            max_credit=services.requests.policy_of(raw.get("community_id") or "").max_credit,
             communities=set(communities),
             dates=DateCheck(services.policy.schedule, services.clock.now()),
         )
