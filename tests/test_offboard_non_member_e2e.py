@@ -1,6 +1,8 @@
 """An offboarding of an address that is not a member of the community: the approval
 message says so before anyone approves (looked up after the ack, as offboarding names are),
-and once it has failed on that, no Retry is offered, since a retry cannot succeed."""
+an Approve is refused with that reason unless the member has joined meanwhile (Coolblue is
+asked again at the click), and once it has failed on that, no Retry is offered, since a
+retry cannot succeed."""
 
 from __future__ import annotations
 
@@ -9,7 +11,14 @@ from decimal import Decimal
 
 from bot.domain.requests import Status
 from tests.conftest import ALICE, BOB, COMMUNITY
-from tests.flows import approval_message, click, eventually, file_request, wait_status
+from tests.flows import (
+    approval_message,
+    click,
+    ephemeral_after,
+    eventually,
+    file_request,
+    wait_status,
+)
 
 NOBODY = "nobody@example.com"
 # The address itself is escaped in the message (one of the bot's date tokens around @ and .).
@@ -20,11 +29,25 @@ def _text(stack, request) -> str:
     return json.dumps(approval_message(stack, request).blocks, ensure_ascii=False)
 
 
-def test_the_approval_message_says_not_a_member_and_the_failure_offers_no_retry(stack):
+def test_an_approve_of_a_non_member_is_refused_with_the_reason(stack):
     request = file_request(stack, ALICE, {"email": NOBODY, "reason": "Left"}, "remove")
     text = eventually(lambda: WARNING in (t := _text(stack, request)) and t, what="the warning")
     assert '"text": "Approve"' in text  # still decidable: they may join before it runs
     assert stack.services.store.get(request.id).not_a_member
+    seen = len(stack.standin.ephemerals(BOB))
+    click(stack, BOB, "Approve", request)
+    refusal = ephemeral_after(stack, BOB, seen)
+    assert "is not a member of Acme Employees (Coolblue, just now)" in refusal
+    kept = stack.services.store.get(request.id)
+    assert kept.status is Status.PENDING and kept.approver_ids == []
+
+
+def test_a_failure_on_no_member_offers_no_retry(stack):
+    # A member when filed (no warning, so Approve goes through), gone before it runs.
+    stack.sandbox.state.add_member(COMMUNITY, NOBODY, "No", "Body", Decimal("5.00"))
+    request = file_request(stack, ALICE, {"email": NOBODY, "reason": "Left"}, "remove")
+    eventually(lambda: "No Body" in _text(stack, request), what="the name")
+    stack.sandbox.state.remove_member(COMMUNITY, NOBODY)
     click(stack, BOB, "Approve", request)
     failed = wait_status(stack, request.id, Status.FAILED)
     assert failed.not_a_member

@@ -73,6 +73,7 @@ class Refusal(StrEnum):
     EMAIL_UNKNOWN = "email_unknown"  # the actor's e-mail is unknown: cannot rule out EMPLOYEE
     DUPLICATE = "duplicate"  # this approver already approved
     STAND_IN = "stand_in"  # a delegate, for an absent approver who may not decide it
+    NOT_A_MEMBER = "not_a_member"  # an offboarding of an address that is no member (a fact)
 
 
 REFUSED_AS = {

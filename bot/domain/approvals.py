@@ -21,6 +21,7 @@ from bot.domain.clock import Clock
 from bot.domain.community_policy import CommunityPolicy, auto_approve, escalation_due
 from bot.domain.community_roles import CommunityRoles
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
+from bot.domain.members import MembersApi, MembersApiError, NotAMember
 from bot.domain.notifier import Event, Notifier
 from bot.domain.policy import Policy
 from bot.domain.ports import RequestStore, TransitionResult
@@ -93,11 +94,13 @@ class RequestService:
         *,
         community: CommunityRoles | None = None,
         escalations: EscalationClaims | None = None,
+        members: MembersApi | None = None,
     ) -> None:
         """`community` (with POLICY_FILE): each community's policy and each person's roles
         in it; the decision then reads the actor's roles for the request's community, not
         the ones the Slack layer looked up for every community. `escalations` claims the
-        sweep's escalations."""
+        sweep's escalations. `members` (Coolblue) is asked again at an Approve of an
+        offboarding whose address was no member when last asked."""
         self.store = store
         self.policy = policy
         self.notifier = notifier
@@ -105,6 +108,7 @@ class RequestService:
         self.clock = clock
         self.community = community
         self.escalations = escalations
+        self.members = members
 
     # Per community (POLICY_FILE) ---------------------------------------------------------
 
@@ -290,6 +294,8 @@ class RequestService:
             return refused
         request = self.store.get(request_id)
         assert request is not None
+        if self._still_not_a_member(request):
+            return Decision(False, request, Refusal.NOT_A_MEMBER)
         approver_id = actor.user_id
         result = self.store.approve(
             request_id,
@@ -305,6 +311,27 @@ class RequestService:
         recorded = result.outcome == "partial"  # more approvals needed
         event = Event.APPROVAL_RECORDED if recorded else Event.APPROVED
         return self.announce(request_id, event)
+
+    def _still_not_a_member(self, request: MemberRequest) -> bool:
+        """An offboarding of an address Coolblue knew as no member when last asked cannot
+        succeed: Coolblue is asked again at the click, so one who joined meanwhile is
+        offboarded. Coolblue unreachable: the approval goes on (carrying it out looks again)."""
+        if (
+            request.operation is not Operation.REMOVE
+            or not request.not_a_member
+            or request.status is not Status.PENDING
+            or self.members is None
+        ):
+            return False
+        try:
+            self.members.get_remaining_credit(request.community_id, request.email)
+        except NotAMember:
+            return True
+        except MembersApiError as exc:
+            log.info("request %s: membership not checked at Approve: %s", request.id, exc)
+            return False
+        self.store.set_fields(request.id, not_a_member="0")  # joined meanwhile
+        return False
 
     def reject(
         self, request_id: str, actor: Actor, reason: str, *, announce: bool = True

@@ -342,6 +342,7 @@ def build_services(
         clock,
         community=community,
         escalations=RedisEscalations(client),
+        members=api,
     )
     imports = build_imports(
         settings, client, slack, policy, clock.now, lambda: roles.users_with(Role.MANAGER)

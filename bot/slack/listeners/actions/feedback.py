@@ -12,7 +12,7 @@ from bot.domain.approvals import Decision
 from bot.domain.requests import Status
 from bot.slack.blocks.replies import Reply, error_reply, refusal
 from bot.slack.listeners.events.app_home_opened import publish_home
-from bot.slack.text import mentions, when
+from bot.slack.text import escape, mentions, when
 
 if TYPE_CHECKING:
     from bot.slack.services import Services
@@ -72,6 +72,12 @@ def explain_refusal(decision: Decision) -> str:
         return (
             "The approver you stand in for filed, changed or approved this request, so "
             "someone else has to decide on it."
+        )
+    if decision.reason is Refusal.NOT_A_MEMBER:
+        return (
+            f"{escape(request.email)} is not a member of {escape(request.community_name)} "
+            "(Coolblue, just now): there is no credit to revoke, so this offboarding cannot "
+            "succeed. Nothing was changed: reject it, or approve it once they have joined."
         )
     if request.status is Status.EXPIRED:
         return f"Request `{request.id}` expired at {when(request.decided_at)}."
