@@ -29,6 +29,7 @@ from pathlib import Path
 from bot.console.demo import workspace_for
 from bot.console.form import ConsoleError, KeyboardAnswers, ScriptAnswers
 from bot.console.keep import Keeping
+from bot.console.lines import line_reader
 from bot.console.mask import Masker
 from bot.console.session import ConsoleSession
 from bot.local.split import SplitStack
@@ -244,10 +245,10 @@ def run_interactive(
         print(data)
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401 - line editing and history for input()
-    with _ctrl_c_is_keyboard_interrupt():
+    with _ctrl_c_is_keyboard_interrupt(), line_reader() as read:
         while True:
             try:
-                line = input(session.prompt()).strip()
+                line = read(session.prompt()).strip()
             except EOFError:
                 print()
                 return 0
@@ -257,7 +258,7 @@ def run_interactive(
             if not line or line.startswith("#"):
                 continue
             try:
-                if not session.execute(line, KeyboardAnswers()):
+                if not session.execute(line, KeyboardAnswers(read)):
                     return 0
             except ConsoleError as exc:
                 print(f"! {exc}")
