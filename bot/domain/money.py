@@ -13,6 +13,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from bot.i18n import money
+
 CENT = Decimal("0.01")
 MAX_DIGITS = 15  # whole euros; more is not an amount anyone meant
 
@@ -100,8 +102,8 @@ def to_cents(amount: Decimal) -> Decimal:
 
 
 def format_euros(amount: Decimal) -> str:
-    """€1,234.50 — the one way the bot shows money to people."""
-    return f"€{to_cents(amount):,.2f}"
+    """€1,234.50 (English) or € 1.234,50 (Dutch): the reader's locale, from CLDR."""
+    return money(amount)
 
 
 def money_json(value: Any, *, allow_float: bool = False) -> str:

@@ -13,6 +13,7 @@ in `Services.lookups` (bounded, threads of its own); cache refreshes in `Service
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.util.utils import get_name_for_callable
 from slack_sdk import WebClient
 
+from bot import i18n
 from bot.slack.ack_gate import ACKS, AfterAcks, favour_acks
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_listeners
@@ -102,7 +104,9 @@ class _CopyAfterAcks(ThreadListenerRunner):
                 return
             build_runnable_function(func=lazy_func, logger=lazy.logger, request=copied)()
 
-        lazy.executor.submit(copy_then_run)
+        # The reader's language (bot.i18n) travels with the lazy listener: a new thread
+        # would start from the default otherwise.
+        lazy.executor.submit(contextvars.copy_context().run, copy_then_run)
 
 
 class _AckTimedApp(App):
@@ -113,6 +117,7 @@ class _AckTimedApp(App):
     has returned, not inside `next()`."""
 
     on_ack: AckObserver | None = None
+    services: Services | None = None
 
     def _init_context(self, req: BoltRequest) -> None:
         """Bolt builds a new WebClient for each request (so a listener may change its token
@@ -136,7 +141,7 @@ class _AckTimedApp(App):
         req.context["listener_runner"] = self.listener_runner
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
-        with ACKS.acking():
+        with ACKS.acking(), i18n.use(self._reader_locale(req)):
             if self.on_ack is None:
                 return super().dispatch(req)
             started = time.perf_counter()
@@ -144,6 +149,15 @@ class _AckTimedApp(App):
                 return super().dispatch(req)
             finally:
                 self.on_ack(request_kind(req.body), time.perf_counter() - started)
+
+    def _reader_locale(self, req: BoltRequest) -> str:
+        """The Slack locale of whoever sent the request: their replies, modals and errors
+        are written in it (cached; users.info the first time only). A Workflow Builder
+        step's request carries the workflow's user the same way."""
+        user_id = req.context.user_id
+        if not user_id or self.services is None:
+            return ""
+        return self.services.users.locale_of(user_id)
 
 
 def drain(app: App, timeout: float) -> None:
@@ -178,6 +192,7 @@ def build_app(
         logger=_bolt_logger(),
     )
     app.on_ack = on_ack
+    app.services = services
     app.listener_runner.__class__ = _CopyAfterAcks  # same state, one method differs
     favour_acks()
 

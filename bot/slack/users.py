@@ -39,18 +39,36 @@ class UserDirectory:
         cached = self.cached_email_of(user_id)
         if cached != UNKNOWN:
             return cached
+        return self._fetch(user_id)[0]
+
+    def locale_of(self, user_id: str) -> str:
+        """The user's Slack locale (`nl-NL`, `en-US`): cached, else from users.info with
+        `include_locale` (one call also learns the e-mail address). "" when Slack would not
+        say: the reader gets English, and the next request asks again."""
+        cached = self.cache.get(keys.user_locale(user_id))
+        if cached:
+            return str(cached)
+        return self._fetch(user_id)[1]
+
+    def _fetch(self, user_id: str) -> tuple[str, str]:
+        """(e-mail address, locale) from users.info, each cached when Slack gave it."""
         try:
-            user = self.client.users_info(user=user_id)["user"]
+            user = self.client.users_info(user=user_id, include_locale=True)["user"] or {}
         except (SlackClientError, OSError) as error:
             code = error.response.get("error") if isinstance(error, SlackApiError) else None
             log.warning("users.info failed for %s: %s", user_id, code or type(error).__name__)
-            return UNKNOWN
-        email = str(((user or {}).get("profile") or {}).get("email") or "").strip().lower()
-        if email:
-            self.cache.set(keys.user_email(user_id), email, ex=self.ttl)
-        else:
+            return UNKNOWN, ""
+        email = str((user.get("profile") or {}).get("email") or "").strip().lower()
+        locale = str(user.get("locale") or "").strip()
+        with self.cache.pipeline(transaction=False) as pipe:
+            if email:
+                pipe.set(keys.user_email(user_id), email, ex=self.ttl)
+            if locale:
+                pipe.set(keys.user_locale(user_id), locale, ex=self.ttl)
+            pipe.execute()
+        if not email:
             log.warning("users.info for %s has no e-mail address (users:read.email?)", user_id)
-        return email
+        return email, locale
 
     def cached_email_of(self, user_id: str) -> str:
         """The cached address only, never a Slack call (for the ack path); UNKNOWN if none."""

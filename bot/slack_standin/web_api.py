@@ -214,7 +214,7 @@ class WebApi:
         user = self._directory.user(str(args.get("user", "")))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": user.to_slack()}
+        return {"user": user.to_slack(include_locale=truthy(args.get("include_locale")))}
 
     def _users_lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self._directory.user_by_email(str(args.get("email", "")))

@@ -115,6 +115,11 @@ def user_email(user_id: str) -> str:
     return f"{LOOSE}user-email:{user_id}"
 
 
+def user_locale(user_id: str) -> str:
+    """The user's Slack locale (`nl-NL`, `en-US`), cached like their e-mail address."""
+    return f"{LOOSE}user-locale:{user_id}"
+
+
 # Imports --------------------------------------------------------------------------------
 
 IMPORT_PENDING = f"{LEDGER}import:pending"

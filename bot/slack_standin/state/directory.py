@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable, Mapping
 
 from bot.slack_standin.state.models import StandInUser
@@ -42,6 +43,11 @@ class Directory:
     def user(self, user_id: str) -> StandInUser | None:
         with self._shared.lock:
             return self._users.get(user_id)
+
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The person changes their Slack language (`nl-NL`, `en-GB`)."""
+        with self._shared.lock:
+            self._users[user_id] = dataclasses.replace(self._users[user_id], locale=locale)
 
     def user_by_email(self, email: str) -> StandInUser | None:
         with self._shared.lock:

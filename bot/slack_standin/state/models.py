@@ -36,11 +36,13 @@ class StandInUser:
     tz: str = "Europe/Amsterdam"
     is_bot: bool = False
     deleted: bool = False
+    locale: str = "en-US"  # the language the person set in Slack
 
-    def to_slack(self) -> dict[str, Any]:
-        """The `user` object of users.info."""
+    def to_slack(self, *, include_locale: bool = False) -> dict[str, Any]:
+        """The `user` object of users.info (`locale` only when asked, as Slack does)."""
         real_name = self.real_name or self.name
-        return {
+        extra = {"locale": self.locale} if include_locale else {}
+        return extra | {
             "id": self.id,
             "team_id": TEAM_ID,
             "name": self.name,
