@@ -13,7 +13,7 @@ brace in a message that takes values is written twice (`{{`), as `str.format` wa
 
 from bot.i18n.catalogue import N_, t, tn
 from bot.i18n.formats import CsvStyle, csv_style, day, decimal_for_csv, money
-from bot.i18n.language import LANGUAGES, Language, current, of_locale, use
+from bot.i18n.language import LANGUAGES, Language, current, of_locale, reading_as, use
 
 __all__ = [
     "LANGUAGES",
@@ -26,6 +26,7 @@ __all__ = [
     "decimal_for_csv",
     "money",
     "of_locale",
+    "reading_as",
     "t",
     "tn",
     "use",

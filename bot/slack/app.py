@@ -13,11 +13,11 @@ in `Services.lookups` (bounded, threads of its own); cache refreshes in `Service
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import SecretStr
@@ -102,11 +102,10 @@ class _CopyAfterAcks(ThreadListenerRunner):
             except Exception:  # Bolt would have raised it in the ack's thread
                 log.exception("could not copy a request for its lazy listener %s", name)
                 return
-            build_runnable_function(func=lazy_func, logger=lazy.logger, request=copied)()
+            with _reader(copied, quick=False):
+                build_runnable_function(func=lazy_func, logger=lazy.logger, request=copied)()
 
-        # The reader's language (bot.i18n) travels with the lazy listener: a new thread
-        # would start from the default otherwise.
-        lazy.executor.submit(contextvars.copy_context().run, copy_then_run)
+        lazy.executor.submit(copy_then_run)
 
 
 class _AckTimedApp(App):
@@ -117,7 +116,6 @@ class _AckTimedApp(App):
     has returned, not inside `next()`."""
 
     on_ack: AckObserver | None = None
-    services: Services | None = None
 
     def _init_context(self, req: BoltRequest) -> None:
         """Bolt builds a new WebClient for each request (so a listener may change its token
@@ -141,7 +139,7 @@ class _AckTimedApp(App):
         req.context["listener_runner"] = self.listener_runner
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
-        with ACKS.acking(), i18n.use(self._reader_locale(req)):
+        with ACKS.acking(), _reader(req, quick=True):
             if self.on_ack is None:
                 return super().dispatch(req)
             started = time.perf_counter()
@@ -150,14 +148,23 @@ class _AckTimedApp(App):
             finally:
                 self.on_ack(request_kind(req.body), time.perf_counter() - started)
 
-    def _reader_locale(self, req: BoltRequest) -> str:
-        """The Slack locale of whoever sent the request: their replies, modals and errors
-        are written in it (cached; users.info the first time only). A Workflow Builder
-        step's request carries the workflow's user the same way."""
+
+def _reader(req: BoltRequest, *, quick: bool) -> AbstractContextManager[None]:
+    """Whoever sent the request reads its replies, modals and errors in their Slack locale,
+    learnt when the first text is written. The ack path (`quick`) reads the cache only, as
+    it does for roles: an ack never waits on users.info, so a first contact's ack-time text
+    is English, and its lazy part (which may ask Slack) is in the reader's language."""
+
+    def locale() -> str:
+        services: Services | None = req.context.get("services")  # set by a middleware
         user_id = req.context.user_id
-        if not user_id or self.services is None:
+        if services is None or not user_id:
             return ""
-        return self.services.users.locale_of(user_id)
+        if quick:
+            return services.users.cached_locale_of(user_id)
+        return services.users.locale_of(user_id)
+
+    return i18n.reading_as(locale)
 
 
 def drain(app: App, timeout: float) -> None:
@@ -192,7 +199,6 @@ def build_app(
         logger=_bolt_logger(),
     )
     app.on_ack = on_ack
-    app.services = services
     app.listener_runner.__class__ = _CopyAfterAcks  # same state, one method differs
     favour_acks()
 

@@ -45,10 +45,15 @@ class UserDirectory:
         """The user's Slack locale (`nl-NL`, `en-US`): cached, else from users.info with
         `include_locale` (one call also learns the e-mail address). "" when Slack would not
         say: the reader gets English, and the next request asks again."""
-        cached = self.cache.get(keys.user_locale(user_id))
-        if cached:
-            return str(cached)
-        return self._fetch(user_id)[1]
+        return self.cached_locale_of(user_id) or self._fetch(user_id)[1]
+
+    def cached_locale_of(self, user_id: str) -> str:
+        """The cached locale only, never a Slack call (for the ack path); "" if none."""
+        try:
+            cached = self.cache.get(keys.user_locale(user_id))
+        except redis.RedisError:  # an outage: the ack (often an error reply) goes on in English
+            return ""
+        return str(cached) if cached else ""
 
     def _fetch(self, user_id: str) -> tuple[str, str]:
         """(e-mail address, locale) from users.info, each cached when Slack gave it."""
