@@ -1,0 +1,159 @@
+"""Issue 20 in the domain: refusals and validation in the reader's language (Dutch for a
+Dutch reader, English exactly as before), and the audit CSV in the reader's spreadsheet
+style."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import i18n
+from bot.domain import audit
+from bot.domain.delegation import away_problem
+from bot.domain.forms import parse_add_form, parse_remove_form
+from bot.domain.money import InvalidAmount, parse_euros
+from bot.domain.requests import Operation
+from bot.domain.schedule import Schedule
+
+
+def _refusal(text: str, **kwargs) -> str:
+    with pytest.raises(InvalidAmount) as refused:
+        parse_euros(text, **kwargs)
+    return str(refused.value)
+
+
+def test_an_amount_that_reads_two_ways_is_refused_in_dutch():
+    with i18n.use("nl-NL"):
+        message = _refusal("1.250")
+    assert message == (
+        "Gebruik hooguit twee decimalen (hele centen). 1.250 kun je op twee manieren lezen: "
+        "bedoel je €\u00a01.250,00, schrijf dan 1250 (zonder scheidingsteken voor "
+        "duizendtallen)."
+    )
+
+
+def test_an_amount_that_reads_two_ways_is_refused_in_english_as_before():
+    assert _refusal("1.250") == (
+        "Use at most two decimals (whole cents). 1.250 reads two ways: if you meant "
+        "€1,250.00, write 1250 (no thousands separator)."
+    )
+
+
+_REFUSALS = [
+    ("0", {}, "Het bedrag moet meer zijn dan €\u00a00,00.", "The amount must be more than €0.00."),
+    (
+        "abc",
+        {},
+        "Vul een bedrag in euro's in, bijvoorbeeld 750 of 750,50.",
+        "Enter an amount in euros, for example 750 or 750.50.",
+    ),
+    (
+        "2000",
+        {"maximum": Decimal("1000")},
+        "Het maximale tegoed per medewerker is €\u00a01.000,00.",
+        "The maximum credit per employee is €1,000.00.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("typed", "kwargs", "dutch", "english"), _REFUSALS)
+def test_amount_refusals_follow_the_reader(typed, kwargs, dutch, english):
+    with i18n.use("nl"):
+        assert _refusal(typed, **kwargs) == dutch
+    assert _refusal(typed, **kwargs) == english  # the constant was not translated at import
+
+
+def test_a_dutch_amount_in_the_add_form_is_read():
+    raw = {
+        "community_id": "c1",
+        "first_name": "Jan",
+        "last_name": "Jansen",
+        "email": "jan@example.com",
+        "credit": "€ 1.250,50",
+    }
+    with i18n.use("nl"):
+        form = parse_add_form(raw, max_credit=Decimal("5000"), communities={"c1"})
+    assert not isinstance(form, dict)
+    assert form.credit == Decimal("1250.50")
+
+
+def test_form_validation_in_dutch_and_english():
+    raw = {"community_id": "elsewhere", "email": "not an address", "reason": "  "}
+    with i18n.use("nl"):
+        dutch = parse_remove_form(raw, communities={"c1"})
+    english = parse_remove_form(raw, communities={"c1"})
+    assert dutch == {
+        "reason": "Geef de reden, voor de goedkeurder en het auditlog.",
+        "community_id": "Kies een van de community's die deze integratie mag beheren.",
+        "email": "Vul een geldig e-mailadres in, zoals jane.doe@example.com.",
+    }
+    assert english == {
+        "reason": "Say why, for the approver and the audit trail.",
+        "community_id": "Choose one of the communities this integration may manage.",
+        "email": "Enter a valid e-mail address, such as jane.doe@example.com.",
+    }
+
+
+def test_date_problems_in_dutch():
+    schedule = Schedule(timezone=ZoneInfo("Europe/Amsterdam"))
+    now = 1_800_000_000.0  # 15 January 2027
+    with i18n.use("nl"):
+        assert schedule.problem(Operation.ADD, date(2020, 1, 1), now) == (
+            "Kies vandaag of een latere datum."
+        )
+        assert away_problem("U1", "U1", date(2027, 2, 1), date(2027, 1, 15)) == (
+            "Kies iemand anders: je kunt niet je eigen vervanger zijn."
+        )
+    assert schedule.problem(Operation.ADD, date(2020, 1, 1), now) == (
+        "Choose today or a later date."
+    )
+
+
+_TRAIL = [
+    {
+        "at": "2026-12-05T10:00:00Z",
+        "request_id": "r1",
+        "action": "filed",
+        "actor": "U1",
+        "operation": "add",
+        "community_id": "c1",
+        "email": "jan@example.com",
+        "credit": "1234.56",
+        "status": "pending",
+        "correlation_id": "x1",
+        "detail": "=HYPERLINK()",
+    }
+]
+
+
+def _audit_csv() -> str:
+    out = io.StringIO(newline="")
+    assert audit.write_csv(iter(_TRAIL), out) == 1
+    return out.getvalue()
+
+
+def test_the_audit_csv_for_a_dutch_reader():
+    with i18n.use("nl-NL"):
+        text = _audit_csv()
+    assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")  # the BOM, for Excel
+    header, row = text.removeprefix("\ufeff").splitlines()
+    assert header == (
+        "tijdstip;aanvraag_id;actie;door;handeling;community_id;e-mail;tegoed;status;"
+        "correlatie_id;details"
+    )
+    assert row == (
+        "2026-12-05T10:00:00Z;r1;filed;U1;add;c1;jan@example.com;1234,56;pending;x1;'=HYPERLINK()"
+    )
+
+
+def test_the_audit_csv_in_english_is_unchanged():
+    assert _audit_csv() == (
+        "at,request_id,action,actor,operation,community_id,email,credit,status,"
+        "correlation_id,detail\r\n"
+        "2026-12-05T10:00:00Z,r1,filed,U1,add,c1,jan@example.com,1234.56,pending,x1,"
+        "'=HYPERLINK()\r\n"
+    )
