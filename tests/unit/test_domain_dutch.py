@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import i18n
-from bot.domain import audit
+from bot.domain import audit, steps
+from bot.domain.access import Refusal
 from bot.domain.delegation import away_problem
 from bot.domain.forms import parse_add_form, parse_remove_form
 from bot.domain.money import InvalidAmount, parse_euros
@@ -156,4 +157,17 @@ def test_the_audit_csv_in_english_is_unchanged():
         "correlation_id,detail\r\n"
         "2026-12-05T10:00:00Z,r1,filed,U1,add,c1,jan@example.com,1234.56,pending,x1,"
         "'=HYPERLINK()\r\n"
+    )
+
+
+def test_an_access_refusal_of_a_step_in_dutch_and_english():
+    with i18n.use("nl-BE"):
+        dutch = steps._refused(Refusal.ROLE).error
+        own = steps._refused(Refusal.EMPLOYEE).error
+    assert dutch == "Community: Alleen HR mag aanvragen indienen. Vraag een admin om de rol."
+    assert own == (
+        "E-mail: Dit is je eigen adres; iemand anders moet een aanvraag over jou indienen."
+    )
+    assert steps._refused(Refusal.ROLE).error == (
+        "Community: Only HR may file requests. Ask an admin for the role."
     )
