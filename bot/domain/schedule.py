@@ -46,7 +46,7 @@ class Schedule:
         if operation is Operation.REMOVE and self.due_at(operation, day) <= now:
             return t(
                 "The end of that day ({time}) has passed; choose a later date.",
-                time=f"{self.offboard_at:%H:%M}",
+                time=self.offboard_at.strftime("%H:%M"),
             )
         return None
 

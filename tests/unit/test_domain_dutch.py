@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import i18n
-from bot.domain import audit, steps
+from bot.domain import audit, imports, steps
+from bot.domain.bulk import RowResult
 from bot.domain.access import Refusal
 from bot.domain.delegation import away_problem
 from bot.domain.forms import parse_add_form, parse_remove_form
@@ -171,3 +172,60 @@ def test_an_access_refusal_of_a_step_in_dutch_and_english():
     assert steps._refused(Refusal.ROLE).error == (
         "Community: Only HR may file requests. Ask an admin for the role."
     )
+
+
+_DUTCH_SHEET = (
+    "Voornaam;Achternaam;E-mailadres;Tegoed\r\n"
+    "Jan;Jansen;jan@example.com;€ 1.250,50\r\n"
+    "Piet;Pieters;piet@example.com;1.250\r\n"
+    "Kees;Kok;JAN@example.com;10\r\n"
+).encode("utf-8-sig")
+
+
+def test_a_dutch_sheet_is_read_and_its_rows_refused_in_dutch():
+    with i18n.use("nl"):
+        read = imports.read_import(
+            _DUTCH_SHEET, Operation.ADD, community_id="c1", max_credit=Decimal("5000")
+        )
+    assert read.delimiter == ";"
+    assert read.rows == []  # the duplicates refuse each other; Piet's amount reads two ways
+    reasons = {row.number: row.reason for row in read.invalid}
+    assert reasons[2] == "e-mail: hetzelfde e-mailadres staat ook op rij 4"
+    assert reasons[3].startswith("tegoed: Gebruik hooguit twee decimalen (hele centen).")
+
+
+def test_a_file_problem_in_dutch_and_english():
+    too_many = b"email\n" + b"".join(b"p%d@example.com\n" % n for n in range(3))
+    with i18n.use("nl"), pytest.raises(imports.FileProblem) as dutch:
+        imports.open_table(too_many, Operation.REMOVE, max_rows=2)
+    with pytest.raises(imports.FileProblem) as english:
+        imports.open_table(too_many, Operation.REMOVE, max_rows=2)
+    assert str(dutch.value) == (
+        "Het bestand heeft 3 rijen; een import neemt er hooguit 2. Splits het in kleinere "
+        "bestanden."
+    )
+    assert str(english.value) == (
+        "The file has 3 rows; an import takes at most 2. Split it into smaller files."
+    )
+    with i18n.use("nl"):
+        assert str(imports.too_big(5_000_000, 2_097_152)) == (
+            "Het bestand is 4,8 MB; een import neemt hooguit 2,0 MB. Splits het in kleinere "
+            "bestanden."
+        )
+
+
+def test_the_refused_rows_file_for_a_dutch_reader_and_in_english():
+    rows = [imports.InvalidRow(2, "=jan@example.com", "e-mail: dubbel")]
+    out = io.StringIO(newline="")
+    with i18n.use("nl"):
+        imports.write_invalid_rows(rows, out)
+    assert out.getvalue() == "\ufeffrij;e-mail;reden\r\n2;'=jan@example.com;e-mail: dubbel\r\n"
+    out = io.StringIO(newline="")
+    imports.write_invalid_rows(rows, out)
+    assert out.getvalue() == "row,email,reason\r\n2,'=jan@example.com,e-mail: dubbel\r\n"
+
+
+def test_row_results_in_the_readers_words():
+    with i18n.use("nl"):
+        assert RowResult.ALREADY_MEMBER.words == "al lid"
+    assert RowResult.ALREADY_MEMBER.words == RowResult.ALREADY_MEMBER.value
