@@ -13,8 +13,8 @@ import pytest
 
 from bot import i18n
 from bot.domain import audit, imports, steps
-from bot.domain.bulk import RowResult
 from bot.domain.access import Refusal
+from bot.domain.bulk import RowResult
 from bot.domain.delegation import away_problem
 from bot.domain.forms import parse_add_form, parse_remove_form
 from bot.domain.money import InvalidAmount, parse_euros
