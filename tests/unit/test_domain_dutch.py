@@ -15,9 +15,12 @@ from bot import i18n
 from bot.domain import audit, imports, steps
 from bot.domain.access import Refusal
 from bot.domain.bulk import RowResult
+from bot.domain.community_policy import PolicyBase
 from bot.domain.delegation import away_problem
 from bot.domain.forms import parse_add_form, parse_remove_form
 from bot.domain.money import InvalidAmount, parse_euros
+from bot.domain.policy_describe import describe_book
+from bot.domain.policy_file import parse_policy
 from bot.domain.requests import Operation
 from bot.domain.schedule import Schedule
 
@@ -229,3 +232,20 @@ def test_row_results_in_the_readers_words():
     with i18n.use("nl"):
         assert RowResult.ALREADY_MEMBER.words == "al lid"
     assert RowResult.ALREADY_MEMBER.words == RowResult.ALREADY_MEMBER.value
+
+
+def test_community_policy_in_dutch_keeps_the_setting_names():
+    book = parse_policy(
+        '[communities.cc-x]\napprovers = ["U0BOB"]\nescalate_after_hours = 1.5\n'
+        'escalate_to = ["U0ANN"]\n',
+        PolicyBase(channel="C0ENV", max_credit=Decimal("900.00"), roles={}),
+        require_channel=True,
+    )
+    with i18n.use("nl"):
+        lines = describe_book(book)
+    assert lines[0] == "Geldend beleid (POLICY_FILE):"
+    # the label column widens to the longest Dutch label ("goedkeuringen aanmelden")
+    assert "  goedkeurders (manager)   U0BOB" in lines
+    assert "  max. tegoed              €\u00a0900,00  (MAX_CREDIT_EUR)" in lines
+    assert "  escaleren                na 1,5 u naar U0ANN" in lines
+    assert "  verloopt na              72 u  (REQUEST_EXPIRY_HOURS)" in lines
