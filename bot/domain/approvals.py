@@ -27,6 +27,7 @@ from bot.domain.policy import Policy
 from bot.domain.ports import RequestStore, TransitionResult
 from bot.domain.requests import MemberRequest, Operation, Status
 from bot.domain.roles import Role
+from bot.i18n import t
 
 log = logging.getLogger("bot.approvals")
 
@@ -48,7 +49,7 @@ class AlreadyOpen(Exception):
     """Another request for the same community and address is still open."""
 
     def __init__(self, request_id: str) -> None:
-        super().__init__(f"{request_id} is already open for this address.")
+        super().__init__(t("{request_id} is already open for this address.", request_id=request_id))
         self.request_id = request_id
 
 

@@ -34,7 +34,7 @@ from bot.domain import audit
 from bot.domain.access import Action, Actor, Refusal, Target, about, may
 from bot.domain.execution import perform
 from bot.domain.forms import AddEmployeeForm, RemoveEmployeeForm
-from bot.domain.imports import ImportFile, InvalidRow, ValidRow
+from bot.domain.imports import ImportFile, InvalidRow, ValidRow, whole_number
 from bot.domain.mailbox import mailbox
 from bot.domain.members import (
     AlreadyAMember,
@@ -50,6 +50,7 @@ from bot.domain.money import format_euros
 from bot.domain.policy import Policy
 from bot.domain.requests import Approval, MemberRequest, Operation, Status
 from bot.domain.roles import Role
+from bot.i18n import N_, t
 
 log = logging.getLogger("bot.imports")
 
@@ -104,6 +105,25 @@ class RowResult(StrEnum):
     def action(self) -> str:
         """The audit trail's action for this outcome."""
         return "import_" + self.name.lower()
+
+    @property
+    def words(self) -> str:
+        """The outcome in the reader's language, for a result file (the value is what
+        is stored, and what an English file shows)."""
+        return t(_RESULT_WORDS[self])
+
+
+_RESULT_WORDS = {
+    RowResult.CREATED: N_("created"),
+    RowResult.REMOVED: N_("removed"),
+    RowResult.ALREADY_MEMBER: N_("already a member"),
+    RowResult.NOT_A_MEMBER: N_("not a member"),
+    RowResult.FAILED: N_("failed"),
+    RowResult.STOPPED: N_("not carried out (stopped)"),
+    RowResult.UNKNOWN: N_("outcome unknown"),
+    RowResult.REFUSED: N_("refused"),
+    RowResult.DEFERRED: N_("deferred"),
+}
 
 
 def new_import_id() -> str:
@@ -386,8 +406,9 @@ class ImportDecision:
     action: Action | None = None  # what was refused, for the wording of Refusal.ROLE
 
 
-OWN_ROW = "e-mail: this is your own address; someone else has to file a request about you"
-NO_EMAIL = (
+# Translated (t) where they are used, at filing, in the filer's language.
+OWN_ROW = N_("e-mail: this is your own address; someone else has to file a request about you")
+NO_EMAIL = N_(
     "Slack did not tell me your e-mail address just now, so I cannot check that the file "
     "does not name you. Nothing was filed; try again in a moment."
 )
@@ -477,8 +498,12 @@ class ImportService:
         total = read.total_credit
         if self.max_total_credit is not None and total > self.max_total_credit:
             raise ImportRefused(
-                f"The rows add up to {format_euros(total)} of credit; one import may give at "
-                f"most {format_euros(self.max_total_credit)}. Split the file."
+                t(
+                    "The rows add up to {total} of credit; one import may give at most "
+                    "{maximum}. Split the file.",
+                    total=format_euros(total),
+                    maximum=format_euros(self.max_total_credit),
+                )
             )
         now = self.now()
         required = self.approvals_for(read.operation, community_id)
@@ -534,11 +559,11 @@ class ImportService:
         for row in read.rows:
             verdict = may(Action.FILE, actor, Target(actor.user_id, about(row.email)))
             if verdict.reason is Refusal.EMPLOYEE:
-                refused.append(InvalidRow(row.number, row.email, OWN_ROW, row.mailbox))
+                refused.append(InvalidRow(row.number, row.email, t(OWN_ROW), row.mailbox))
             elif verdict.reason is Refusal.EMAIL_UNKNOWN:
-                raise ImportRefused(NO_EMAIL)
+                raise ImportRefused(t(NO_EMAIL))
             elif not verdict.allowed:
-                raise ImportRefused("Only HR may import employees.")
+                raise ImportRefused(t("Only HR may import employees."))
             else:
                 kept.append(row)
         if not refused:
@@ -693,32 +718,54 @@ class ImportService:
 
 
 def open_elsewhere(holder: str, status: str) -> str:
-    """Why a row was refused at filing: its address is in a request still open."""
+    """Why a row was refused at filing: its address is in a request still open. In the
+    language in force where it is read (the filer's, or the approval message's)."""
     found = split_row_id(holder)
     if found is not None:
         import_id, number = found
-        return (
-            f"e-mail: already in import {import_id} (row {number}), which is still "
-            f"{_open_words(status)}"
+        return t(
+            "e-mail: already in import {import_id} (row {number}), which is still {state}",
+            import_id=import_id,
+            number=number,
+            state=_open_words(status),
         )
-    return f"e-mail: request {holder} for this address is still {_open_words(status)}"
+    return t(
+        "e-mail: request {request_id} for this address is still {state}",
+        request_id=holder,
+        state=_open_words(status),
+    )
+
+
+_OPEN_WORDS = {
+    "pending": N_("waiting for approval"),
+    "scheduled": N_("scheduled"),
+    "approved": N_("being carried out"),
+    "executing": N_("being carried out"),
+    "failed": N_("open (it failed; a manager can retry it)"),
+}
+
+
+_STILL_OPEN = N_("open")
 
 
 def _open_words(status: str) -> str:
-    return {
-        "pending": "waiting for approval",
-        "scheduled": "scheduled",
-        "approved": "being carried out",
-        "executing": "being carried out",
-        "failed": "open (it failed; a manager can retry it)",
-    }.get(status, "open")
+    return t(_OPEN_WORDS.get(status, _STILL_OPEN))
 
 
 def _none_left(invalid: Sequence[InvalidRow], row_count: int) -> str:
-    first = "; ".join(f"row {row.number}: {row.reason}" for row in invalid[:3])
-    more = f" (and {len(invalid) - 3} more)" if len(invalid) > 3 else ""
-    rows = "the row" if row_count == 1 else f"any of the {row_count:,} rows"
-    return f"Nothing to import: I can't carry out {rows}. {first}{more}."
+    first = "; ".join(
+        t("row {number}: {reason}", number=row.number, reason=row.reason) for row in invalid[:3]
+    )
+    more = t(" (and {count} more)", count=len(invalid) - 3) if len(invalid) > 3 else ""
+    if row_count == 1:
+        return t("Nothing to import: I can't carry out the row. {first}{more}.", first=first,
+                 more=more)  # fmt: skip
+    return t(
+        "Nothing to import: I can't carry out any of the {count} rows. {first}{more}.",
+        count=whole_number(row_count),
+        first=first,
+        more=more,
+    )
 
 
 def _filed_detail(read: ImportFile) -> str:
@@ -840,20 +887,20 @@ def carry_out_row(request: MemberRequest, api: MembersApi, *, interrupted: bool)
         credit = _remaining_credit(api, request)
         return RowOutcome(
             RowResult.ALREADY_MEMBER,
-            "Already a member; not created again and no credit added.",
+            N_("Already a member; not created again and no credit added."),
             outcome.correlation_id,
             credit,
         )
     if watched.not_a_member:
         return RowOutcome(
             RowResult.NOT_A_MEMBER,
-            "Not a member of this community; nothing to revoke.",
+            N_("Not a member of this community; nothing to revoke."),
             outcome.correlation_id,
         )
     if watched.rate_limited and request.attempts < MAX_ROW_ATTEMPTS:
         return RowOutcome(
             RowResult.DEFERRED,
-            "Coolblue asked us to slow down (429); the row waits for the pause.",
+            N_("Coolblue asked us to slow down (429); the row waits for the pause."),
             outcome.correlation_id,
             ambiguous=ambiguous or request.ambiguous,
         )
@@ -865,14 +912,16 @@ def carry_out_row(request: MemberRequest, api: MembersApi, *, interrupted: bool)
     )
 
 
+# Row outcomes are recorded (the row's hash, the audit trail) in English, as the worker and
+# the stop script write them; N_ marks them so whoever shows one translates it with `t`.
 # A row Stop found waiting after a call whose answer was lost (never "not carried out").
-UNKNOWN_OUTCOME = (
+UNKNOWN_OUTCOME = N_(
     "Outcome unknown: Coolblue may have carried this row out (its answer was lost) and the "
     "import was stopped before we could check. Check whether the member exists before "
     "filing this row again."
 )
-STOPPED_OUTCOME = "Not carried out: a manager stopped the import before this row started."
-STOPPED_WAITING = (
+STOPPED_OUTCOME = N_("Not carried out: a manager stopped the import before this row started.")
+STOPPED_WAITING = N_(
     "Not carried out: Coolblue asked us to wait (429, so nothing was applied) and a manager "
     "stopped the import meanwhile."
 )

@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.i18n import t
+
 MAX_AHEAD = timedelta(days=366)
 
 
@@ -71,11 +73,11 @@ def away_problem(absent_id: str, delegate_id: str, until: date, today: date) -> 
     """Why this delegation cannot be set, in words for the person setting it; None if it
     can. Whether `absent_id` is an approver at all is the decision table's to say."""
     if delegate_id == absent_id:
-        return "Choose someone else: you cannot stand in for yourself."
+        return t("Choose someone else: you cannot stand in for yourself.")
     if until < today:
-        return "Choose today or a later date."
+        return t("Choose today or a later date.")
     if until > today + MAX_AHEAD:
-        return "Choose a date at most a year ahead."
+        return t("Choose a date at most a year ahead.")
     return None
 
 

@@ -3,6 +3,11 @@
 The worker (bot.runtime.worker) takes requests from the durable work queue and calls
 `carry_out`; this module holds the rules that make it safe: one attempt counted per
 execution, and never a blind second create after an ambiguous one.
+
+The outcome is recorded once, in English (the request's hash, the audit trail), whoever
+reads it later: the fixed outcomes are marked with N_, so what shows one to a person shows
+`t(outcome)` in the reader's language (a recorded outcome that carries values, such as
+Coolblue's own words, shows as recorded).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from bot.domain.members import (
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
 from bot.domain.requests import MemberRequest, Operation, Status
+from bot.i18n import N_
 
 log = logging.getLogger("bot.worker")
 
@@ -73,7 +79,7 @@ def _add(
                 )
                 return Outcome(
                     True,
-                    "The member already existed from an earlier attempt; not created again.",
+                    N_("The member already existed from an earlier attempt; not created again."),
                     found.correlation_id,
                     found.remaining_credit,
                 )
@@ -92,7 +98,7 @@ def _add(
         try:
             created = api.create_member(request.community_id, member, correlation_id=correlation_id)
             return Outcome(
-                True, "Member created.", created.correlation_id, created.remaining_credit
+                True, N_("Member created."), created.correlation_id, created.remaining_credit
             )
         except CreateOutcomeUnknown as exc:
             ambiguity, check_first = exc, True
@@ -116,7 +122,7 @@ def _remove(
         if check_first:  # an earlier attempt may have removed the member already
             return Outcome(
                 True,
-                "The member was already removed by an earlier attempt.",
+                N_("The member was already removed by an earlier attempt."),
                 exc.correlation_id or correlation_id,
             )
         return Outcome(
@@ -126,7 +132,7 @@ def _remove(
             exc.correlation_id or correlation_id,
             not_a_member=True,
         )
-    return Outcome(True, "Member removed.", removed.correlation_id, removed.revoked_credit)
+    return Outcome(True, N_("Member removed."), removed.correlation_id, removed.revoked_credit)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from bot.domain.mailbox import ascii_address
 from bot.domain.money import InvalidAmount, parse_euros
 from bot.domain.requests import Operation
 from bot.domain.schedule import Schedule
+from bot.i18n import current, t
 
 DATE_FIELDS = {"start_date", "last_day"}
 
@@ -29,21 +30,21 @@ FormT = TypeVar("FormT", bound=BaseModel)
 def _printable(text: str) -> str:
     text = text.strip()
     if any(unicodedata.category(char).startswith("C") for char in text):
-        raise ValueError("Remove control characters (tabs, line breaks and the like).")
+        raise ValueError(t("Remove control characters (tabs, line breaks and the like)."))
     return text
 
 
 def _name(text: str) -> str:
     text = _printable(text)
     if not 1 <= len(text) <= 100:
-        raise ValueError("Use 1 to 100 characters.")
+        raise ValueError(t("Use 1 to 100 characters."))
     return text
 
 
 def _optional_text(limit: int) -> Callable[[str], str]:
     def check(text: str) -> str:
         if len(text) > limit:
-            raise ValueError(f"Use at most {limit} characters.")
+            raise ValueError(t("Use at most {limit} characters.", limit=limit))
         return text
 
     return check
@@ -108,7 +109,7 @@ def parse_remove_form(
     errors: FieldErrors = {}
     _check_date(raw, "last_day", Operation.REMOVE, dates, errors)
     if not values.get("reason", "").strip():
-        errors["reason"] = "Say why, for the approver and the audit trail."
+        errors["reason"] = t("Say why, for the approver and the audit trail.")
     return _finish(RemoveEmployeeForm, values, errors, communities)
 
 
@@ -143,7 +144,7 @@ def _check_date(
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        errors[name] = "Choose a date from the calendar."
+        errors[name] = t("Choose a date from the calendar.")
         return
     problem = dates.schedule.problem(operation, day, dates.now)
     if problem:
@@ -154,7 +155,7 @@ def _finish(
     model: type[FormT], values: dict[str, str], errors: FieldErrors, communities: set[str]
 ) -> FormT | FieldErrors:
     if values.get("community_id") not in communities:
-        errors["community_id"] = "Choose one of the communities this integration may manage."
+        errors["community_id"] = t("Choose one of the communities this integration may manage.")
     try:
         form = model(**values)
     except ValidationError as exc:
@@ -168,5 +169,7 @@ def _finish(
 def _message(name: str, error: ErrorDetails) -> str:
     message = str(error.get("msg", "Invalid value."))
     if name == "email" and not message.startswith("Value error, "):  # EmailStr's own
-        return "Enter a valid e-mail address, such as jane.doe@example.com."
+        return t("Enter a valid e-mail address, such as jane.doe@example.com.")
+    if not message.startswith("Value error, ") and current() != "en":
+        return t("Invalid value.")  # pydantic's own words are English only
     return message.removeprefix("Value error, ")

@@ -30,6 +30,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import IO
 
+from babel.numbers import format_decimal
+
 from bot.domain.audit import spreadsheet_safe
 from bot.domain.forms import (
     AddEmployeeForm,
@@ -39,6 +41,7 @@ from bot.domain.forms import (
 )
 from bot.domain.mailbox import mailbox
 from bot.domain.requests import Operation
+from bot.i18n import N_, csv_style, current, t, tn
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -72,16 +75,17 @@ class Column(StrEnum):
 
     @property
     def label(self) -> str:
-        return _LABELS[self]
+        """The column's name in the reader's language."""
+        return t(_LABELS[self])
 
 
 _LABELS = {
-    Column.FIRST_NAME: "first name",
-    Column.LAST_NAME: "last name",
-    Column.EMAIL: "e-mail",
-    Column.CREDIT: "credit",
-    Column.REFERENCE: "reference",
-    Column.REASON: "reason",
+    Column.FIRST_NAME: N_("first name"),
+    Column.LAST_NAME: N_("last name"),
+    Column.EMAIL: N_("e-mail"),
+    Column.CREDIT: N_("credit"),
+    Column.REFERENCE: N_("reference"),
+    Column.REASON: N_("reason"),
 }
 
 # Header names, folded to lower-case letters and digits only ("E-mail" -> "email").
@@ -142,13 +146,13 @@ OPTIONAL = {
 
 # Form field names (bot.domain.forms) as the file calls them.
 _FIELD_LABELS = {
-    "first_name": "first name",
-    "last_name": "last name",
-    "email": "e-mail",
-    "credit": "credit",
-    "external_reference": "reference",
-    "reason": "reason",
-    "community_id": "community",
+    "first_name": N_("first name"),
+    "last_name": N_("last name"),
+    "email": N_("e-mail"),
+    "credit": N_("credit"),
+    "external_reference": N_("reference"),
+    "reason": N_("reason"),
+    "community_id": N_("community"),
 }
 
 
@@ -253,11 +257,15 @@ def open_table(
         }
         rows.append((number, values))
     if not rows:
-        raise FileProblem("The file has a header but no rows under it.")
+        raise FileProblem(t("The file has a header but no rows under it."))
     if len(rows) > max_rows:
         raise FileProblem(
-            f"The file has {len(rows):,} rows; an import takes at most {max_rows:,}. "
-            "Split it into smaller files."
+            t(
+                "The file has {rows} rows; an import takes at most {maximum}. "
+                "Split it into smaller files.",
+                rows=whole_number(len(rows)),
+                maximum=whole_number(max_rows),
+            )
         )
     named = {column: header[index].strip() for index, column in columns.items()}
     return Table(operation, delimiter, named, rows)
@@ -278,8 +286,12 @@ def check_rows(
         problems = dict(checked) if isinstance(checked, dict) else {}
         if number in duplicates:
             others = duplicates[number]
-            rows = f"row {others[0]}" if len(others) == 1 else f"rows {_and(others)}"
-            duplicate = f"the same e-mail address is also on {rows}"
+            duplicate = tn(
+                "the same e-mail address is also on row {rows}",
+                "the same e-mail address is also on rows {rows}",
+                len(others),
+                rows=_and(others),
+            )
             problems["email"] = (
                 f"{problems['email']}; {duplicate}" if "email" in problems else duplicate
             )
@@ -296,26 +308,32 @@ def check_rows(
 
 def _decode(data: bytes) -> str:
     if not data.strip():
-        raise FileProblem("The file is empty.")
+        raise FileProblem(t("The file is empty."))
     if data.startswith(b"PK\x03\x04"):
         raise FileProblem(
-            "This is a spreadsheet workbook (.xlsx), not a CSV file. In Excel: File, Save a "
-            "copy, CSV UTF-8 (comma delimited); then attach that file."
+            t(
+                "This is a spreadsheet workbook (.xlsx), not a CSV file. In Excel: File, Save "
+                "a copy, CSV UTF-8 (comma delimited); then attach that file."
+            )
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileProblem(
-            'This file is UTF-16 text (Excel\'s "Unicode text"). Save it as CSV UTF-8 and '
-            "attach that file."
+            t(
+                'This file is UTF-16 text (Excel\'s "Unicode text"). Save it as CSV UTF-8 and '
+                "attach that file."
+            )
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileProblem(
-            "This file is not UTF-8 text. Save it as CSV UTF-8 (in Excel: File, Save a copy, "
-            "CSV UTF-8) and attach that file."
+            t(
+                "This file is not UTF-8 text. Save it as CSV UTF-8 (in Excel: File, Save a "
+                "copy, CSV UTF-8) and attach that file."
+            )
         ) from None
     if "\x00" in text or sum(1 for char in text[:4096] if _binary(char)) > 4:
-        raise FileProblem("This file is not text. Attach a CSV file.")
+        raise FileProblem(t("This file is not text. Attach a CSV file."))
     return text
 
 
@@ -345,17 +363,25 @@ def _table(text: str, operation: Operation) -> tuple[str, list[str], list[tuple[
                 continue  # the header itself, or blank lines above it
             if any(len(cell) > FIELD_LIMIT for cell in cells):
                 raise FileProblem(
-                    f"Row {number} has a cell longer than {FIELD_LIMIT:,} characters; "
-                    "is this the right file?"
+                    t(
+                        "Row {number} has a cell longer than {limit} characters; "
+                        "is this the right file?",
+                        number=number,
+                        limit=whole_number(FIELD_LIMIT),
+                    )
                 )
             records.append((number, cells))
     except csv.Error as exc:
         raise FileProblem(
-            f"The file is not valid CSV at row {number + 1} ({exc}). Export it from the "
-            "spreadsheet again as CSV."
+            t(
+                "The file is not valid CSV at row {number} ({problem}). Export it from the "
+                "spreadsheet again as CSV.",
+                number=number + 1,
+                problem=exc,
+            )
         ) from None
     if header is None:
-        raise FileProblem("The file is empty.")
+        raise FileProblem(t("The file is empty."))
     return delimiter, header, records
 
 
@@ -385,28 +411,46 @@ def _columns(header: list[str], operation: Operation) -> dict[int, Column]:
             continue
         if column in seen:
             raise FileProblem(
-                f"Two columns are the {column.label}: “{seen[column]}” and “{name.strip()}”. "
-                "Keep one."
+                t(
+                    "Two columns are the {column}: “{first}” and “{second}”. Keep one.",
+                    column=column.label,
+                    first=seen[column],
+                    second=name.strip(),
+                )
             )
         seen[column] = name.strip()
         found[index] = column
     expected = _expected(operation)
     if not found:
-        shown = ", ".join(f"“{cell.strip()}”" for cell in header[:8] if cell.strip()) or "nothing"
+        shown = ", ".join(f"“{cell.strip()}”" for cell in header[:8] if cell.strip()) or t(
+            "nothing"
+        )
         raise FileProblem(
-            f"The first row must name the columns ({expected}); it has {shown}. Add a header row."
+            t(
+                "The first row must name the columns ({expected}); it has {shown}. "
+                "Add a header row.",
+                expected=expected,
+                shown=shown,
+            )
         )
     missing = [column.label for column in REQUIRED[operation] if column not in seen]
     if missing:
-        what = "column" if len(missing) == 1 else "columns"
-        raise FileProblem(f"The file has no {_and(missing)} {what}. Columns needed: {expected}.")
+        raise FileProblem(
+            tn(
+                "The file has no {columns} column. Columns needed: {expected}.",
+                "The file has no {columns} columns. Columns needed: {expected}.",
+                len(missing),
+                columns=_and(missing),
+                expected=expected,
+            )
+        )
     return found
 
 
 def _expected(operation: Operation) -> str:
     required = ", ".join(column.label for column in REQUIRED[operation])
     optional = ", ".join(column.label for column in OPTIONAL[operation])
-    return f"{required}; optional: {optional}"
+    return t("{required}; optional: {optional}", required=required, optional=optional)
 
 
 # Rows ------------------------------------------------------------------------------------
@@ -467,37 +511,63 @@ def _reason(problems: Mapping[str, str]) -> str:
     ranked = sorted(
         problems.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99
     )
-    return "; ".join(f"{_FIELD_LABELS.get(name, name)}: {message}" for name, message in ranked)
+    return "; ".join(
+        t("{field}: {message}", field=_field_label(name), message=message)
+        for name, message in ranked
+    )
+
+
+def _field_label(name: str) -> str:
+    label = _FIELD_LABELS.get(name)
+    return t(label) if label else name
 
 
 def _and(items: Sequence[object]) -> str:
     words = [str(item) for item in items]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return t("{items} and {last}", items=", ".join(words[:-1]), last=words[-1])
+
+
+def whole_number(count: int) -> str:
+    """A whole number with the reader's thousands separator (`5,000` / `5.000`)."""
+    return format_decimal(count, locale=current())
 
 
 def too_big(size: int, max_bytes: int) -> FileProblem:
     """The problem of a file of `size` bytes, over the `max_bytes` an import takes."""
     return FileProblem(
-        f"The file is {_size(size)}; an import takes at most {_size(max_bytes)}. "
-        "Split it into smaller files."
+        t(
+            "The file is {size}; an import takes at most {maximum}. Split it into smaller files.",
+            size=_size(size),
+            maximum=_size(max_bytes),
+        )
     )
 
 
 def _size(count: int) -> str:
     if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.1f} MB"
-    return f"{max(1, round(count / 1024))} KB"
+        megabytes = format_decimal(
+            Decimal(f"{count / (1024 * 1024):.1f}"), format="0.0", locale=current()
+        )
+        return t("{size} MB", size=megabytes)
+    return t("{size} KB", size=whole_number(max(1, round(count / 1024))))
 
 
 # Writing ---------------------------------------------------------------------------------
 
-INVALID_COLUMNS = ["row", "email", "reason"]
+INVALID_COLUMNS = [N_("row"), N_("email"), N_("reason")]
 
 
 def write_invalid_rows(rows: Iterable[InvalidRow], out: IO[str]) -> int:
-    """The refused rows as CSV, safe to open in a spreadsheet; returns the row count."""
-    writer = csv.writer(out)
-    writer.writerow(INVALID_COLUMNS)
+    """The refused rows as CSV, safe to open in a spreadsheet; returns the row count.
+    In the reader's spreadsheet style (bot.domain.audit.write_csv says how): English as
+    always, Dutch with `;`, a BOM and Dutch headers."""
+    style = csv_style()
+    if style.encoding == "utf-8-sig":
+        out.write("\ufeff")
+    writer = csv.writer(out, delimiter=style.delimiter)
+    writer.writerow([t(name) for name in INVALID_COLUMNS])
     count = 0
     for row in rows:
         writer.writerow(

@@ -14,6 +14,8 @@ import unicodedata
 
 import idna
 
+from bot.i18n import t
+
 __all__ = ["ascii_address", "ascii_domain", "mailbox", "same_mailbox"]
 
 
@@ -47,9 +49,9 @@ def ascii_address(address: str) -> str:
     ValueError when the local part is not ASCII: Coolblue takes ASCII addresses only."""
     local, at, domain = address.strip().rpartition("@")
     if not at or not local or not domain:
-        raise ValueError("An e-mail address needs a part before and after the @.")
+        raise ValueError(t("An e-mail address needs a part before and after the @."))
     if not local.isascii():
-        raise ValueError("Use an address whose part before the @ has only ASCII characters.")
+        raise ValueError(t("Use an address whose part before the @ has only ASCII characters."))
     return f"{local}@{ascii_domain(domain)}"
 
 

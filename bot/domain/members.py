@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from bot.i18n import N_
+
 
 @dataclass(frozen=True)
 class NewMember:
@@ -45,7 +47,7 @@ class RevokedCredit:
 class MembersApiError(Exception):
     """A call failed; `message` is safe to show people, `correlation_id` is for support."""
 
-    default_message = "The members API call failed."
+    default_message = N_("The members API call failed.")
 
     def __init__(
         self,

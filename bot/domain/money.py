@@ -13,7 +13,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from bot.i18n import money
+from bot.i18n import N_, money, t
 
 CENT = Decimal("0.01")
 MAX_DIGITS = 15  # whole euros; more is not an amount anyone meant
@@ -25,13 +25,21 @@ _SPACE_GROUPED = re.compile(r"[0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?", re.ASCII
 _NUMBER = re.compile(r"[0-9.,]+", re.ASCII)
 _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 
-TYPE_AN_AMOUNT = "Enter an amount in euros, for example 750 or 750.50."
-MORE_THAN_ZERO = "The amount must be more than €0.00."
-TWO_DECIMALS = "Use at most two decimals (whole cents)."
+# Kept in English here (N_); translated with `t` when raised, which happens inside the
+# reader's language. MORE_THAN_ZERO shows no amount of its own: the zero comes from
+# `format_euros` so a Dutch reader sees `€ 0,00`.
+TYPE_AN_AMOUNT = N_("Enter an amount in euros, for example 750 or 750.50.")
+MORE_THAN_ZERO = N_("The amount must be more than {zero}.")
+TWO_DECIMALS = N_("Use at most two decimals (whole cents).")
 
 
 class InvalidAmount(ValueError):
-    """The text is not an amount of euros a person meant (negative, zero, 3 decimals…)."""
+    """The text is not an amount of euros a person meant (negative, zero, 3 decimals…).
+    The message is in the reader's language (raised inside it)."""
+
+
+def _more_than_zero() -> InvalidAmount:
+    return InvalidAmount(t(MORE_THAN_ZERO, zero=format_euros(Decimal("0"))))
 
 
 def parse_euros(text: str, *, maximum: Decimal | None = None) -> Decimal:
@@ -39,18 +47,20 @@ def parse_euros(text: str, *, maximum: Decimal | None = None) -> Decimal:
     message to show next to what they typed."""
     cleaned = _CURRENCY.sub("", text.translate(_SPACES).strip()).strip()
     if cleaned.startswith("-"):
-        raise InvalidAmount(MORE_THAN_ZERO)
+        raise _more_than_zero()
     if _SPACE_GROUPED.fullmatch(cleaned):
         cleaned = cleaned.replace(" ", "")
     if not _NUMBER.fullmatch(cleaned) or not any(char.isdigit() for char in cleaned):
-        raise InvalidAmount(TYPE_AN_AMOUNT)
+        raise InvalidAmount(t(TYPE_AN_AMOUNT))
     amount = Decimal(_plain_number(cleaned))
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise InvalidAmount(TWO_DECIMALS)
+        raise InvalidAmount(t(TWO_DECIMALS))
     if amount <= 0:
-        raise InvalidAmount(MORE_THAN_ZERO)
+        raise _more_than_zero()
     if maximum is not None and amount > maximum:
-        raise InvalidAmount(f"The maximum credit per employee is {format_euros(maximum)}.")
+        raise InvalidAmount(
+            t("The maximum credit per employee is {amount}.", amount=format_euros(maximum))
+        )
     return amount.quantize(CENT)
 
 
@@ -62,7 +72,7 @@ def _plain_number(text: str) -> str:
         grouping = "," if decimal_mark == "." else "."
         whole, _, fraction = text.rpartition(decimal_mark)
         if grouping in fraction or decimal_mark in whole or not fraction:
-            raise InvalidAmount(TYPE_AN_AMOUNT)
+            raise InvalidAmount(t(TYPE_AN_AMOUNT))
         return _ungrouped(whole, grouping) + "." + fraction
     mark = "." if dots else "," if commas else ""
     if not mark:
@@ -71,13 +81,17 @@ def _plain_number(text: str) -> str:
         return _ungrouped(text, mark)
     whole, _, fraction = text.partition(mark)
     if not fraction:
-        raise InvalidAmount(TYPE_AN_AMOUNT)
+        raise InvalidAmount(t(TYPE_AN_AMOUNT))
     if len(fraction) == 3 and whole and len(whole) <= 3 and not whole.startswith("0"):
         # "1.250": twelve hundred and fifty, or one euro and a quarter and a bit?
         raise InvalidAmount(
-            f"{TWO_DECIMALS} {text} reads two ways: if you meant "
-            f"{format_euros(Decimal(whole + fraction))}, write {whole}{fraction} "
-            "(no thousands separator)."
+            t(
+                "Use at most two decimals (whole cents). {typed} reads two ways: if you meant "
+                "{amount}, write {digits} (no thousands separator).",
+                typed=text,
+                amount=format_euros(Decimal(whole + fraction)),
+                digits=whole + fraction,
+            )
         )
     return _digits(whole or "0") + "." + fraction
 
@@ -86,13 +100,13 @@ def _ungrouped(whole: str, grouping: str) -> str:
     """Thousands groups: a first group of 1 to 3 digits, then groups of exactly 3."""
     groups = whole.split(grouping)
     if not 1 <= len(groups[0]) <= 3 or any(len(group) != 3 for group in groups[1:]):
-        raise InvalidAmount(TYPE_AN_AMOUNT)
+        raise InvalidAmount(t(TYPE_AN_AMOUNT))
     return _digits("".join(groups))
 
 
 def _digits(text: str) -> str:
     if not text.isdigit() or len(text.lstrip("0")) > MAX_DIGITS:
-        raise InvalidAmount(TYPE_AN_AMOUNT)
+        raise InvalidAmount(t(TYPE_AN_AMOUNT))
     return text
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.requests import Operation
+from bot.i18n import t
 
 MAX_AHEAD = timedelta(days=366)
 
@@ -39,12 +40,13 @@ class Schedule:
         """Why `day` can't be used, in words for the date field; None when it can."""
         today = self.today(now)
         if day < today:
-            return "Choose today or a later date."
+            return t("Choose today or a later date.")
         if day > today + MAX_AHEAD:
-            return "Choose a date at most a year ahead."
+            return t("Choose a date at most a year ahead.")
         if operation is Operation.REMOVE and self.due_at(operation, day) <= now:
-            return (
-                f"The end of that day ({self.offboard_at:%H:%M}) has passed; choose a later date."
+            return t(
+                "The end of that day ({time}) has passed; choose a later date.",
+                time=self.offboard_at.strftime("%H:%M"),
             )
         return None
 

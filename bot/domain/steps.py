@@ -36,6 +36,7 @@ from bot.domain.forms import (
 from bot.domain.policy import Policy
 from bot.domain.ports import RequestStore
 from bot.domain.requests import MemberRequest, Operation, Status
+from bot.i18n import N_, t, use
 
 log = logging.getLogger("bot.steps")
 
@@ -49,32 +50,33 @@ FINAL = frozenset({Status.DONE, Status.REJECTED, Status.EXPIRED, Status.CANCELLE
 
 # The modal's field labels, so a refusal names the field as the modal does.
 LABELS = {
-    "community_id": "Community",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "email": "E-mail",
-    "credit": "Credit in euros",
-    "note": "Note to the approver",
-    "start_date": "Credit available from",
-    "reason": "Reason",
-    "last_day": "Last working day",
-    "requester": "Requested by",
+    "community_id": N_("Community"),
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "email": N_("E-mail"),
+    "credit": N_("Credit in euros"),
+    "note": N_("Note to the approver"),
+    "start_date": N_("Credit available from"),
+    "reason": N_("Reason"),
+    "last_day": N_("Last working day"),
+    "requester": N_("Requested by"),
 }
 FIELDS = {
     ONBOARD: ("community_id", "first_name", "last_name", "email", "credit", "note", "start_date"),
     OFFBOARD: ("community_id", "email", "reason", "last_day"),
 }
 
-# The modal's words (bot.slack.listeners.views.request_submission shows the same).
-NOT_HR = "Only HR may file requests. Ask an admin for the role."
-ROLE_UNKNOWN = "Couldn't check your role with Slack just now; nothing was filed. Try again."
-OWN_ADDRESS = "This is your own address; someone else has to file a request about you."
-EMAIL_UNKNOWN = (
+# The modal's words (bot.slack.listeners.views.request_submission shows the same), marked
+# with N_ and translated where a StepRefusal is made, in the requester's language.
+NOT_HR = N_("Only HR may file requests. Ask an admin for the role.")
+ROLE_UNKNOWN = N_("Couldn't check your role with Slack just now; nothing was filed. Try again.")
+OWN_ADDRESS = N_("This is your own address; someone else has to file a request about you.")
+EMAIL_UNKNOWN = N_(
     "Slack did not tell me your e-mail address just now, so I cannot check that this "
     "request is not about you. Nothing was filed; run it again in a moment."
 )
-NO_REQUESTER = "The step needs the person the request is filed for (a Slack user)."
-NO_COMMUNITIES = "Couldn't load the communities from Coolblue; nothing was filed. Run it again."
+NO_REQUESTER = N_("The step needs the person the request is filed for (a Slack user).")
+NO_COMMUNITIES = N_("Couldn't load the communities from Coolblue; nothing was filed. Run it again.")
 
 CLAIM_SECONDS = 60.0  # a completion under way; another process may try once it lapses
 STALE_SECONDS = 30.0  # received this long ago and never filed: the sweep files it
@@ -102,7 +104,10 @@ class StepRefusal:
 
     @property
     def error(self) -> str:
-        return f"{LABELS.get(self.field, self.field)}: {self.message}"
+        label = LABELS.get(self.field)
+        return t(
+            "{label}: {message}", label=t(label) if label else self.field, message=self.message
+        )
 
 
 class StepStore(Protocol):
@@ -163,8 +168,10 @@ class StepService:
         communities: Callable[[], dict[str, str]],
         policy: Policy,
         clock: Clock,
+        locale_of: Callable[[str], str] = lambda _user_id: "",
     ) -> None:
         self.steps = steps
+        self.locale_of = locale_of  # a Slack user's locale: a refusal is in their language
         self.requests = requests
         self.completer = completer
         self.actor_of = actor_of
@@ -197,13 +204,16 @@ class StepService:
         if execution is None or execution.state != "received":
             self.steps.release(execution_id)
             return None
+        requester = execution.inputs.get("requester", "").strip()
         try:
-            outcome = self._file(execution)
+            with use(self.locale_of(requester) if requester else None):
+                outcome = self._file(execution)
+                error = outcome.error if isinstance(outcome, StepRefusal) else ""
         except Exception:
             self.steps.release(execution_id)  # Redis or Coolblue trouble: the sweep retries
             raise
         if isinstance(outcome, StepRefusal):
-            self._fail(execution_id, outcome.error)
+            self._fail(execution_id, error)
             return outcome
         self.steps.link(execution_id, outcome.id)
         self.steps.release(execution_id)
@@ -215,15 +225,15 @@ class StepService:
     def _file(self, execution: StepExecution) -> MemberRequest | StepRefusal:
         operation = STEPS.get(execution.function)
         if operation is None:
-            return StepRefusal("function", f"Unknown step {execution.function!r}.")
+            return StepRefusal("function", t("Unknown step {name}.", name=repr(execution.function)))
         inputs = execution.inputs
         requester = inputs.get("requester", "").strip()
         if not requester:
-            return StepRefusal("requester", NO_REQUESTER)
+            return StepRefusal("requester", t(NO_REQUESTER))
         community_id = inputs.get("community_id", "")
         actor = self.actor_of(requester, community_id)
         if actor is None:
-            return StepRefusal("community_id", ROLE_UNKNOWN)
+            return StepRefusal("community_id", t(ROLE_UNKNOWN))
         # The role first, as the modal (which only opens for hr) does; the full decision,
         # with the address, when the request is filed.
         verdict = may(Action.FILE, actor, Target(requester, names=lambda _: False))
@@ -233,7 +243,7 @@ class StepService:
             communities = self.communities()
         except Exception as exc:
             log.warning("step %s: no community list: %s", execution.execution_id, type(exc))
-            return StepRefusal("community_id", NO_COMMUNITIES)
+            return StepRefusal("community_id", t(NO_COMMUNITIES))
         raw: dict[str, str | None] = {
             name: inputs.get(name, "") for name in FIELDS[execution.function]
         }
@@ -367,7 +377,7 @@ def _text(value: Any) -> str:
 def _refused(reason: Refusal) -> StepRefusal:
     """A filing bot.domain.access refused, in the Add/Remove modal's words, on its field."""
     if reason is Refusal.EMPLOYEE:
-        return StepRefusal("email", OWN_ADDRESS)
+        return StepRefusal("email", t(OWN_ADDRESS))
     if reason is Refusal.EMAIL_UNKNOWN:
-        return StepRefusal("email", EMAIL_UNKNOWN)
-    return StepRefusal("community_id", NOT_HR)
+        return StepRefusal("email", t(EMAIL_UNKNOWN))
+    return StepRefusal("community_id", t(NOT_HR))

@@ -380,6 +380,7 @@ def build_services(
         communities=community_names(api),
         policy=policy,
         clock=clock,
+        locale_of=users.locale_of,  # a refused step is told in its requester's language
     )
     notifier.after_change = services.steps.request_changed
     return services
