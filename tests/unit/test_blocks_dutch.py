@@ -190,6 +190,7 @@ def test_import_approval_in_dutch():
     message = build("import approval", "nl")
     all_text = "\n".join(text for _, text in texts(message))
     assert "*Bulk aanmelden · `I1`*" in all_text
+    assert message["text"] == "Bulk aanmelden I1: wacht op goedkeuring"
     assert "*Bestand*\npeople" in all_text and "csv (1.236 rijen)" in all_text
     assert "*Aan te melden*\n1.234 medewerkers" in all_text
     assert "*Totaal tegoed*\n€\u00a01.234,56" in all_text

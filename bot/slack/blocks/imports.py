@@ -12,6 +12,7 @@ from bot.domain.bulk import ImportEvent, ImportRequest, ImportStatus
 from bot.domain.requests import Operation
 from bot.i18n import N_, t, tn
 from bot.slack.blocks.kit import Block, button, context, divider, section
+from bot.slack.blocks.requests import status_word
 from bot.slack.text import badge, escape, euros, mention, mentions, number, plain, when
 
 IMPORT_MODAL = "import_file"
@@ -410,7 +411,7 @@ def approval_message(request: ImportRequest, now: float) -> dict[str, Any]:
     if buttons:
         blocks.append({"type": "actions", "block_id": f"import:{request.id}", "elements": buttons})
     return {
-        "text": f"{title(request)} {request.id}: {request.status.value}",
+        "text": f"{title(request)} {request.id}: {status_word(request.status.value)}",
         "blocks": blocks,
         "metadata": {
             "event_type": METADATA_EVENT,

@@ -18,6 +18,27 @@ CHANGE_DATE = "change_date"
 METADATA_EVENT = "community_request"
 
 
+# A status as a word in a message's notification text (requests and imports share them).
+_STATUS_WORDS = {
+    "pending": N_("pending"),
+    "scheduled": N_("scheduled"),
+    "approved": N_("approved"),
+    "executing": N_("executing"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "rejected": N_("rejected"),
+    "expired": N_("expired"),
+    "cancelled": N_("cancelled"),
+    "stopped": N_("stopped"),
+}
+
+
+def status_word(status: str) -> str:
+    """`pending`, `done`…: a status value in the reader's language (unknown ones as they are)."""
+    word = _STATUS_WORDS.get(status)
+    return t(word) if word else status
+
+
 def title(request: MemberRequest) -> str:
     return t("Onboard employee") if request.operation is Operation.ADD else t("Offboard employee")
 
@@ -176,7 +197,7 @@ def approval_message(request: MemberRequest) -> dict[str, Any]:
     if buttons:
         blocks.append({"type": "actions", "block_id": f"decide:{request.id}", "elements": buttons})
     return {
-        "text": f"{title(request)} {request.id}: {request.status.value}",
+        "text": f"{title(request)} {request.id}: {status_word(request.status.value)}",
         "blocks": blocks,
         "metadata": {
             "event_type": METADATA_EVENT,
