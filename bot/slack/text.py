@@ -9,7 +9,11 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from babel.numbers import format_decimal
+
+from bot import i18n
 from bot.domain.money import format_euros
+from bot.i18n import t
 
 # Slack's mrkdwn has no escape character for its formatting (only &, < and > have entities),
 # so text we must show as typed keeps its characters but takes them out of mrkdwn's reach:
@@ -41,7 +45,7 @@ def escape(text: str) -> str:
 def mention(user_id: str) -> str:
     """A mention of a user ID we got from Slack itself (never from user text)."""
     if user_id == "system":
-        return "the bot (policy)"
+        return t("the bot (policy)")
     return f"<@{user_id}>"
 
 
@@ -51,13 +55,20 @@ def mentions(user_ids: str | list[str]) -> str:
 
 
 def euros(amount: Decimal | None) -> str:
-    return format_euros(amount) if amount is not None else "unknown"
+    return format_euros(amount) if amount is not None else t("unknown")
 
 
 def when(epoch: float) -> str:
     """A date Slack shows in the reader's own time zone, with a UTC fallback."""
     fallback = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(epoch)}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    # Slack fills the {tokens}; `t` leaves them alone (no values given).
+    tokens = t("{date_short_pretty} at {time}")
+    return f"<!date^{int(epoch)}^{tokens}|{fallback}>"
+
+
+def number(value: float, pattern: str = "#,##0") -> str:
+    """A count or a rate in the reader's locale: `1,234` / `1.234` (CLDR, never by hand)."""
+    return format_decimal(value, format=pattern, locale=i18n.current())
 
 
 def badge(environment: str) -> str:

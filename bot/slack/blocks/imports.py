@@ -10,8 +10,10 @@ from bot.communities import Community
 from bot.domain.access import Action
 from bot.domain.bulk import ImportEvent, ImportRequest, ImportStatus
 from bot.domain.requests import Operation
+from bot.i18n import N_, t, tn
 from bot.slack.blocks.kit import Block, button, context, divider, section
-from bot.slack.text import badge, escape, euros, mention, mentions, plain, when
+from bot.slack.blocks.requests import status_word
+from bot.slack.text import badge, escape, euros, mention, mentions, number, plain, when
 
 IMPORT_MODAL = "import_file"
 IMPORT_REJECT = "import_reject"
@@ -26,12 +28,8 @@ PREVIEW_ROWS = 5  # refused rows quoted in the approval message; the file has th
 BAR_WIDTH = 20
 
 
-def verb(operation: Operation) -> str:
-    return "onboarding" if operation is Operation.ADD else "offboarding"
-
-
 def title(request: ImportRequest) -> str:
-    return f"Bulk {verb(request.operation)}"
+    return t("Bulk onboarding") if request.operation is Operation.ADD else t("Bulk offboarding")
 
 
 def _modal(
@@ -41,20 +39,22 @@ def _modal(
     environment: str,
     *,
     submit: str | None = None,
-    close: str = "Cancel",
+    close: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     env = badge(environment)
     if env:
         note = (
-            f"{env} · nothing here reaches real customers" if environment != "PRODUCTION" else env
+            t("{badge} · nothing here reaches real customers", badge=env)
+            if environment != "PRODUCTION"
+            else env
         )
         blocks = [context(note), *blocks]
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
         "title": plain(title_text, 24),
-        "close": plain(close, 24),
+        "close": plain(close or t("Cancel"), 24),
         "blocks": blocks,
         "private_metadata": json.dumps(metadata or {}),
     }
@@ -82,41 +82,47 @@ def import_modal(
     if len(options) == 1 or community_id:
         community["initial_option"] = chosen[0]
     ops = [
-        {"text": plain("Onboard: create members with credit"), "value": Operation.ADD.value},
-        {"text": plain("Offboard: revoke members' credit"), "value": Operation.REMOVE.value},
+        {"text": plain(t("Onboard: create members with credit"), 75), "value": Operation.ADD.value},
+        {"text": plain(t("Offboard: revoke members' credit"), 75), "value": Operation.REMOVE.value},
     ]
     kinds: Block = {
         "type": "radio_buttons",
         "options": ops,
         "initial_option": ops[0] if operation is Operation.ADD else ops[1],
     }
-    size = f"{max_bytes / (1024 * 1024):g} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} B"
+    size = (
+        t("{size} MB", size=number(max_bytes / (1024 * 1024), "0.#####"))
+        if max_bytes >= 1024 * 1024
+        else t("{size} B", size=max_bytes)
+    )
     blocks: list[Block] = []
     if problem:
         blocks.append(section(f":warning: {escape(problem)}"))
     blocks += [
-        _input(COMMUNITY, "Community", community),
-        _input(OPERATION, "Operation", kinds),
+        _input(COMMUNITY, t("Community"), community),
+        _input(OPERATION, t("Operation"), kinds),
         _input(
             FILE,
-            "CSV file",
+            t("CSV file"),
             {"type": "file_input", "filetypes": ["csv", "txt"], "max_files": 1},
-            hint=(
+            hint=t(
                 "Columns: first name, last name, e-mail, credit (reference optional); to "
-                f"offboard, e-mail (reason optional). At most {max_rows:,} rows, {size}."
+                "offboard, e-mail (reason optional). At most {rows} rows, {size}.",
+                rows=number(max_rows),
+                size=size,
             ),
         ),
         _input(
             NOTE,
-            "Note to the approver",
+            t("Note to the approver"),
             {"type": "plain_text_input", "multiline": True, "max_length": 1000}
             | ({"initial_value": note} if note else {}),
             optional=True,
         ),
     ]
     metadata = {"operation": operation.value}
-    return _modal(IMPORT_MODAL, "Import employees", blocks, environment, submit="Import",
-                  metadata=metadata)  # fmt: skip
+    return _modal(IMPORT_MODAL, t("Import employees"), blocks, environment,
+                  submit=t("Import"), metadata=metadata)  # fmt: skip
 
 
 def _input(
@@ -138,43 +144,59 @@ def checking_view(rows: int, file_name: str, environment: str) -> dict[str, Any]
     """Shown while a large file's rows are checked, after Slack's 3 seconds."""
     return _modal(
         IMPORT_MODAL + "_checking",
-        "Import employees",
-        [section(f":hourglass_flowing_sand: Checking {rows:,} rows of {escape(file_name)}…")],
+        t("Import employees"),
+        [
+            section(
+                t(
+                    ":hourglass_flowing_sand: Checking {rows} rows of {file}…",
+                    rows=number(rows),
+                    file=escape(file_name),
+                )
+            )
+        ],
         environment,
-        close="Close",
+        close=t("Close"),
     )
 
 
 def filed_view(request: ImportRequest, environment: str) -> dict[str, Any]:
     return _modal(
         IMPORT_MODAL + "_filed",
-        "Import employees",
-        [section(f"Filed: {summary(request)}\n{status_line(request, request.updated_at)}")],
+        t("Import employees"),
+        [
+            section(
+                t(
+                    "Filed: {summary}\n{status}",
+                    summary=summary(request),
+                    status=status_line(request, request.updated_at),
+                )
+            )
+        ],
         environment,
-        close="Close",
+        close=t("Close"),
     )
 
 
 def reject_modal(request: ImportRequest, environment: str) -> dict[str, Any]:
     blocks = [
-        section(f"Reject {summary(request)}?"),
+        section(t("Reject {summary}?", summary=summary(request))),
         _input(
             REASON,
-            "Reason",
+            t("Reason"),
             {
                 "type": "plain_text_input",
                 "multiline": True,
                 "max_length": 1000,
-                "placeholder": plain("Tell the requester why"),
+                "placeholder": plain(t("Tell the requester why")),
             },
         ),
     ]
     return _modal(
         IMPORT_REJECT,
-        "Reject import",
+        t("Reject import"),
         blocks,
         environment,
-        submit="Reject",
+        submit=t("Reject"),
         metadata={"import_id": request.id},
     )
 
@@ -184,30 +206,47 @@ def reject_modal(request: ImportRequest, environment: str) -> dict[str, Any]:
 
 def summary(request: ImportRequest) -> str:
     """One line: `I1A2…` Bulk onboarding of 310 employees with €232,500.00 — Acme."""
-    amount = f" with {euros(request.total_credit)}" if request.operation is Operation.ADD else ""
-    people = "employee" if request.total == 1 else "employees"
-    return (
-        f"`{request.id}` {title(request)} of {request.total:,} {people}{amount} — "
-        f"{escape(request.community_name)}"
+    values = {
+        "id": request.id,
+        "people": number(request.total),
+        "community": escape(request.community_name),
+    }
+    if request.operation is Operation.ADD:
+        return tn(
+            "`{id}` Bulk onboarding of {people} employee with {amount} — {community}",
+            "`{id}` Bulk onboarding of {people} employees with {amount} — {community}",
+            request.total,
+            amount=euros(request.total_credit),
+            **values,
+        )
+    return tn(
+        "`{id}` Bulk offboarding of {people} employee — {community}",
+        "`{id}` Bulk offboarding of {people} employees — {community}",
+        request.total,
+        **values,
     )
 
 
 def counts(request: ImportRequest) -> str:
     parts = []
+    adding = request.operation is Operation.ADD
     if request.done:
-        parts.append(
-            f"{request.done:,} {'created' if request.operation is Operation.ADD else 'removed'}"
-        )
+        done = number(request.done)
+        parts.append(t("{rows} created", rows=done) if adding else t("{rows} removed", rows=done))
     if request.skipped:
-        word = "already members" if request.operation is Operation.ADD else "not members"
-        parts.append(f"{request.skipped:,} {word}")
+        skipped = number(request.skipped)
+        parts.append(
+            t("{rows} already members", rows=skipped)
+            if adding
+            else t("{rows} not members", rows=skipped)
+        )
     if request.failed:
-        parts.append(f"{request.failed:,} failed")
+        parts.append(t("{rows} failed", rows=number(request.failed)))
     if request.stopped_rows:
-        parts.append(f"{request.stopped_rows:,} not carried out")
+        parts.append(t("{rows} not carried out", rows=number(request.stopped_rows)))
     if request.unknown:
-        parts.append(f"{request.unknown:,} outcome unknown")
-    return " · ".join(parts) or "nothing carried out"
+        parts.append(t("{rows} outcome unknown", rows=number(request.unknown)))
+    return " · ".join(parts) or t("nothing carried out")
 
 
 def progress_bar(request: ImportRequest, now: float) -> str:
@@ -216,91 +255,163 @@ def progress_bar(request: ImportRequest, now: float) -> str:
     bar = "█" * filled + "░" * (BAR_WIDTH - filled)
     percent = 100 * request.finished_rows // total
     rate = request.rate(now)
-    pace = f" · {rate:,.1f} rows/s" if rate else ""
-    left = (
-        f" · about {_duration(request.remaining / rate)} left" if rate and request.remaining else ""
-    )
-    return (
-        f"`{bar}` {percent}% · {request.done + request.skipped:,} done · "
-        f"{request.failed:,} failed · {request.remaining:,} to go{pace}{left}"
-    )
+    parts = [
+        t(
+            "`{bar}` {percent}% · {done} done · {failed} failed · {remaining} to go",
+            bar=bar,
+            percent=percent,
+            done=number(request.done + request.skipped),
+            failed=number(request.failed),
+            remaining=number(request.remaining),
+        )
+    ]
+    if rate:
+        parts.append(t("{rate} rows/s", rate=number(rate, "#,##0.0")))
+        if request.remaining:
+            parts.append(t("about {duration} left", duration=_duration(request.remaining / rate)))
+    return " · ".join(parts)
 
 
 def status_line(request: ImportRequest, now: float) -> str:
     status = request.status
     if status is ImportStatus.PENDING:
         got, need = len(request.approvals), request.approvals_required
-        line = f":hourglass_flowing_sand: Waiting for approval ({got} of {need}"
-        line += f": {mentions(request.approver_ids)})" if got else ")"
-        return line + f" · expires {when(request.expires_at)}"
-    decided = f"{mentions(request.decided_by)} at {when(request.decided_at)}"
-    if status is ImportStatus.REJECTED:
-        return f":x: Rejected by {decided}: {escape(request.decision_reason)}"
-    if status is ImportStatus.CANCELLED:
-        return f":heavy_multiplication_x: Cancelled by {decided}"
-    if status is ImportStatus.EXPIRED:
-        return f":hourglass: Expired at {when(request.decided_at)} without a decision"
-    if status is ImportStatus.STOPPED:
-        stopped = f"Stopped by {mention(request.stopped_by)} at {when(request.stopped_at)}"
-        if not request.finished:
-            return (
-                f":no_entry_sign: {stopped} · {counts(request)} · "
-                f"{request.remaining:,} started rows finishing…"
+        expires = when(request.expires_at)
+        if got:
+            return t(
+                ":hourglass_flowing_sand: Waiting for approval ({got} of {need}: {approvers})"
+                " · expires {expires}",
+                got=got,
+                need=need,
+                approvers=mentions(request.approver_ids),
+                expires=expires,
             )
-        return f":no_entry_sign: {stopped} · approved by {decided}. {counts(request)}."
+        return t(
+            ":hourglass_flowing_sand: Waiting for approval ({got} of {need}) · expires {expires}",
+            got=got,
+            need=need,
+            expires=expires,
+        )
+    who, at = mentions(request.decided_by), when(request.decided_at)
+    if status is ImportStatus.REJECTED:
+        return t(
+            ":x: Rejected by {who} at {at}: {reason}",
+            who=who,
+            at=at,
+            reason=escape(request.decision_reason),
+        )
+    if status is ImportStatus.CANCELLED:
+        return t(":heavy_multiplication_x: Cancelled by {who} at {at}", who=who, at=at)
+    if status is ImportStatus.EXPIRED:
+        return t(":hourglass: Expired at {at} without a decision", at=at)
+    if status is ImportStatus.STOPPED:
+        stopper, stopped_at = mention(request.stopped_by), when(request.stopped_at)
+        if not request.finished:
+            return t(
+                ":no_entry_sign: Stopped by {stopper} at {stopped_at} · {counts} · "
+                "{rows} started rows finishing…",
+                stopper=stopper,
+                stopped_at=stopped_at,
+                counts=counts(request),
+                rows=number(request.remaining),
+            )
+        return t(
+            ":no_entry_sign: Stopped by {stopper} at {stopped_at} · approved by {who} at {at}. "
+            "{counts}.",
+            stopper=stopper,
+            stopped_at=stopped_at,
+            who=who,
+            at=at,
+            counts=counts(request),
+        )
     if status is ImportStatus.DONE:
         mark = ":warning:" if request.failed else ":white_check_mark:"
-        return f"{mark} Done · approved by {decided}. {counts(request)}."
+        return t(
+            "{mark} Done · approved by {who} at {at}. {counts}.",
+            mark=mark,
+            who=who,
+            at=at,
+            counts=counts(request),
+        )
     if not request.finished_rows:
-        return f":white_check_mark: Approved by {decided} · starting…"
-    return f":arrows_counterclockwise: Approved by {decided} · {progress_bar(request, now)}"
+        return t(":white_check_mark: Approved by {who} at {at} · starting…", who=who, at=at)
+    return t(
+        ":arrows_counterclockwise: Approved by {who} at {at} · {progress}",
+        who=who,
+        at=at,
+        progress=progress_bar(request, now),
+    )
 
 
 def approval_message(request: ImportRequest, now: float) -> dict[str, Any]:
     """The message in the approvals channel; re-rendered in place (throttled)."""
     env = badge(request.environment)
     header = f"*{title(request)} · `{request.id}`*" + (f"   {env}" if env else "")
+    people = number(request.total)
     fields = [
-        f"*Requested by*\n{mention(request.requester_id)}",
-        f"*Community*\n{escape(request.community_name)} (`{escape(request.community_id)}`)",
-        f"*File*\n{escape(request.file_name) or '—'} ({request.rows_in_file:,} rows)",
-        f"*To {'onboard' if request.operation is Operation.ADD else 'offboard'}*\n"
-        f"{request.total:,} {'employee' if request.total == 1 else 'employees'}",
+        t("*Requested by*\n{who}", who=mention(request.requester_id)),
+        t(
+            "*Community*\n{name} (`{id}`)",
+            name=escape(request.community_name),
+            id=escape(request.community_id),
+        ),
+        # English says "rows" for any count; Dutch picks the form.
+        tn(
+            "*File*\n{name} ({rows} rows)",
+            "*File*\n{name} ({rows} rows)",
+            request.rows_in_file,
+            name=escape(request.file_name) or "—",
+            rows=number(request.rows_in_file),
+        ),
+        tn(
+            "*To onboard*\n{people} employee",
+            "*To onboard*\n{people} employees",
+            request.total,
+            people=people,
+        )
+        if request.operation is Operation.ADD
+        else tn(
+            "*To offboard*\n{people} employee",
+            "*To offboard*\n{people} employees",
+            request.total,
+            people=people,
+        ),
     ]
     if request.operation is Operation.ADD:
-        fields.append(f"*Total credit*\n{euros(request.total_credit)}")
-    fields.append(f"*Refused rows*\n{request.invalid_count:,}")
+        fields.append(t("*Total credit*\n{amount}", amount=euros(request.total_credit)))
+    fields.append(t("*Refused rows*\n{rows}", rows=number(request.invalid_count)))
     blocks: list[Block] = [
         section(header),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in fields]},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": text} for text in fields]},
     ]
     if request.note:
-        blocks.append(section(f"*Note to the approver*\n{escape(request.note)}"))
+        blocks.append(section(t("*Note to the approver*\n{note}", note=escape(request.note))))
     if request.people_preview:
         blocks.append(section(_people(request)))
     if request.invalid_count:
         quoted = "\n".join(
-            f"• row {number}: {escape(reason)}" for number, reason in request.invalid_preview
+            t("• row {number}: {reason}", number=row, reason=escape(reason))
+            for row, reason in request.invalid_preview
         )
         more = request.invalid_count - len(request.invalid_preview)
-        tail = f"\n…and {more:,} more" if more > 0 else ""
-        rows = "1 row" if request.invalid_count == 1 else f"{request.invalid_count:,} rows"
-        blocks.append(
-            section(
-                f"*{rows} will not be carried out* (the file of refused rows is in the "
-                f"thread):\n{quoted}{tail}"
-            )
+        tail = "\n" + t("…and {more} more", more=number(more)) if more > 0 else ""
+        head = tn(
+            "*{rows} row will not be carried out* (the file of refused rows is in the thread):",
+            "*{rows} rows will not be carried out* (the file of refused rows is in the thread):",
+            request.invalid_count,
+            rows=number(request.invalid_count),
         )
+        blocks.append(section(f"{head}\n{quoted}{tail}"))
     if request.operation is Operation.REMOVE:
         blocks.append(
-            context("Each member's remaining credit is revoked; their Coolblue accounts remain.")
+            context(t("Each member's remaining credit is revoked; their Coolblue accounts remain."))
         )
     blocks.append(context(status_line(request, now)))
     buttons = _buttons(request)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"import:{request.id}", "elements": buttons})
     return {
-        "text": f"{title(request)} {request.id}: {request.status.value}",
+        "text": f"{title(request)} {request.id}: {status_word(request.status.value)}",
         "blocks": blocks,
         "metadata": {
             "event_type": METADATA_EVENT,
@@ -318,19 +429,25 @@ def approval_message(request: ImportRequest, now: float) -> dict[str, Any]:
 def _people(request: ImportRequest) -> str:
     """Who the file is about: the first accepted rows, the rest in the thread's file."""
     lines = [
-        f"• row {number}: " + (f"{escape(name)}, {escape(email)}" if name else escape(email))
-        for number, name, email in request.people_preview
+        t("• row {number}: {name}, {email}", number=row, name=escape(name), email=escape(email))
+        if name
+        else t("• row {number}: {email}", number=row, email=escape(email))
+        for row, name, email in request.people_preview
     ]
     more = request.total - len(request.people_preview)
-    tail = f"\n…and {more:,} more: every row is in the file in the thread" if more > 0 else ""
-    return "*Who is in the file*\n" + "\n".join(lines) + tail
+    tail = (
+        "\n" + t("…and {more} more: every row is in the file in the thread", more=number(more))
+        if more > 0
+        else ""
+    )
+    return t("*Who is in the file*") + "\n" + "\n".join(lines) + tail
 
 
 _LIST_BUTTONS = {
-    Action.APPROVE: ("Approve", APPROVE_IMPORT, "primary"),
-    Action.REJECT: ("Reject", REJECT_IMPORT, "danger"),
-    Action.CANCEL: ("Cancel", CANCEL_IMPORT, None),
-    Action.STOP: ("Stop", STOP_IMPORT, "danger"),
+    Action.APPROVE: (N_("Approve"), APPROVE_IMPORT, "primary"),
+    Action.REJECT: (N_("Reject"), REJECT_IMPORT, "danger"),
+    Action.CANCEL: (N_("Cancel"), CANCEL_IMPORT, None),
+    Action.STOP: (N_("Stop"), STOP_IMPORT, "danger"),
 }
 
 
@@ -338,7 +455,7 @@ def import_line(request: ImportRequest, offered: list[Action], now: float) -> li
     """An import in App Home or /community pending, with the buttons its viewer may use."""
     blocks: list[Block] = [divider(), section(summary(request)), context(status_line(request, now))]
     buttons = [
-        button(label, action_id, request.id, style)
+        button(t(label), action_id, request.id, style)
         for label, action_id, style in (_LIST_BUTTONS[a] for a in offered if a in _LIST_BUTTONS)
     ]
     if buttons:
@@ -349,16 +466,18 @@ def import_line(request: ImportRequest, offered: list[Action], now: float) -> li
 def _buttons(request: ImportRequest) -> list[Block]:
     if request.status is ImportStatus.PENDING:
         return [
-            button("Approve", APPROVE_IMPORT, request.id, "primary"),
-            button("Reject", REJECT_IMPORT, request.id, "danger"),
+            button(t("Approve"), APPROVE_IMPORT, request.id, "primary"),
+            button(t("Reject"), REJECT_IMPORT, request.id, "danger"),
         ]
     if request.status.is_running:
-        stop = button("Stop", STOP_IMPORT, request.id, "danger")
+        stop = button(t("Stop"), STOP_IMPORT, request.id, "danger")
         stop["confirm"] = {
-            "title": plain("Stop this import?"),
-            "text": plain("Rows not started yet are not carried out; finished rows stay done."),
-            "confirm": plain("Stop"),
-            "deny": plain("Keep going"),
+            "title": plain(t("Stop this import?"), 100),
+            "text": plain(
+                t("Rows not started yet are not carried out; finished rows stay done."), 300
+            ),
+            "confirm": plain(t("Stop"), 30),
+            "deny": plain(t("Keep going"), 30),
         }
         return [stop]
     return []
@@ -367,23 +486,23 @@ def _buttons(request: ImportRequest) -> list[Block]:
 # DMs ------------------------------------------------------------------------------------
 
 _OPENERS = {
-    ImportEvent.FILED: "Your import was filed and is waiting for approval.",
-    ImportEvent.APPROVAL_RECORDED: "Your import got an approval; it needs more.",
-    ImportEvent.APPROVED: "Your import was approved; its rows are being carried out.",
-    ImportEvent.REJECTED: "Your import was rejected.",
-    ImportEvent.CANCELLED: "You cancelled your import; none of its rows is carried out.",
-    ImportEvent.EXPIRED: "Your import expired without a decision.",
-    ImportEvent.STOPPED: "Your import was stopped by a manager.",
-    ImportEvent.FINISHED: "Your import is finished.",
+    ImportEvent.FILED: N_("Your import was filed and is waiting for approval."),
+    ImportEvent.APPROVAL_RECORDED: N_("Your import got an approval; it needs more."),
+    ImportEvent.APPROVED: N_("Your import was approved; its rows are being carried out."),
+    ImportEvent.REJECTED: N_("Your import was rejected."),
+    ImportEvent.CANCELLED: N_("You cancelled your import; none of its rows is carried out."),
+    ImportEvent.EXPIRED: N_("Your import expired without a decision."),
+    ImportEvent.STOPPED: N_("Your import was stopped by a manager."),
+    ImportEvent.FINISHED: N_("Your import is finished."),
 }
 
 
 def requester_dm(request: ImportRequest, event: ImportEvent, now: float) -> dict[str, Any]:
     """A DM about `event`. It says what the event settled, not the live progress: the
     approval message shows that, and the result file follows when every row is done."""
-    opener = _OPENERS[event]
+    opener = t(_OPENERS[event])
     if event is ImportEvent.FILED and request.status is not ImportStatus.PENDING:
-        opener = "Your import was filed; no approval is needed, so it is carried out at once."
+        opener = t("Your import was filed; no approval is needed, so it is carried out at once.")
     env = badge(request.environment)
     blocks = [
         section(f"{opener}\n{summary(request)}"),
@@ -393,32 +512,45 @@ def requester_dm(request: ImportRequest, event: ImportEvent, now: float) -> dict
 
 
 def _dm_line(request: ImportRequest, event: ImportEvent, now: float) -> str:
-    follows = "The result file comes here when every row has its outcome."
     if event is ImportEvent.APPROVED or (
         event is ImportEvent.FILED and request.status is not ImportStatus.PENDING
     ):
-        who = f"{mentions(request.decided_by)} at {when(request.decided_at)}"
-        return f":white_check_mark: Approved by {who}. {follows}"
+        return t(
+            ":white_check_mark: Approved by {who} at {at}. "
+            "The result file comes here when every row has its outcome.",
+            who=mentions(request.decided_by),
+            at=when(request.decided_at),
+        )
     if event is ImportEvent.STOPPED:
-        stopped = f"{mention(request.stopped_by)} at {when(request.stopped_at)}"
-        return (
-            f":no_entry_sign: Stopped by {stopped}: rows not started are not carried out; "
-            f"rows already done stay done. {follows}"
+        return t(
+            ":no_entry_sign: Stopped by {who} at {at}: rows not started are not carried out; "
+            "rows already done stay done. "
+            "The result file comes here when every row has its outcome.",
+            who=mention(request.stopped_by),
+            at=when(request.stopped_at),
         )
     return status_line(request, now)
 
 
 def result_comment(request: ImportRequest, *, for_requester: bool) -> str:
-    head = (
-        f"Your import `{request.id}` is finished" if for_requester else f"Result of `{request.id}`"
+    if for_requester:
+        return t(
+            "Your import `{id}` is finished: {counts}. "
+            "One line per row of the file, refused rows included.",
+            id=request.id,
+            counts=counts(request),
+        )
+    return t(
+        "Result of `{id}`: {counts}. One line per row of the file, refused rows included.",
+        id=request.id,
+        counts=counts(request),
     )
-    return f"{head}: {counts(request)}. One line per row of the file, refused rows included."
 
 
 def _duration(seconds: float) -> str:
     seconds = max(1, round(seconds))
     if seconds < 90:
-        return f"{seconds} s"
+        return t("{seconds} s", seconds=seconds)
     if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
+        return t("{minutes} min", minutes=round(seconds / 60))
+    return t("{hours} h", hours=number(seconds / 3600, "0.0"))

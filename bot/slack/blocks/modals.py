@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from bot import i18n
 from bot.communities import Community
-from bot.domain.money import format_euros
+from bot.i18n import t
 from bot.slack.blocks.kit import Block, context, section
-from bot.slack.text import badge, plain
+from bot.slack.text import badge, euros, plain
 
 ADD_EMPLOYEE = "add_employee"
 REMOVE_EMPLOYEE = "remove_employee"
@@ -58,7 +60,7 @@ def _community_select(communities: list[Community]) -> Block:
     element: Block = {
         "type": "static_select",
         "options": options,
-        "placeholder": plain("Choose a community"),
+        "placeholder": plain(t("Choose a community")),
     }
     if len(options) == 1:
         element["initial_option"] = options[0]
@@ -77,7 +79,7 @@ def _modal(
     if env:
         blocks = [
             context(
-                f"{env} · nothing here reaches real customers"
+                t("{badge} · nothing here reaches real customers", badge=env)
                 if environment != "PRODUCTION"
                 else env
             )
@@ -87,14 +89,14 @@ def _modal(
         "callback_id": callback_id,
         "title": plain(title, 24),
         "submit": plain(submit, 24),
-        "close": plain("Cancel", 24),
+        "close": plain(t("Cancel"), 24),
         "blocks": blocks,
         "private_metadata": json.dumps(metadata or {}),
     }
 
 
 def _date(initial: date | None = None) -> Block:
-    element: Block = {"type": "datepicker", "placeholder": plain("As soon as approved")}
+    element: Block = {"type": "datepicker", "placeholder": plain(t("As soon as approved"))}
     if initial is not None:
         element["initial_date"] = initial.isoformat()
     return element
@@ -108,34 +110,44 @@ def add_employee_modal(
     max_credit: Any = None,
     timezone: str = "Europe/Amsterdam",
 ) -> dict[str, Any]:
-    limit = f"At most {format_euros(max_credit)}, whole cents." if max_credit else None
+    limit = t("At most {amount}, whole cents.", amount=euros(max_credit)) if max_credit else None
     blocks = [
-        _input("community_id", "Community", _community_select(communities)),
-        _input("first_name", "First name", _text(max_length=100)),
-        _input("last_name", "Last name", _text(max_length=100)),
+        _input("community_id", t("Community"), _community_select(communities)),
+        _input("first_name", t("First name"), _text(max_length=100)),
+        _input("last_name", t("Last name"), _text(max_length=100)),
         _input(
-            "email", "E-mail", _text("jane.doe@example.com", initial=email, kind="email_text_input")
+            "email",
+            t("E-mail"),
+            _text(t("jane.doe@example.com"), initial=email, kind="email_text_input"),
         ),
-        _input("credit", "Credit in euros", _text("750.00"), hint=limit),
+        _input(
+            "credit",
+            t("Credit in euros"),
+            _text(i18n.decimal_for_csv(Decimal("750.00"))),
+            hint=limit,
+        ),
         _input(
             "external_reference",
-            "Employee reference",
+            t("Employee reference"),
             _text("HR-123456", max_length=100),
             optional=True,
-            hint="Your own reference; Coolblue keeps it with the member.",
+            hint=t("Your own reference; Coolblue keeps it with the member."),
         ),
         _input(
-            "note", "Note to the approver", _text(multiline=True, max_length=1000), optional=True
+            "note", t("Note to the approver"), _text(multiline=True, max_length=1000), optional=True
         ),
         _input(
             "start_date",
-            "Credit available from",
+            t("Credit available from"),
             _date(),
             optional=True,
-            hint=f"Leave empty to onboard once approved. From the start of that day ({timezone}).",
+            hint=t(
+                "Leave empty to onboard once approved. From the start of that day ({timezone}).",
+                timezone=timezone,
+            ),
         ),
     ]
-    return _modal(ADD_EMPLOYEE, "Add employee", "Request", blocks, environment)
+    return _modal(ADD_EMPLOYEE, t("Add employee"), t("Request"), blocks, environment)
 
 
 def remove_employee_modal(
@@ -147,28 +159,35 @@ def remove_employee_modal(
 ) -> dict[str, Any]:
     blocks = [
         section(
-            ":warning: Offboarding *revokes the employee's remaining business credit*. "
-            "Their Coolblue account itself remains, so orders, returns and customer "
-            "service keep working."
+            t(
+                ":warning: Offboarding *revokes the employee's remaining business credit*. "
+                "Their Coolblue account itself remains, so orders, returns and customer "
+                "service keep working."
+            )
         ),
-        _input("community_id", "Community", _community_select(communities)),
+        _input("community_id", t("Community"), _community_select(communities)),
         _input(
-            "email", "E-mail", _text("jane.doe@example.com", initial=email, kind="email_text_input")
+            "email",
+            t("E-mail"),
+            _text(t("jane.doe@example.com"), initial=email, kind="email_text_input"),
         ),
         _input(
             "reason",
-            "Reason",
-            _text("Left the company on 30 November", multiline=True, max_length=1000),
+            t("Reason"),
+            _text(t("Left the company on 30 November"), multiline=True, max_length=1000),
         ),
         _input(
             "last_day",
-            "Last working day",
+            t("Last working day"),
             _date(),
             optional=True,
-            hint=f"Leave empty to offboard once approved. After the end of that day ({timezone}).",
+            hint=t(
+                "Leave empty to offboard once approved. After the end of that day ({timezone}).",
+                timezone=timezone,
+            ),
         ),
     ]
-    return _modal(REMOVE_EMPLOYEE, "Remove employee", "Request", blocks, environment)
+    return _modal(REMOVE_EMPLOYEE, t("Remove employee"), t("Request"), blocks, environment)
 
 
 def change_date_modal(
@@ -180,41 +199,47 @@ def change_date_modal(
         section(summary),
         _input("day", label, _date(current)),
         context(
-            "A later start date or an earlier last day keeps the approval; "
-            "any other change asks a manager to approve again."
+            t(
+                "A later start date or an earlier last day keeps the approval; "
+                "any other change asks a manager to approve again."
+            )
         ),
     ]
     return _modal(
-        CHANGE_DATE, "Change date", "Change", blocks, environment, {"request_id": request_id}
+        CHANGE_DATE, t("Change date"), t("Change"), blocks, environment, {"request_id": request_id}
     )
 
 
 def away_modal(environment: str, until: date | None, timezone: str) -> dict[str, Any]:
     """/community away without an escaped mention: pick the last day and the stand-in."""
-    day: Block = {"type": "datepicker", "placeholder": plain("Last day away")}
+    day: Block = {"type": "datepicker", "placeholder": plain(t("Last day away"))}
     if until is not None:
         day["initial_date"] = until.isoformat()
     blocks = [
-        _input("until", "Last day away", day, hint=f"Inclusive, in {timezone}."),
-        _input("delegate", "Who decides for you", {"type": "users_select"}),
-        context("They decide what you could decide, in the communities you approve in."),
+        _input(
+            "until", t("Last day away"), day, hint=t("Inclusive, in {timezone}.", timezone=timezone)
+        ),
+        _input("delegate", t("Who decides for you"), {"type": "users_select"}),
+        context(t("They decide what you could decide, in the communities you approve in.")),
     ]
-    return _modal(AWAY, "Away", "Save", blocks, environment)
+    return _modal(AWAY, t("Away"), t("Save"), blocks, environment)
 
 
 def reject_modal(
     request_id: str, summary: str, environment: str, origin: dict[str, str] | None = None
 ) -> dict[str, Any]:
     blocks = [
-        section(f"Reject {summary}?"),
+        section(t("Reject {summary}?", summary=summary)),
         _input(
-            "reason", "Reason", _text("Tell the requester why", multiline=True, max_length=1000)
+            "reason",
+            t("Reason"),
+            _text(t("Tell the requester why"), multiline=True, max_length=1000),
         ),
     ]
     return _modal(
         REJECT_REASON,
-        "Reject request",
-        "Reject",
+        t("Reject request"),
+        t("Reject"),
         blocks,
         environment,
         {"request_id": request_id, **(origin or {})},

@@ -7,6 +7,7 @@ from typing import Any
 from bot.communities import Community, RemainingCredit
 from bot.domain.requests import MemberRequest
 from bot.domain.roles import Role
+from bot.i18n import N_, t, tn
 from bot.slack.blocks.kit import Block, context, divider, section
 from bot.slack.blocks.requests import request_buttons, status_line, summary
 from bot.slack.text import badge, escape, euros
@@ -14,48 +15,56 @@ from bot.slack.text import badge, escape, euros
 Reply = dict[str, Any]
 
 USAGE: list[tuple[str, str, set[Role]]] = [
-    ("/community add [email]", "ask to onboard an employee with a business credit", {Role.HR}),
-    ("/community remove [email]", "ask to offboard an employee (revokes the credit)", {Role.HR}),
-    ("/community import", "onboard or offboard many employees from a CSV file", {Role.HR}),
+    ("/community add [email]", N_("ask to onboard an employee with a business credit"), {Role.HR}),
+    (
+        "/community remove [email]",
+        N_("ask to offboard an employee (revokes the credit)"),
+        {Role.HR},
+    ),
+    ("/community import", N_("onboard or offboard many employees from a CSV file"), {Role.HR}),
     (
         "/community credit <email>",
-        "look up an employee's remaining credit",
+        N_("look up an employee's remaining credit"),
         {Role.SUPPORT, Role.HR, Role.MANAGER},
     ),
     (
         "/community pending",
-        "open requests (managers can approve them here)",
+        N_("open requests (managers can approve them here)"),
         {Role.MANAGER, Role.HR},
     ),
-    ("/community communities", "the communities this integration may manage", set(Role)),
-    ("/community audit", "the audit trail as a CSV file, by DM", {Role.ADMIN}),
+    ("/community communities", N_("the communities this integration may manage"), set(Role)),
+    ("/community audit", N_("the audit trail as a CSV file, by DM"), {Role.ADMIN}),
     (
         "/community away <last day> @someone",
-        "someone decides in your place until then (`away off` ends it)",
+        N_("someone decides in your place until then (`away off` ends it)"),
         {Role.MANAGER},
     ),
-    ("/community policy [community]", "the effective policy of each community", {Role.ADMIN}),
-    ("/community help", "this help", set()),
+    ("/community policy [community]", N_("the effective policy of each community"), {Role.ADMIN}),
+    ("/community help", N_("this help"), set()),
 ]
 
 
 def help_reply(roles: frozenset[Role], environment: str, *, unknown: str = "") -> Reply:
-    lines = [f"`{escape(usage)}` — {what}" for usage, what, who in USAGE if not who or roles & who]
-    intro = (f"I don't know `{escape(unknown)}`. " if unknown else "") + (
-        f"Your roles: {', '.join(sorted(roles))}."
+    lines = [
+        f"`{escape(usage)}` — {t(what)}" for usage, what, who in USAGE if not who or roles & who
+    ]
+    intro = (t("I don't know `{command}`.", command=escape(unknown)) + " " if unknown else "") + (
+        t("Your roles: {roles}.", roles=", ".join(sorted(roles)))
         if roles
-        else "You have no Community Bot role yet; ask an admin to add you (or your Slack user "
-        "group) to one."
+        else t(
+            "You have no Community Bot role yet; ask an admin to add you (or your Slack user "
+            "group) to one."
+        )
     )
     return _reply(intro, [section("\n".join(lines))], environment)
 
 
 # How a refusal names the people holding a role, in the order it lists them.
 _ROLE_PEOPLE = {
-    Role.HR: "HR",
-    Role.MANAGER: "managers",
-    Role.SUPPORT: "support staff",
-    Role.ADMIN: "admins",
+    Role.HR: N_("HR"),
+    Role.MANAGER: N_("managers"),
+    Role.SUPPORT: N_("support staff"),
+    Role.ADMIN: N_("admins"),
 }
 
 
@@ -63,20 +72,26 @@ def refusal(action: str, allowed: set[Role]) -> Reply:
     """ "Only HR and admins can request onboarding.": every role that may, admins included
     (they may do everything)."""
     if set(Role) <= allowed:
-        who = "people with a Community Bot role"
+        who = t("people with a Community Bot role")
     else:
         who = _and(
-            [people for role, people in _ROLE_PEOPLE.items() if role in allowed | {Role.ADMIN}]
+            [t(people) for role, people in _ROLE_PEOPLE.items() if role in allowed | {Role.ADMIN}]
         )
     return {
         "response_type": "ephemeral",
         "replace_original": False,
-        "text": f":no_entry: Only {who} can {action}. Ask an admin if you need this.",
+        "text": t(
+            ":no_entry: Only {who} can {action}. Ask an admin if you need this.",
+            who=who,
+            action=action,
+        ),
     }
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    if len(items) == 1:
+        return items[0]
+    return t("{items} and {last}", items=", ".join(items[:-1]), last=items[-1])
 
 
 def error_reply(text: str) -> Reply:
@@ -86,26 +101,29 @@ def error_reply(text: str) -> Reply:
 def credit_reply(credit: RemainingCredit, community: Community, environment: str) -> Reply:
     name = " ".join(part for part in (credit.first_name, credit.last_name) if part)
     who = f"*{escape(name)}* ({escape(credit.email)})" if name else f"*{escape(credit.email)}*"
-    text = (
-        f"{who} has *{euros(credit.remaining_credit)}* remaining credit in "
-        f"{escape(community.name)}."
+    text = t(
+        "{who} has *{amount}* remaining credit in {community}.",
+        who=who,
+        amount=euros(credit.remaining_credit),
+        community=escape(community.name),
     )
-    return _reply(
-        text, [context(f"Correlation ID: `{escape(credit.correlation_id)}`")], environment
-    )
+    correlation = t("Correlation ID: `{id}`", id=escape(credit.correlation_id))
+    return _reply(text, [context(correlation)], environment)
 
 
 def communities_reply(communities: list[Community], environment: str) -> Reply:
     if not communities:
         return _reply(
-            "This integration may not manage any community. Check COMMUNITY_IDS "
-            "and that the client ID belongs to this environment.",
+            t(
+                "This integration may not manage any community. Check COMMUNITY_IDS "
+                "and that the client ID belongs to this environment."
+            ),
             [],
             environment,
         )
     lines = [f"• *{escape(c.name)}* — `{escape(c.id)}`" for c in communities]
     return _reply(
-        "Communities this integration may manage:", [section("\n".join(lines))], environment
+        t("Communities this integration may manage:"), [section("\n".join(lines))], environment
     )
 
 
@@ -118,13 +136,15 @@ def pending_reply(
     """Open requests, each with its buttons or not, then pending imports (prebuilt lines,
     bot.slack.blocks.imports.import_line)."""
     if not lines and not imports:
-        return _reply("No open requests.", [], environment)
+        return _reply(t("No open requests."), [], environment)
     blocks: list[Block] = []
     for request, with_buttons in lines:
         blocks += request_line(request, with_buttons=with_buttons)
     if imports:
-        blocks += [section("*Imports waiting for approval*"), *imports]
-    return _reply(f"{len(lines)} open request(s):", blocks[:49], environment)
+        blocks += [section(t("*Imports waiting for approval*")), *imports]
+    # English says "request(s)" for any count; Dutch picks the form.
+    count = tn("{count} open request(s):", "{count} open request(s):", len(lines))
+    return _reply(count, blocks[:49], environment)
 
 
 def request_line(request: MemberRequest, *, with_buttons: bool) -> list[Block]:
