@@ -13,8 +13,16 @@ from pathlib import Path
 
 from bot.domain.requests import Status
 from bot.local.stack import APPROVALS_CHANNEL
-from tests.conftest import ALICE, BOB, DAVE
-from tests.flows import JANE, approval_message, click, file_request, wait_status
+from tests.conftest import ALICE, BOB, DAVE, GRACE
+from tests.flows import (
+    JANE,
+    approval_message,
+    click,
+    click_as_shown,
+    ephemeral_after,
+    file_request,
+    wait_status,
+)
 from tests.import_flows import click as click_import
 from tests.import_flows import file_import, people_csv, wait_finished
 
@@ -122,3 +130,42 @@ def test_a_dutch_requesters_import_result_opens_as_columns_in_dutch_excel(stack)
     english = list(csv.DictReader(io.StringIO(theirs.content.decode())))
     assert english[0]["outcome"] == "created" and english[0]["remaining_credit"] == "10.00"
     assert theirs.title == f"Result of import {request.id}"
+
+
+def test_a_dutch_approver_is_refused_in_dutch_and_an_english_one_in_english(stack) -> None:
+    stack.standin.directory.set_locale(GRACE, "nl-NL")
+    request = file_request(stack, ALICE, JANE)
+    stale = approval_message(stack, request).to_slack()  # as both clients still show it
+    assert click(stack, BOB, "Approve", request).status_code == 200
+    wait_status(stack, request.id, Status.DONE)
+
+    before = len(stack.standin.ephemerals(GRACE))
+    assert click_as_shown(stack, GRACE, stale).status_code == 200
+    told = ephemeral_after(stack, GRACE, before)
+    assert f"Aanvraag `{request.id}` is al goedgekeurd door <@{BOB}>" in told, told
+
+    before = len(stack.standin.ephemerals(BOB))
+    assert click_as_shown(stack, BOB, stale).status_code == 200
+    told = ephemeral_after(stack, BOB, before)
+    assert "You already approved this request; it needs another manager." in told, told
+
+
+def test_a_dutch_admins_audit_trail_opens_as_columns_in_dutch_excel(stack) -> None:
+    stack.standin.directory.set_locale(DAVE, "nl-NL")
+    request = file_request(stack, ALICE, JANE)
+    assert click(stack, BOB, "Approve", request).status_code == 200
+    wait_status(stack, request.id, Status.DONE)
+
+    before = len(stack.standin.ephemerals(DAVE))
+    assert stack.driver.command(DAVE, "audit").status_code == 200
+    assert "Ik heb het auditlog naar je DM's gestuurd." in ephemeral_after(stack, DAVE, before)
+    [shared] = stack.standin.wait_for(
+        lambda: stack.standin.files(stack.standin.dm_channel(DAVE)), description="the audit file"
+    )
+    assert shared.title == "Auditlog van Community Bot"
+    assert shared.content.startswith(BOM)
+    rows = list(csv.reader(io.StringIO(shared.content.decode("utf-8-sig")), delimiter=";"))
+    header = rows[0]
+    assert header[:4] == ["tijdstip", "aanvraag_id", "actie", "door"]
+    filed = dict(zip(header, next(r for r in rows[1:] if r[2] == "filed"), strict=True))
+    assert filed["aanvraag_id"] == request.id and filed["tegoed"] == "750,00"
