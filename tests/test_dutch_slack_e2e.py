@@ -166,6 +166,6 @@ def test_a_dutch_admins_audit_trail_opens_as_columns_in_dutch_excel(stack) -> No
     assert shared.content.startswith(BOM)
     rows = list(csv.reader(io.StringIO(shared.content.decode("utf-8-sig")), delimiter=";"))
     header = rows[0]
-    assert header[:4] == ["tijdstip", "aanvraag_id", "actie", "door"]
+    assert header[:4] == ["tijdstip", "aanvraag_id", "actie", "door wie"]
     filed = dict(zip(header, next(r for r in rows[1:] if r[2] == "filed"), strict=True))
     assert filed["aanvraag_id"] == request.id and filed["tegoed"] == "750,00"
