@@ -15,7 +15,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from decimal import Decimal
 from typing import IO, Any, TypeVar
 
@@ -84,17 +84,23 @@ class SlackImportNotifier:
     language_of: Callable[[str], str] | None = None
 
     def for_person(self, user_id: str) -> AbstractContextManager[object]:
+        return i18n.use(self._language_of_person(user_id))
+
+    def for_community(self, community_id: str) -> AbstractContextManager[object]:
+        return i18n.use(self._language_of_community(community_id))
+
+    def _language_of_person(self, user_id: str) -> str:
         locale = ""
         if self.locale_of is not None:
             try:
                 locale = self.locale_of(user_id)
             except Exception as exc:  # Slack down: English rather than no DM
                 log.info("no locale for a DM: %s", type(exc).__name__)
-        return i18n.use(locale)
+        return i18n.of_locale(locale)
 
-    def for_community(self, community_id: str) -> AbstractContextManager[object]:
+    def _language_of_community(self, community_id: str) -> str:
         language = self.language_of(community_id) if self.language_of is not None else ""
-        return i18n.use(language)
+        return i18n.of_locale(language)
 
     def approvals_channel(self, community_id: str) -> str:
         found = self.channel_for(community_id) if self.channel_for is not None else ""
@@ -270,43 +276,51 @@ class SlackImportNotifier:
         thread. Written to a temporary file a page of rows at a time."""
         name = f"import-{request.id}-results.csv"
         # Each copy is written for its reader: the requester's in their Slack language, the
-        # thread's in the community's (Dutch: `;`, decimal comma, a BOM for Excel).
-        with self.for_person(request.requester_id), _spooled() as out:
-            self._write_result(request, out)
-            out.flush()
-            dm = self._attempt(
-                "opening the requester's DM",
-                request.id,
-                lambda: self.client.conversations_open(users=request.requester_id),
-            )
-            if dm is not None:
-                self._attempt(
-                    "the result file by DM",
-                    request.id,
-                    lambda: self.client.files_upload_v2(
-                        channel=str(dm["channel"]["id"]),
-                        file=out.name,
-                        filename=name,
-                        title=t("Result of import {id}", id=request.id),
-                        initial_comment=result_comment(request, for_requester=True),
-                    ),
-                )
+        # thread's in the community's (Dutch: `;`, decimal comma, a BOM for Excel); one file
+        # when both read the same language.
+        readers = {"dm": self._language_of_person(request.requester_id)}
         if request.message_ts:
-            with self.for_community(request.community_id), _spooled() as out:
-                self._write_result(request, out)
-                out.flush()
-                self._attempt(
-                    "the result file in the thread",
+            readers["thread"] = self._language_of_community(request.community_id)
+        with ExitStack() as files:
+            written: dict[str, str] = {}
+            for language in sorted(set(readers.values())):
+                with i18n.use(language):
+                    out = files.enter_context(_spooled())
+                    self._write_result(request, out)
+                    out.flush()
+                written[language] = out.name
+            with i18n.use(readers["dm"]):
+                dm = self._attempt(
+                    "opening the requester's DM",
                     request.id,
-                    lambda: self.client.files_upload_v2(
-                        channel=request.channel,
-                        thread_ts=request.message_ts,
-                        file=out.name,
-                        filename=name,
-                        title=t("Result of import {id}", id=request.id),
-                        initial_comment=result_comment(request, for_requester=False),
-                    ),
+                    lambda: self.client.conversations_open(users=request.requester_id),
                 )
+                if dm is not None:
+                    self._attempt(
+                        "the result file by DM",
+                        request.id,
+                        lambda: self.client.files_upload_v2(
+                            channel=str(dm["channel"]["id"]),
+                            file=written[readers["dm"]],
+                            filename=name,
+                            title=t("Result of import {id}", id=request.id),
+                            initial_comment=result_comment(request, for_requester=True),
+                        ),
+                    )
+            if "thread" in readers:
+                with i18n.use(readers["thread"]):
+                    self._attempt(
+                        "the result file in the thread",
+                        request.id,
+                        lambda: self.client.files_upload_v2(
+                            channel=request.channel,
+                            thread_ts=request.message_ts,
+                            file=written[readers["thread"]],
+                            filename=name,
+                            title=t("Result of import {id}", id=request.id),
+                            initial_comment=result_comment(request, for_requester=False),
+                        ),
+                    )
         self.store.set_fields(request.id, result_posted="1")
         log.info("import %s: result posted", request.id)
 
