@@ -24,7 +24,7 @@ from tests.flows import (
     wait_status,
 )
 from tests.import_flows import click as click_import
-from tests.import_flows import file_import, people_csv, wait_finished
+from tests.import_flows import file_import, open_import, people_csv, wait_finished
 
 DUTCH_AMOUNT = "€\u00a0750,00"  # CLDR's Dutch: a non-breaking space, a decimal comma
 ENGLISH_AMOUNT = "€750.00"
@@ -64,11 +64,12 @@ def test_a_dutch_requester_reads_dutch_dms_while_the_approver_acts_in_english(st
         assert ENGLISH_AMOUNT not in shown(dm)
 
 
+NL = "cc-acme-nl"
 POLICY = f"""
 [defaults]
 approvals = {{ add = 1, remove = 1 }}
 
-[communities.cc-acme-nl]
+[communities.{NL}]
 channel = "C0APPROVNL"
 requesters = ["{ALICE}"]
 approvers = ["{BOB}"]
@@ -105,6 +106,25 @@ def test_an_approval_message_is_written_in_its_communitys_language(
     wait_status(stack, request.id, Status.DONE)
     decided = stack.standin.message(request.channel, request.message_ts)
     assert decided is not None and DUTCH_AMOUNT in shown(decided)
+
+    # An import there: the file of the people it names, in the approval message's thread,
+    # is written for the community's approvers: Dutch.
+    view = open_import(stack, ALICE)
+    values = {"csv_file": ("people.csv", people_csv(2)), "operation": "add"}
+    result = stack.driver.fill_and_submit(ALICE, view["id"], {**values, "community_id": NL})
+    assert result.errors is None, result.errors
+    people = stack.standin.wait_for(
+        lambda: next(
+            (f for f in stack.standin.files("C0APPROVNL") if f.filename.endswith("-people.csv")),
+            None,
+        ),
+        description="the people file in the import's thread",
+    )
+    assert people.title.startswith("Om wie het gaat in ")
+    assert people.content.startswith(BOM)
+    rows = list(csv.reader(io.StringIO(people.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["rij", "voornaam", "achternaam", "e-mail", "tegoed"]
+    assert rows[1][1:] == ["Person0", "Number0", "person0@example.com", "10,00"]
 
 
 def test_a_dutch_requesters_import_result_opens_as_columns_in_dutch_excel(stack) -> None:
