@@ -347,6 +347,12 @@ def build_services(
     imports = build_imports(
         settings, client, slack, policy, clock.now, lambda: roles.users_with(Role.MANAGER)
     )
+    # Whose language: a person's Slack locale for DMs, the community's policy language for
+    # approval messages and their threads (bot.i18n).
+    notifier.locale_of = users.locale_of
+    notifier.language_of = _language_of(book)
+    imports.notifier.locale_of = users.locale_of
+    imports.notifier.language_of = _language_of(book)
     if book.from_file:
         notifier.channel_for = _channel_of(book)
         notifier.managers_of = lambda community_id: community.users_with(Role.MANAGER, community_id)
@@ -384,6 +390,14 @@ def build_services(
     )
     notifier.after_change = services.steps.request_changed
     return services
+
+
+def _language_of(book: PolicyBook) -> Callable[[str], str]:
+    def language(community_id: str) -> str:
+        found = book.for_community(community_id)
+        return found.language if found is not None else "en"
+
+    return language
 
 
 def _channel_of(book: PolicyBook) -> Callable[[str], str]:

@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot import i18n
+from bot.i18n import t
+
 CHUNK = 64 * 1024
 SLACK_FILE_HOST = "https://files.slack.com/"
 
@@ -68,8 +71,10 @@ def download(
     (by default: only https://files.slack.com) does not allow."""
     if not (hosts or FileHosts()).allows(url):
         raise DownloadFailed(
-            "The file's link does not point at Slack's file host (https://files.slack.com), "
-            "so I did not fetch it; nothing was filed. Attach the file again from Slack."
+            t(
+                "The file's link does not point at Slack's file host (https://files.slack.com), "
+                "so I did not fetch it; nothing was filed. Attach the file again from Slack."
+            )
         )
     deadline = time.monotonic() + seconds
     timeout = httpx.Timeout(seconds, connect=min(seconds, 2.0))
@@ -80,8 +85,11 @@ def download(
         ):
             if reply.status_code != 200:
                 raise DownloadFailed(
-                    f"Slack did not hand me the file (HTTP {reply.status_code}); nothing was "
-                    "filed. Is the app allowed to read files (files:read)? Try again."
+                    t(
+                        "Slack did not hand me the file (HTTP {status}); nothing was "
+                        "filed. Is the app allowed to read files (files:read)? Try again.",
+                        status=reply.status_code,
+                    )
                 )
             data = bytearray()
             for chunk in reply.iter_bytes(CHUNK):
@@ -93,20 +101,39 @@ def download(
             return bytes(data)
     except httpx.TimeoutException:
         raise DownloadFailed(
-            f"Slack took more than {seconds:g} s to hand me the file, so nothing was filed. "
-            "Press Import again."
+            t(
+                "Slack took more than {seconds} s to hand me the file, so nothing was filed. "
+                "Press Import again.",
+                seconds=_number(seconds),
+            )
         ) from None
     except httpx.HTTPError as exc:
         raise DownloadFailed(
-            f"Couldn't fetch the file from Slack ({type(exc).__name__}); nothing was filed. "
-            "Press Import again."
+            t(
+                "Couldn't fetch the file from Slack ({kind}); nothing was filed. "
+                "Press Import again.",
+                kind=type(exc).__name__,
+            )
         ) from None
 
 
 def _too_big(max_bytes: int) -> str:
-    size = (
-        f"{max_bytes / (1024 * 1024):g} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes:,} bytes"
+    if max_bytes >= 1024 * 1024:
+        return t(
+            "The file is bigger than {size} MB, the most one import takes. "
+            "Split it into smaller files.",
+            size=_number(max_bytes / (1024 * 1024)),
+        )
+    return t(
+        "The file is bigger than {size} bytes, the most one import takes. "
+        "Split it into smaller files.",
+        size=_number(max_bytes),
     )
-    return (
-        f"The file is bigger than {size}, the most one import takes. Split it into smaller files."
-    )
+
+
+def _number(value: float) -> str:
+    """A number as the reader writes it: `1,048,576` and `2.5` / `1.048.576` and `2,5`."""
+    written = f"{value:g}" if isinstance(value, float) else f"{value:,}"
+    if i18n.current() == "en":
+        return written
+    return written.translate(str.maketrans(",.", ".,"))

@@ -15,6 +15,7 @@ import redis
 from slack_bolt import BoltResponse
 from slack_sdk.errors import SlackApiError
 
+from bot.i18n import t
 from bot.slack.blocks.replies import error_reply
 from bot.slack.text import escape
 
@@ -29,7 +30,7 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltRe
     # what a person typed or an address (a validation error, a URL with an e-mail in it).
     where = "".join(traceback.format_tb(error.__traceback__)).rstrip()
     log.error("unhandled %s (reference %s)\n%s", type(error).__name__, reference, where)
-    text = f"{_words_for(error)} Reference: {reference}."
+    text = t("{problem} Reference: {reference}.", problem=_words_for(error), reference=reference)
     if body.get("type") == "view_submission":
         inputs = [
             b["block_id"]
@@ -64,7 +65,9 @@ def reports_errors(listener: Callable[..., None]) -> Callable[..., None]:
 
 def _words_for(error: Exception) -> str:
     if isinstance(error, redis.RedisError):
-        return "Our storage is unavailable right now, so nothing was changed. Try again shortly."
+        return t("Our storage is unavailable right now, so nothing was changed. Try again shortly.")
     if isinstance(error, SlackApiError):
-        return f"Slack refused part of this ({escape(str(error.response.get('error')))})."
-    return "Something went wrong on our side; nothing was changed."
+        return t(
+            "Slack refused part of this ({error}).", error=escape(str(error.response.get("error")))
+        )
+    return t("Something went wrong on our side; nothing was changed.")

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import i18n
 from bot.domain.members import MembersApi, NotAMember, RemainingCredit
 from bot.domain.notifier import Event
 from bot.domain.ports import RequestStore
@@ -108,6 +109,26 @@ class SlackNotifier:
         # the managers of one community (reminders mention them only).
         self.channel_for: Callable[[str], str] | None = None
         self.managers_of: Callable[[str], set[str]] | None = None
+        # Whose language a message is written in, set by the runtime: a person's Slack
+        # locale (DMs to the requester), a community's policy `language` (the approval
+        # message and its thread). Unset: English.
+        self.locale_of: Callable[[str], str] | None = None
+        self.language_of: Callable[[str], str] | None = None
+
+    def for_person(self, user_id: str) -> AbstractContextManager[object]:
+        """Write in `user_id`'s Slack language (a DM sent later, on their behalf)."""
+        locale = ""
+        if self.locale_of is not None:
+            try:
+                locale = self.locale_of(user_id)
+            except Exception as exc:  # Slack down: English rather than no DM
+                log.info("no locale for a DM: %s", _kind(exc))
+        return i18n.use(locale)
+
+    def for_community(self, community_id: str) -> AbstractContextManager[object]:
+        """Write in the community's policy language (approval messages, their threads)."""
+        language = self.language_of(community_id) if self.language_of is not None else ""
+        return i18n.use(language)
 
     def approvals_channel(self, community_id: str) -> str:
         """Where this community's approval messages go: its policy's channel, else
@@ -140,7 +161,8 @@ class SlackNotifier:
             else self.roles.users_with(Role.MANAGER)
         )
         approvers = sorted(managers - {request.requester_id})
-        text = reminder(request)
+        with self.for_community(request.community_id):
+            text = reminder(request)
         if approvers:
             text["text"] = f"{mentions(approvers)}: {text['text']}"
         self.client.chat_postMessage(channel=request.channel, thread_ts=request.message_ts, **text)
@@ -148,7 +170,8 @@ class SlackNotifier:
     def escalate(self, request: MemberRequest, approvers: list[str], channel: str) -> None:
         """A reply in the approval message's thread mentioning the escalation approvers
         (from now on they may decide), and a post in `channel` when one is set."""
-        text = escalation(request, approvers)
+        with self.for_community(request.community_id):
+            text = escalation(request, approvers)
         if request.message_ts:
             self._attempt(
                 "replying with the escalation",
@@ -165,9 +188,9 @@ class SlackNotifier:
             )
 
     def remind_due(self, request: MemberRequest) -> None:
-        self.client.chat_postMessage(
-            channel=request.requester_id, **due_reminder(request, self.offboard_at)
-        )
+        with self.for_person(request.requester_id):
+            message = due_reminder(request, self.offboard_at)
+        self.client.chat_postMessage(channel=request.requester_id, **message)
 
     # Steps -------------------------------------------------------------------------------
 
@@ -184,12 +207,12 @@ class SlackNotifier:
         if request.status in _CURRENT_FOR.get(event, set()):
             self._send_dm(request, event)
         if event is not Event.FILED and request.dm_ts:
+            with self.for_person(request.requester_id):
+                dm = filed_dm(request)
             self._attempt(
                 "updating the filed DM",
                 request.id,
-                lambda: self.client.chat_update(
-                    channel=request.dm_channel, ts=request.dm_ts, **filed_dm(request)
-                ),
+                lambda: self.client.chat_update(channel=request.dm_channel, ts=request.dm_ts, **dm),
             )
         if event in _ROUND_EVENTS and request.rounds > request.announced_round:
             self._attempt(
@@ -202,9 +225,9 @@ class SlackNotifier:
         """Update the approval message in place, or post it afresh where Slack lost it."""
         if request.message_ts:
             try:
-                self.client.chat_update(
-                    channel=request.channel, ts=request.message_ts, **approval_message(request)
-                )
+                with self.for_community(request.community_id):
+                    message = approval_message(request)
+                self.client.chat_update(channel=request.channel, ts=request.message_ts, **message)
                 return
             except SlackApiError as exc:
                 error = _error_code(exc)
@@ -220,11 +243,13 @@ class SlackNotifier:
         self._post_approval(request)
 
     def _post_approval(self, request: MemberRequest) -> None:
+        with self.for_community(request.community_id):
+            message = approval_message(request)
         reply = self._attempt(
             "posting the approval message",
             request.id,
             lambda: self.client.chat_postMessage(
-                channel=self.approvals_channel(request.community_id), **approval_message(request)
+                channel=self.approvals_channel(request.community_id), **message
             ),
         )
         if reply is not None:
@@ -237,12 +262,12 @@ class SlackNotifier:
             )
 
     def _send_dm(self, request: MemberRequest, event: Event) -> None:
+        with self.for_person(request.requester_id):
+            dm = requester_dm(request, event)
         reply = self._attempt(
             f"the {event.value} DM",
             request.id,
-            lambda: self.client.chat_postMessage(
-                channel=request.requester_id, **requester_dm(request, event)
-            ),
+            lambda: self.client.chat_postMessage(channel=request.requester_id, **dm),
         )
         if reply is not None and event is Event.FILED:
             # Kept so the DM can follow the request (its Cancel button goes once decided).

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from bot.i18n import t
 from bot.slack.actors import actor_of
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import after_click
@@ -26,4 +27,6 @@ def handle_approve(
     # An e-mail Slack would not give is "" and the domain refuses the click (fail closed).
     actor = actor_of(services, body["user"]["id"])
     decision = services.requests.approve(action["value"], actor)
-    after_click(decision, body, respond, client, services, f"You approved `{action['value']}`.")
+    after_click(
+        decision, body, respond, client, services, t("You approved `{id}`.", id=action["value"])
+    )

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.domain.access import Action, Refusal
 from bot.domain.approvals import Decision
 from bot.domain.requests import Operation, Status
+from bot.i18n import t
 from bot.slack.actors import actor_before_modal
 from bot.slack.blocks.modals import change_date_modal
 from bot.slack.blocks.requests import summary
@@ -40,7 +41,9 @@ def handle_change_date(
         tell_clicker(body, respond, client, refusal_reply(checked))
         return
     assert request is not None
-    label = "Credit available from" if request.operation is Operation.ADD else "Last working day"
+    label = (
+        t("Credit available from") if request.operation is Operation.ADD else t("Last working day")
+    )
     current = services.policy.schedule.local(request.due_at).date()
     client.views_open(
         trigger_id=body["trigger_id"],

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.domain.access import TABLE, Action, Refusal
 from bot.domain.approvals import Decision
 from bot.domain.requests import Status
+from bot.i18n import N_, t
 from bot.slack.blocks.replies import Reply, error_reply, refusal
 from bot.slack.listeners.events.app_home_opened import publish_home
 from bot.slack.text import escape, mentions, when
@@ -17,37 +18,38 @@ from bot.slack.text import escape, mentions, when
 if TYPE_CHECKING:
     from bot.slack.services import Services
 
-EMAIL_UNKNOWN = (
+EMAIL_UNKNOWN = N_(
     "Slack did not tell me your e-mail address just now, so I cannot check that this "
     "request is not about you. Nothing was changed; try again in a moment."
 )
 
 # The action in words, for "Only managers and admins can <words>."
 ACTION_WORDS = {
-    Action.FILE: "file requests",
-    Action.APPROVE: "approve requests",
-    Action.REJECT: "reject requests",
-    Action.RETRY: "retry requests",
-    Action.CANCEL: "cancel requests they did not file",
-    Action.CHANGE_DATE: "change the date of requests they did not file",
-    Action.STOP: "stop imports",
+    Action.FILE: N_("file requests"),
+    Action.APPROVE: N_("approve requests"),
+    Action.REJECT: N_("reject requests"),
+    Action.RETRY: N_("retry requests"),
+    Action.CANCEL: N_("cancel requests they did not file"),
+    Action.CHANGE_DATE: N_("change the date of requests they did not file"),
+    Action.STOP: N_("stop imports"),
 }
 
-_STATUS_WORDS = {
-    Status.APPROVED: "approved",
-    Status.EXECUTING: "approved",
-    Status.DONE: "approved",
-    Status.FAILED: "approved",
-    Status.REJECTED: "rejected",
-    Status.CANCELLED: "cancelled",
-    Status.EXPIRED: "expired",
+_APPROVED = N_("Request `{id}` was already approved by {who} at {when}.")
+_ALREADY = {
+    Status.APPROVED: _APPROVED,
+    Status.EXECUTING: _APPROVED,
+    Status.DONE: _APPROVED,
+    Status.FAILED: _APPROVED,
+    Status.REJECTED: N_("Request `{id}` was already rejected by {who} at {when}."),
+    Status.CANCELLED: N_("Request `{id}` was already cancelled by {who} at {when}."),
+    Status.SCHEDULED: N_("Request `{id}` was already scheduled by {who} at {when}."),
 }
 
 
 def refusal_reply(decision: Decision) -> Reply:
     """The reply to a refused click: the role it needs, or why it did nothing."""
     if decision.reason is Refusal.ROLE and decision.action is not None:
-        return refusal(ACTION_WORDS[decision.action], set(TABLE[decision.action].roles))
+        return refusal(t(ACTION_WORDS[decision.action]), set(TABLE[decision.action].roles))
     return error_reply(explain_refusal(decision))
 
 
@@ -55,39 +57,41 @@ def explain_refusal(decision: Decision) -> str:
     """Why a click did nothing, in words, naming who decided."""
     request = decision.request
     if decision.reason is Refusal.MISSING or request is None:
-        return "That request no longer exists."
+        return t("That request no longer exists.")
     if decision.reason is Refusal.ROLE and decision.action is not None:
         return str(refusal_reply(decision)["text"]).removeprefix(":no_entry: ")
     if decision.reason is Refusal.CHANGER:
-        return "You changed this request last, so someone else has to decide on it."
+        return t("You changed this request last, so someone else has to decide on it.")
     if decision.reason is Refusal.OWN:
-        return "You filed this request, so someone else has to decide on it."
+        return t("You filed this request, so someone else has to decide on it.")
     if decision.reason is Refusal.EMPLOYEE:
-        return "This request is about you, so someone else has to decide on it."
+        return t("This request is about you, so someone else has to decide on it.")
     if decision.reason is Refusal.EMAIL_UNKNOWN:
-        return EMAIL_UNKNOWN
+        return t(EMAIL_UNKNOWN)
     if decision.reason is Refusal.DUPLICATE:
-        return "You already approved this request; it needs another manager."
+        return t("You already approved this request; it needs another manager.")
     if decision.reason is Refusal.STAND_IN:
-        return (
+        return t(
             "The approver you stand in for filed, changed or approved this request, so "
             "someone else has to decide on it."
         )
     if decision.reason is Refusal.NOT_A_MEMBER:
-        return (
-            f"{escape(request.email)} is not a member of {escape(request.community_name)} "
+        return t(
+            "{email} is not a member of {community} "
             "(Coolblue, just now): there is no credit to revoke, so this offboarding cannot "
-            "succeed. Nothing was changed: reject it, or approve it once they have joined."
+            "succeed. Nothing was changed: reject it, or approve it once they have joined.",
+            email=escape(request.email),
+            community=escape(request.community_name),
         )
     if request.status is Status.EXPIRED:
-        return f"Request `{request.id}` expired at {when(request.decided_at)}."
+        return t("Request `{id}` expired at {when}.", id=request.id, when=when(request.decided_at))
     if request.status is Status.PENDING:
-        return f"Request `{request.id}` is still waiting for approval."
-    word = _STATUS_WORDS.get(request.status, request.status.value)
-    return (
-        f"Request `{request.id}` was already {word} by {mentions(request.decided_by)} "
-        f"at {when(request.decided_at)}."
-    )
+        return t("Request `{id}` is still waiting for approval.", id=request.id)
+    who, at = mentions(request.decided_by), when(request.decided_at)
+    sentence = _ALREADY.get(request.status)
+    if sentence is None:  # a status without words of its own
+        return f"Request `{request.id}` was already {request.status.value} by {who} at {at}."
+    return t(sentence, id=request.id, who=who, when=at)
 
 
 def after_click(

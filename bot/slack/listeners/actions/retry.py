@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from bot.i18n import t
 from bot.slack.actors import actor_of
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.actions.feedback import after_click
@@ -26,4 +27,6 @@ def handle_retry(
 ) -> None:
     actor = actor_of(services, body["user"]["id"])  # e-mail "" when unknown: refused
     decision = services.requests.retry(action["value"], actor)
-    after_click(decision, body, respond, client, services, f"Retrying `{action['value']}`.")
+    after_click(
+        decision, body, respond, client, services, t("Retrying `{id}`.", id=action["value"])
+    )

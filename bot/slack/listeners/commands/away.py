@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack
 
+from bot import i18n
 from bot.domain.delegation import Delegation, away_problem, local_day
 from bot.domain.roles import Role
+from bot.i18n import t
 from bot.slack.blocks.modals import away_modal, field_values
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
@@ -60,9 +62,12 @@ def away(call: Invocation) -> None:
     if words and words[0].lower() == "off":
         ended = services.delegations.end(call.user_id) if services.delegations else None
         text = (
-            f"Welcome back: {mention(ended.delegate_id)} no longer decides for you."
+            t(
+                "Welcome back: {delegate} no longer decides for you.",
+                delegate=mention(ended.delegate_id),
+            )
             if ended is not None
-            else "You had no stand-in."
+            else t("You had no stand-in.")
         )
         call.respond({"response_type": "ephemeral", "text": text})
         return
@@ -89,19 +94,22 @@ def set_away(services: Services, absent_id: str, delegate_id: str, until: date) 
     end = datetime.combine(until + timedelta(days=1), time.min, timezone).timestamp()
     return {
         "response_type": "ephemeral",
-        "text": (
-            f":palm_tree: {mention(delegate_id)} decides what you could decide, for the "
-            f"communities you approve in, until {when(end)} (the end of the last day, "
-            f"in {timezone.key}). `/community away off` ends it sooner."
+        "text": t(
+            ":palm_tree: {delegate} decides what you could decide, for the "
+            "communities you approve in, until {until} (the end of the last day, "
+            "in {timezone}). `/community away off` ends it sooner.",
+            delegate=mention(delegate_id),
+            until=when(end),
+            timezone=timezone.key,
         ),
     }
 
 
 def away_error(services: Services, absent_id: str, delegate_id: str, until: date) -> str | None:
     if services.delegations is None:
-        return "Delegation is not available here."
+        return t("Delegation is not available here.")
     if Role.MANAGER not in own_roles_anywhere(services, absent_id):
-        return "Only approvers can name someone to decide in their place."
+        return t("Only approvers can name someone to decide in their place.")
     today = local_day(services.clock.now(), services.policy.schedule.timezone)
     return away_problem(absent_id, delegate_id, until, today)
 
@@ -126,14 +134,16 @@ def handle_away_submission(
     day = parse_day(values.get("until") or "", today_of(services))
     delegate = values.get("delegate") or ""
     if day is None:
-        ack(response_action="errors", errors={"until": "Choose the last day you are away."})
+        ack(response_action="errors", errors={"until": t("Choose the last day you are away.")})
         return
     if not delegate:
-        ack(response_action="errors", errors={"delegate": "Choose who decides for you."})
+        ack(response_action="errors", errors={"delegate": t("Choose who decides for you.")})
         return
     problem = away_error(services, user_id, delegate, day)
     if problem:
-        field = "until" if "date" in problem else "delegate"
+        with i18n.use("en"):  # which field it concerns, from its English words
+            about_the_date = "date" in (away_error(services, user_id, delegate, day) or "")
+        field = "until" if about_the_date else "delegate"
         ack(response_action="errors", errors={field: problem})
         return
     reply = set_away(services, user_id, delegate, day)

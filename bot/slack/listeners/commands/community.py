@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.domain.access import TABLE, Action
 from bot.domain.roles import Role
+from bot.i18n import N_, t
 from bot.slack.blocks.replies import error_reply, help_reply, refusal
 from bot.slack.errors import handle_error, reports_errors
 from bot.slack.listeners.commands import (
@@ -41,29 +42,31 @@ class Subcommand:
 FILERS = TABLE[Action.FILE].roles  # who may file (bot.domain.access), asked before the modal
 
 SUBCOMMANDS: dict[str, Subcommand] = {
-    "add": Subcommand(request_forms.open_add_employee, "request onboarding", FILERS),
-    "remove": Subcommand(request_forms.open_remove_employee, "request offboarding", FILERS),
+    "add": Subcommand(request_forms.open_add_employee, N_("request onboarding"), FILERS),
+    "remove": Subcommand(request_forms.open_remove_employee, N_("request offboarding"), FILERS),
     "credit": Subcommand(
         credit.show_remaining_credit,
-        "look up credit",
+        N_("look up credit"),
         frozenset({Role.SUPPORT, Role.HR, Role.MANAGER}),
         lookup=True,
     ),
     "pending": Subcommand(
-        pending.list_pending, "see pending requests", frozenset({Role.MANAGER, Role.HR})
+        pending.list_pending, N_("see pending requests"), frozenset({Role.MANAGER, Role.HR})
     ),
     "communities": Subcommand(
-        communities.list_communities, "list communities", frozenset(Role), lookup=True
+        communities.list_communities, N_("list communities"), frozenset(Role), lookup=True
     ),
     "audit": Subcommand(
-        audit_trail.send_audit_trail, "export the audit trail", frozenset({Role.ADMIN})
+        audit_trail.send_audit_trail, N_("export the audit trail"), frozenset({Role.ADMIN})
     ),
-    "import": Subcommand(open_import, "import employees from a file", FILERS),
-    "away": Subcommand(away.away, "name someone to decide while away", frozenset({Role.MANAGER})),
-    "policy": Subcommand(policy.show_policy, "see the policy", frozenset({Role.ADMIN})),
+    "import": Subcommand(open_import, N_("import employees from a file"), FILERS),
+    "away": Subcommand(
+        away.away, N_("name someone to decide while away"), frozenset({Role.MANAGER})
+    ),
+    "policy": Subcommand(policy.show_policy, N_("see the policy"), frozenset({Role.ADMIN})),
 }
 
-BUSY = (
+BUSY = N_(
     "Too many look-ups are waiting for Coolblue right now, so I did not start this one. "
     "Try again in a minute."
 )
@@ -81,7 +84,7 @@ def _answer(word: str, roles: frozenset[Role], environment: str) -> dict[str, An
         unknown = "" if word in ("", "help") else word[:50]
         return help_reply(roles, environment, unknown=unknown)
     if not roles & subcommand.allowed:
-        return refusal(subcommand.action, set(subcommand.allowed))
+        return refusal(t(subcommand.action), set(subcommand.allowed))
     return None
 
 
@@ -145,7 +148,7 @@ def run_community_command(
     if not subcommand.lookup:
         subcommand.run(call)
     elif not services.lookups.submit(lambda: _reporting(subcommand.run, call, body)):
-        respond(error_reply(BUSY))
+        respond(error_reply(t(BUSY)))
 
 
 def _reporting(run: Callable[[Invocation], None], call: Invocation, body: dict[str, Any]) -> None:

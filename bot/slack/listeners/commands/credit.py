@@ -9,13 +9,14 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from bot.communities.errors import CommunitiesError, NotFound
 from bot.domain.mailbox import ascii_address
 from bot.domain.roles import Role
+from bot.i18n import N_, t
 from bot.slack.blocks.replies import credit_reply, error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 from bot.slack.text import escape
 
 _EMAIL = TypeAdapter(EmailStr)
 LOOKERS = (Role.SUPPORT, Role.HR, Role.MANAGER)
-USAGE = "Usage: `/community credit jane.doe@example.com` (a valid e-mail address)."
+USAGE = N_("Usage: `/community credit jane.doe@example.com` (a valid e-mail address).")
 
 
 def show_remaining_credit(call: Invocation) -> None:
@@ -25,7 +26,7 @@ def show_remaining_credit(call: Invocation) -> None:
         # punycode), as the Add form files it.
         email = ascii_address(_EMAIL.validate_python(words[0] if words else "")).lower()
     except (ValidationError, ValueError):
-        call.respond(error_reply(USAGE))
+        call.respond(error_reply(t(USAGE)))
         return
     api = call.services.api
     try:
@@ -47,9 +48,16 @@ def show_remaining_credit(call: Invocation) -> None:
         call.respond(error_reply(escape(exc.message) + _correlation(exc)))
         return
     call.respond(
-        error_reply(f"{escape(email)} is not a member of any community this integration manages.")
+        error_reply(
+            t(
+                "{email} is not a member of any community this integration manages.",
+                email=escape(email),
+            )
+        )
     )
 
 
 def _correlation(exc: CommunitiesError) -> str:
-    return f" (correlation ID `{escape(exc.correlation_id)}`)" if exc.correlation_id else ""
+    if not exc.correlation_id:
+        return ""
+    return t(" (correlation ID `{id}`)", id=escape(exc.correlation_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.domain.community_policy import PolicyBook
 from bot.domain.policy_describe import describe_book
+from bot.i18n import t
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 from bot.slack.text import escape
@@ -15,11 +16,13 @@ LIMIT = 2900  # a section's text is at most 3000 characters
 def show_policy(call: Invocation) -> None:
     book = call.services.book
     if book is None:
-        call.respond(error_reply("No policy is loaded."))
+        call.respond(error_reply(t("No policy is loaded.")))
         return
     wanted = call.args.split()[0] if call.args.split() else ""
     if wanted and not book.manages(wanted):
-        call.respond(error_reply(f"This bot does not manage `{escape(wanted)}`."))
+        call.respond(
+            error_reply(t("This bot does not manage `{community}`.", community=escape(wanted)))
+        )
         return
     lines = policy_lines(book, wanted)
     text = "\n".join(lines)
@@ -28,7 +31,7 @@ def show_policy(call: Invocation) -> None:
     call.respond(
         {
             "response_type": "ephemeral",
-            "text": f"Effective policy ({escape(book.source)})",
+            "text": t("Effective policy ({source})", source=escape(book.source)),
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{text}```"}}],
         }
     )

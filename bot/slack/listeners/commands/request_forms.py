@@ -12,6 +12,7 @@ from typing import Any
 from bot.communities import Community
 from bot.communities.errors import CommunitiesError
 from bot.domain.roles import Role
+from bot.i18n import t
 from bot.slack.blocks.modals import add_employee_modal, remove_employee_modal
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
@@ -84,12 +85,17 @@ def _communities(call: Invocation, *roles: Role) -> list[Community] | None:
         listed = list(call.services.api.list_communities().communities)
     except CommunitiesError as exc:
         call.respond(
-            error_reply(f"Couldn't load the communities from Coolblue. {escape(exc.message)}")
+            error_reply(
+                t(
+                    "Couldn't load the communities from Coolblue. {problem}",
+                    problem=escape(exc.message),
+                )
+            )
         )
         return None
     shown = call.services.visible(call.user_id, listed, *roles)
     if not shown and call.services.per_community:
-        call.respond(error_reply("You hold no role in any community this bot manages."))
+        call.respond(error_reply(t("You hold no role in any community this bot manages.")))
         return None
     return shown
 

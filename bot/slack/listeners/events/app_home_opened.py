@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
+from bot import i18n
 from bot.domain.access import Action, Actor
 from bot.domain.roles import Role
 from bot.slack.actors import actor_of
@@ -26,6 +27,13 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
 
 
 def publish_home(client: WebClient, services: Services, user_id: str) -> None:
+    """Publish `user_id`'s App Home, in their Slack language (cached), whoever's request
+    is running."""
+    with i18n.use(services.users.locale_of(user_id)):
+        _publish_home(client, services, user_id)
+
+
+def _publish_home(client: WebClient, services: Services, user_id: str) -> None:
     store, requests = services.store, services.requests
     actor = actor_of(services, user_id)
     roles = services.roles_anywhere(user_id, actor.roles)  # POLICY_FILE: any community's

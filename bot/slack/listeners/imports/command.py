@@ -9,25 +9,31 @@ from typing import Any
 from bot.communities import Community
 from bot.communities.errors import CommunitiesError
 from bot.domain.roles import Role
+from bot.i18n import N_, t
 from bot.slack.blocks.imports import import_modal
 from bot.slack.blocks.replies import error_reply
 from bot.slack.listeners.commands.invocation import Invocation
 from bot.slack.text import escape
 
 METADATA_LIMIT = 3000  # Slack's limit on private_metadata
-UNAVAILABLE = "Imports are not set up in this process."
+UNAVAILABLE = N_("Imports are not set up in this process.")
 
 
 def open_import(call: Invocation) -> None:
     imports = call.services.imports
     if imports is None:
-        call.respond(error_reply(UNAVAILABLE))
+        call.respond(error_reply(t(UNAVAILABLE)))
         return
     try:
         communities = list(call.services.api.list_communities().communities)
     except CommunitiesError as exc:
         call.respond(
-            error_reply(f"Couldn't load the communities from Coolblue. {escape(exc.message)}")
+            error_reply(
+                t(
+                    "Couldn't load the communities from Coolblue. {problem}",
+                    problem=escape(exc.message),
+                )
+            )
         )
         return
     communities = call.services.visible(call.user_id, communities, Role.HR)  # POLICY_FILE

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.domain.access import TABLE, Action, Refusal
 from bot.domain.bulk import ImportDecision, ImportEvent, ImportStatus
+from bot.i18n import N_, t
 from bot.slack.actors import actor_before_modal, actor_of, quick_actor_of
 from bot.slack.blocks.imports import REASON, reject_modal
 from bot.slack.blocks.modals import field_values
@@ -24,36 +25,37 @@ from bot.slack.users import MembershipUnknown
 if TYPE_CHECKING:
     from bot.slack.services import Services
 
-EMAIL_UNKNOWN = (
+EMAIL_UNKNOWN = N_(
     "Slack did not tell me your e-mail address just now, so I cannot check that this "
     "import's file does not name you. Nothing was changed; try again in a moment."
 )
 
 EMAIL_WAIT = 0.5  # seconds of the trigger's 3 that users.info may take before the modal
 
+_APPROVED = N_("Import `{id}` was already approved by {who} at {when}.")
 _DECIDED = {
-    ImportStatus.APPROVED: "approved",
-    ImportStatus.EXECUTING: "approved",
-    ImportStatus.DONE: "approved",
-    ImportStatus.STOPPED: "approved",
-    ImportStatus.REJECTED: "rejected",
-    ImportStatus.EXPIRED: "expired",
-    ImportStatus.CANCELLED: "cancelled",
+    ImportStatus.APPROVED: _APPROVED,
+    ImportStatus.EXECUTING: _APPROVED,
+    ImportStatus.DONE: _APPROVED,
+    ImportStatus.STOPPED: _APPROVED,
+    ImportStatus.REJECTED: N_("Import `{id}` was already rejected by {who} at {when}."),
+    ImportStatus.CANCELLED: N_("Import `{id}` was already cancelled by {who} at {when}."),
 }
 
 
 ACTION_WORDS = {
-    Action.APPROVE: "approve imports",
-    Action.REJECT: "reject imports",
-    Action.STOP: "stop imports",
-    Action.CANCEL: "cancel imports they did not file",
+    Action.APPROVE: N_("approve imports"),
+    Action.REJECT: N_("reject imports"),
+    Action.STOP: N_("stop imports"),
+    Action.CANCEL: N_("cancel imports they did not file"),
 }
 
 
 def refusal_reply(decision: ImportDecision) -> Reply:
     """The reply to a refused click: the role it needs, or why it did nothing."""
     if decision.reason is Refusal.ROLE and decision.action is not None:
-        words = ACTION_WORDS.get(decision.action, decision.action.value)
+        found = ACTION_WORDS.get(decision.action)
+        words = t(found) if found is not None else decision.action.value
         return refusal(words, set(TABLE[decision.action].roles))
     return error_reply(explain(decision))
 
@@ -62,39 +64,43 @@ def explain(decision: ImportDecision) -> str:
     """Why a click on an import did nothing, in words."""
     request = decision.request
     if decision.reason is Refusal.MISSING or request is None:
-        return "That import no longer exists."
+        return t("That import no longer exists.")
     if decision.reason is Refusal.ROLE and decision.action is not None:
         return str(refusal_reply(decision)["text"]).removeprefix(":no_entry: ")
     if decision.reason is Refusal.CHANGER:
-        return "You stopped this import, so someone else has to decide on it."
+        return t("You stopped this import, so someone else has to decide on it.")
     if decision.reason is Refusal.OWN:
-        return "You filed this import, so someone else has to decide on it."
+        return t("You filed this import, so someone else has to decide on it.")
     if decision.reason is Refusal.EMPLOYEE:
-        return "This import's file names you, so someone else has to decide on it."
+        return t("This import's file names you, so someone else has to decide on it.")
     if decision.reason is Refusal.EMAIL_UNKNOWN:
-        return EMAIL_UNKNOWN
+        return t(EMAIL_UNKNOWN)
     if decision.reason is Refusal.DUPLICATE:
-        return "You already approved this import; it needs another manager."
+        return t("You already approved this import; it needs another manager.")
     if decision.reason is Refusal.STAND_IN:
-        return (
+        return t(
             "The approver you stand in for filed, stopped or approved this import, so "
             "someone else has to decide on it."
         )
     if request.status is ImportStatus.PENDING and decision.action is Action.CANCEL:
-        return f"Import `{request.id}` is still waiting for approval: reject it instead."
+        return t("Import `{id}` is still waiting for approval: reject it instead.", id=request.id)
     if request.status is ImportStatus.PENDING:
-        return f"Import `{request.id}` is still waiting for approval."
+        return t("Import `{id}` is still waiting for approval.", id=request.id)
     if request.status is ImportStatus.EXPIRED:
-        return f"Import `{request.id}` expired at {when(request.decided_at)}."
+        return t("Import `{id}` expired at {when}.", id=request.id, when=when(request.decided_at))
     if request.status is ImportStatus.STOPPED:
-        return f"Import `{request.id}` was already stopped at {when(request.stopped_at)}."
+        return t(
+            "Import `{id}` was already stopped at {when}.",
+            id=request.id,
+            when=when(request.stopped_at),
+        )
     if request.status is ImportStatus.DONE:
-        return f"Import `{request.id}` is already finished."
-    word = _DECIDED.get(request.status, request.status.value)
-    return (
-        f"Import `{request.id}` was already {word} by {mentions(request.decided_by)} "
-        f"at {when(request.decided_at)}."
-    )
+        return t("Import `{id}` is already finished.", id=request.id)
+    who, at = mentions(request.decided_by), when(request.decided_at)
+    sentence = _DECIDED.get(request.status)
+    if sentence is None:  # a status without words of its own
+        return f"Import `{request.id}` was already {request.status.value} by {who} at {at}."
+    return t(sentence, id=request.id, who=who, when=at)
 
 
 @reports_errors
@@ -141,7 +147,7 @@ def handle_import_cancel(
             {
                 "response_type": "ephemeral",
                 "replace_original": False,
-                "text": f"You cancelled import `{action['value']}`.",
+                "text": t("You cancelled import `{id}`.", id=action["value"]),
             }
         )
     if body.get("view", {}).get("type") == "home":
@@ -181,15 +187,15 @@ def handle_import_reject_submission(
     imports = services.imports
     reason = (field_values(view).get(REASON) or "").strip()
     if imports is None:
-        ack(response_action="errors", errors={REASON: "Imports are not set up here."})
+        ack(response_action="errors", errors={REASON: t("Imports are not set up here.")})
         return
     try:
         actor = quick_actor_of(services, user_id)
     except MembershipUnknown:
-        ack(response_action="errors", errors={REASON: "Couldn't check your role; try again."})
+        ack(response_action="errors", errors={REASON: t("Couldn't check your role; try again.")})
         return
     if not reason:
-        ack(response_action="errors", errors={REASON: "Say why, for the requester."})
+        ack(response_action="errors", errors={REASON: t("Say why, for the requester.")})
         return
     import_id = json.loads(view.get("private_metadata") or "{}").get("import_id", "")
     decision = imports.service.reject(import_id, actor, reason[:1000], announce=False)

@@ -23,6 +23,7 @@ from bot.domain.access import TABLE, Action, Actor
 from bot.domain.bulk import ImportRefused, ImportRequest
 from bot.domain.imports import FileProblem, Table, check_rows, open_table, too_big
 from bot.domain.requests import Operation
+from bot.i18n import N_, t
 from bot.slack.blocks.imports import (
     COMMUNITY,
     FILE,
@@ -41,8 +42,10 @@ if TYPE_CHECKING:
     from bot.slack.import_services import ImportServices
     from bot.slack.services import Services
 
-TRY_AGAIN = "Couldn't check your role with Slack just now; nothing was filed. Try again."
-REOPEN = "This form is out of date. Close it and run /community import again; nothing was filed."
+TRY_AGAIN = N_("Couldn't check your role with Slack just now; nothing was filed. Try again.")
+REOPEN = N_(
+    "This form is out of date. Close it and run /community import again; nothing was filed."
+)
 
 
 def handle_import_submission(
@@ -61,27 +64,30 @@ def handle_import_submission(
     user_id = body["user"]["id"]
     imports = services.imports
     if imports is None:
-        ack(response_action="errors", errors={FILE: UNAVAILABLE})
+        ack(response_action="errors", errors={FILE: t(UNAVAILABLE)})
         return
     try:
         roles = services.roles_anywhere(user_id, services.quick_roles.roles_of(user_id))
     except MembershipUnknown:
-        ack(response_action="errors", errors={COMMUNITY: TRY_AGAIN})
+        ack(response_action="errors", errors={COMMUNITY: t(TRY_AGAIN)})
         return
     if not roles & TABLE[Action.FILE].roles:  # before the file is fetched
-        ack(response_action="errors", errors={COMMUNITY: "Only HR may import employees."})
+        ack(response_action="errors", errors={COMMUNITY: t("Only HR may import employees.")})
         return
     communities = offered(view)
     if communities is None:
-        ack(response_action="errors", errors={COMMUNITY: REOPEN})
+        ack(response_action="errors", errors={COMMUNITY: t(REOPEN)})
         return
     choice = _choices(view)
     if choice["community_id"] not in communities:
-        ack(response_action="errors", errors={COMMUNITY: "Choose one of the communities offered."})
+        ack(
+            response_action="errors",
+            errors={COMMUNITY: t("Choose one of the communities offered.")},
+        )
         return
     attached = choice["files"]
     if not attached:
-        ack(response_action="errors", errors={FILE: "Attach a CSV file."})
+        ack(response_action="errors", errors={FILE: t("Attach a CSV file.")})
         return
     operation = Operation(choice["operation"] or Operation.ADD.value)
     try:
@@ -152,7 +158,7 @@ def after_import_submission(
             community_id=filing["community_id"],
             operation=operation,
             note=filing["note"],
-            problem=f"{exc} Attach the file again when it is fixed.",
+            problem=t("{problem} Attach the file again when it is fixed.", problem=str(exc)),
         )
         again = carrying(again, [_community(c, n) for c, n in communities.items()])
         client.views_update(view_id=import_view_id, view=again)
@@ -193,7 +199,7 @@ def _fetch(attached: dict[str, Any], client: WebClient, imports: ImportServices)
         raise too_big(size, imports.max_bytes)  # refused before a byte is fetched
     url = str(attached.get("url_private_download") or attached.get("url_private") or "")
     if not url:
-        raise DownloadFailed("Slack sent no link to the file; attach it again.")
+        raise DownloadFailed(t("Slack sent no link to the file; attach it again."))
     return download(
         url,
         client.token or "",

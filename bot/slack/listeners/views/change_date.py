@@ -11,6 +11,7 @@ from slack_bolt import Ack, BoltContext
 
 from bot.domain.access import Actor
 from bot.domain.notifier import Event
+from bot.i18n import t
 from bot.slack.actors import quick_actor_of
 from bot.slack.blocks.modals import field_values
 from bot.slack.errors import reports_errors
@@ -32,10 +33,10 @@ def handle_change_date_submission(
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        ack(response_action="errors", errors={"day": "Choose a date from the calendar."})
+        ack(response_action="errors", errors={"day": t("Choose a date from the calendar.")})
         return
     if request is None:
-        ack(response_action="errors", errors={"day": "That request no longer exists."})
+        ack(response_action="errors", errors={"day": t("That request no longer exists.")})
         return
     problem = services.policy.schedule.problem(request.operation, day, services.clock.now())
     if problem:

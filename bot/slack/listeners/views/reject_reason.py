@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.domain.access import Refusal
 from bot.domain.notifier import Event
+from bot.i18n import N_, t
 from bot.slack.actors import quick_actor_of
 from bot.slack.blocks.modals import field_values
 from bot.slack.errors import reports_errors
@@ -24,7 +25,7 @@ from bot.slack.users import MembershipUnknown
 if TYPE_CHECKING:
     from bot.slack.services import Services
 
-ROLE_UNKNOWN = "Couldn't check your role with Slack just now; nothing was changed. Try again."
+ROLE_UNKNOWN = N_("Couldn't check your role with Slack just now; nothing was changed. Try again.")
 
 
 def handle_reject_submission(
@@ -37,10 +38,10 @@ def handle_reject_submission(
     try:
         actor = quick_actor_of(services, user_id)
     except MembershipUnknown:
-        ack(response_action="errors", errors={"reason": ROLE_UNKNOWN})
+        ack(response_action="errors", errors={"reason": t(ROLE_UNKNOWN)})
         return
     if not reason:
-        ack(response_action="errors", errors={"reason": "Say why, for the requester."})
+        ack(response_action="errors", errors={"reason": t("Say why, for the requester.")})
         return
     decision = services.requests.reject(
         metadata.get("request_id", ""), actor, reason[:1000], announce=False

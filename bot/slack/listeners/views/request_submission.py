@@ -15,6 +15,7 @@ from slack_bolt import Ack, BoltContext
 from bot.domain.access import Actor, Refusal
 from bot.domain.approvals import AlreadyOpen, Refused
 from bot.domain.requests import MemberRequest
+from bot.i18n import N_, t
 from bot.slack.errors import reports_errors
 from bot.slack.listeners.commands.request_forms import offered_communities
 from bot.slack.users import MembershipUnknown
@@ -22,12 +23,12 @@ from bot.slack.users import MembershipUnknown
 if TYPE_CHECKING:
     from bot.slack.services import Services
 
-TRY_AGAIN = "Couldn't check your role with Slack just now; nothing was filed. Try again."
-EMAIL_UNKNOWN = (
+TRY_AGAIN = N_("Couldn't check your role with Slack just now; nothing was filed. Try again.")
+EMAIL_UNKNOWN = N_(
     "Slack did not tell me your e-mail address just now, so I cannot check that this request "
     "is not about you. Nothing was filed; try again in a moment."
 )
-REOPEN = "This form is out of date. Close it and run the command again; nothing was filed."
+REOPEN = N_("This form is out of date. Close it and run the command again; nothing was filed.")
 
 
 def submit_request(
@@ -45,13 +46,13 @@ def submit_request(
     try:
         roles = services.quick_roles.roles_of(user_id)
     except MembershipUnknown:
-        ack(response_action="errors", errors={"community_id": TRY_AGAIN})
+        ack(response_action="errors", errors={"community_id": t(TRY_AGAIN)})
         return
     email = services.users.cached_email_of(user_id) or services.users.email_of(user_id)
     actor = Actor(user_id, email, roles)
     communities = offered_communities(view)
     if communities is None:
-        ack(response_action="errors", errors={"community_id": REOPEN})
+        ack(response_action="errors", errors={"community_id": t(REOPEN)})
         return
     try:
         outcome = file(communities, actor)
@@ -71,10 +72,12 @@ def submit_request(
 def _refused(reason: Refusal) -> dict[str, str]:
     """A filing bot.domain.access refused, on the field it concerns."""
     if reason is Refusal.EMPLOYEE:
-        return {"email": "This is your own address; someone else has to file a request about you."}
+        return {
+            "email": t("This is your own address; someone else has to file a request about you.")
+        }
     if reason is Refusal.EMAIL_UNKNOWN:
-        return {"email": EMAIL_UNKNOWN}
-    return {"community_id": "Only HR may file requests. Ask an admin for the role."}
+        return {"email": t(EMAIL_UNKNOWN)}
+    return {"community_id": t("Only HR may file requests. Ask an admin for the role.")}
 
 
 @reports_errors
