@@ -23,6 +23,7 @@ from tests.test_console import ROOT, console_env
 
 README_MAX_LINES = 250
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
+FOLDED = re.compile(r"<details>.*?</details>", re.S)
 
 # Each transcript block (a document, its marker) and the script that prints it.
 TRANSCRIPTS = {
@@ -30,6 +31,8 @@ TRANSCRIPTS = {
     ("docs/console.md", "transcript"): "demo.console",
     ("docs/scheduled-changes.md", "scheduled-transcript"): "scheduled.console",
     ("docs/imports.md", "import-transcript"): "import.console",
+    # The Dutch story, folded under the English one (people set Slack to Dutch: --locale nl).
+    ("README.md", "transcript-nl"): "onboarding.nl.console",
 }
 
 
@@ -40,29 +43,70 @@ def transcript_in(document: str, marker: str) -> str:
     return found.group(1)
 
 
+def play(script: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot console --script examples/<script>` run fresh in `folder`."""
+    # The scripts' file paths are relative to the folder the console runs in.
+    (folder / "examples").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "examples" / "import.csv", folder / "examples" / "import.csv")
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--script", str(ROOT / "examples" / script)],
+        cwd=folder,
+        env=console_env(redis_url=None),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 @pytest.mark.parametrize(
     ("document", "marker", "script"), [(*k, v) for k, v in TRANSCRIPTS.items()]
 )
 def test_each_transcript_is_what_its_script_prints(
     tmp_path: Path, document: str, marker: str, script: str
 ) -> None:
-    # The scripts' file paths are relative to the folder the console runs in.
-    (tmp_path / "examples").mkdir()
-    shutil.copy(ROOT / "examples" / "import.csv", tmp_path / "examples" / "import.csv")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "console", "--script", str(ROOT / "examples" / script)],
-        cwd=tmp_path,
-        env=console_env(redis_url=None),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    done = play(script, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✅ Done · approved by @bob" in done.stdout  # each shows a whole flow
     assert done.stdout == transcript_in(document, marker), (
         f"{document}'s {marker} is out of date; paste the output of "
-        f"`python -m bot console --script examples/{script}` between its markers"
+        f"`python -m bot console --script examples/{script}` between its markers "
+        "(or run `python -m tests.test_docs`, which rewrites every transcript)"
     )
+
+
+def test_the_dutch_story_is_read_in_dutch(tmp_path: Path) -> None:
+    """The Dutch transcript really is one: the people who set --locale nl read Dutch
+    amounts (CLDR's `€ 750,00`, a no-break space) in what the bot writes them."""
+    done = play(TRANSCRIPTS[("README.md", "transcript-nl")], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Slack language nl-NL" in done.stdout
+    assert "€\u00a0750,00" in done.stdout
+    # carol's credit look-up is hers alone: Dutch, whatever the community's language.
+    carol = done.stdout.split("carol> /community credit", 1)[1].split("\n\n", 1)[0]
+    assert "€\u00a0750,00" in carol and "€750.00" not in carol
+
+
+def rewrite_transcripts() -> None:
+    """`python -m tests.test_docs`: play every script and put its output between its
+    document's markers (after a change to what the bot writes, or to its Dutch)."""
+    import tempfile
+
+    for (document, marker), script in TRANSCRIPTS.items():
+        with tempfile.TemporaryDirectory() as folder:
+            done = play(script, Path(folder))
+        if done.returncode != 0:
+            raise SystemExit(f"examples/{script} failed:\n{done.stdout}{done.stderr}")
+        path = ROOT / document
+        block = re.compile(
+            rf"(<!-- {marker}:start -->\n```\n).*?(```\n<!-- {marker}:end -->)", re.S
+        )
+        text = path.read_text(encoding="utf-8")
+        printed = done.stdout
+        new, count = block.subn(lambda m, out=printed: m.group(1) + out + m.group(2), text)
+        if count != 1:
+            raise SystemExit(f"{document} has no single {marker} block")
+        path.write_text(new, encoding="utf-8")
+        print(f"{document} {marker}: {'rewritten' if new != text else 'unchanged'}")
 
 
 # Links ----------------------------------------------------------------------------------
@@ -121,12 +165,16 @@ def test_the_link_check_sees_a_missing_file_and_a_missing_anchor(tmp_path: Path)
 
 def test_the_readme_reads_in_five_minutes() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(readme.splitlines()) <= README_MAX_LINES
+    # A folded <details> block (the Dutch transcript) is read only by who opens it.
+    unfolded = FOLDED.sub("<details></details>", readme)
+    assert len(unfolded.splitlines()) <= README_MAX_LINES
+    assert len(FOLDED.findall(readme)) <= 1  # folding is no way around the limit
     for kept in (
         "## Two commands",
         "## Creating the Slack app",
         "## Deploying",
         "<!-- transcript:start -->",
+        "<!-- transcript-nl:start -->",
     ):
         assert kept in readme
     # The table another check generates lives between exactly these two lines.
@@ -223,3 +271,7 @@ def test_the_benchmark_block_reads_the_figures_and_verdicts_of_the_run() -> None
             if f"| {report['throughput_sized']['per_second']:g}/s," in line
         ]
         assert row.endswith(f": {'met' if met else 'missed'} |")
+
+
+if __name__ == "__main__":
+    rewrite_transcripts()

@@ -22,6 +22,8 @@ _MASKS = [
         ),
         "<time>",
     ),
+    # A day written out with its time, as a Dutch reader sees a date token: 8 december 2026 00:00
+    (re.compile(r"\b\d{1,2} [a-z]{3,9} \d{4} \d{2}:\d{2}( [A-Z]{3,5}\b)?"), "<time>"),
     (re.compile(r"\b\d{8}-\d{6}\b"), "<time>"),  # file names such as community-audit-…
     (re.compile(r"\b\d{10}\.\d{6}\b"), "<ts>"),
     (re.compile(r"(Reference: )[0-9a-f]{8}\b"), r"\1<reference>"),

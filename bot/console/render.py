@@ -2,7 +2,8 @@
 
 The console shows what Slack would display, not the markup: `<@U0ALICE>` is `@alice`, a
 date token is its time in the bot's TIMEZONE (Slack shows the reader's own; the token's
-fallback is UTC), and user text escaped by the bot (`&lt;!channel&gt;`) reads
+fallback is UTC), written in the reader's language (`i18n.use`: the console reads as the
+person it acts as), and user text escaped by the bot (`&lt;!channel&gt;`) reads
 `<!channel>`, exactly as harmless as it looks in Slack.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
+from bot import i18n
 from bot.slack_standin.blocks import all_options, text_of
 
 Block = dict[str, Any]
@@ -51,10 +53,15 @@ class Names:
         self.zone = zone  # date tokens are shown in this zone; None: their (UTC) fallback
 
     def date(self, epoch: str, fallback: str) -> str:
-        """A date token's time as a reader in `zone` sees it, e.g. 2026-12-08 00:00 CET."""
+        """A date token's time as a reader in `zone` sees it, e.g. 2026-12-08 00:00 CET, or
+        in Dutch 8 december 2026 00:00 CET."""
         if self.zone is None or not epoch.isdigit() or int(epoch) == 0:
             return fallback  # epoch 0 is the bot's escaping token: its fallback is the text
-        return datetime.fromtimestamp(int(epoch), self.zone).strftime("%Y-%m-%d %H:%M %Z")
+        moment = datetime.fromtimestamp(int(epoch), self.zone)
+        if i18n.current() == "en":
+            return moment.strftime("%Y-%m-%d %H:%M %Z")
+        # Another language (the reader's, see i18n.use): the day written out in it.
+        return f"{i18n.day(moment.date())} {moment.strftime('%H:%M %Z')}"
 
     def user(self, user_id: str) -> str:
         return "@" + self.users.get(user_id, user_id)

@@ -34,6 +34,7 @@ from bot.console.render import Names, mrkdwn, render_blocks, render_view_header
 from bot.console.steps import StepRunner
 from bot.domain.community_policy import PolicyBook
 from bot.domain.roles import Role
+from bot.i18n import use
 from bot.local.split import SplitStack
 from bot.local.stack import LocalStack
 from bot.slack_standin import DriverResult, SharedFile, StandInUser
@@ -43,6 +44,7 @@ from bot.slack_standin.blocks import (
     iter_elements,
     text_of,
 )
+from bot.storage import keys
 
 APPROVALS = "approvals"
 QUIET_SECONDS = 0.25  # no Web API call or response_url reply for this long: the bot is done
@@ -58,6 +60,9 @@ FILE_LINES = 200  # `file N` shows at most this many lines of a file
 HELP = """\
 Commands:
   as <user>           act as this person ({users})
+  as <user> --locale nl
+                      … and set their Slack language (nl, en, or a locale such as
+                      nl-BE): the bot writes to them in it from then on
   /community <text>   type the slash command, e.g. /community add jane@example.com
   click <button>      press a button on the latest message, reply or view that has it
                       (several requests listed? name one: click Approve R2)
@@ -195,44 +200,69 @@ class ConsoleSession:
         self.line = line.strip()
         self.triggers_before = self.standin.views.triggers_issued()
         try:
-            if command in ("quit", "exit"):
-                return False
-            if command == "help":
-                self.write(HELP.format(users=", ".join(u.name for u in self.people)))
-            elif command == "as":
-                self.act_as(rest.strip())
-            elif command == "/community":
-                self.slash_command(rest.strip(), answers)
-            elif command == "click":
-                self.click(rest.strip(), answers)
-            elif command == "dm":
-                self.show_dms()
-            elif command == "home":
-                self.open_home(answers)
-            elif command == "clock":
-                self.move_clock(rest.strip())
-            elif command == "run":
-                self._act(self.steps.start(rest.strip(), self.user), answers)
-            elif command == "files":
-                self.list_files()
-            elif command == "file":
-                self.show_file(rest.strip())
-            else:
-                raise ConsoleError(f"unknown command {word!r}{_did_you_mean(word, COMMANDS)}")
+            with use(self.locale_of(self.user.id)):  # the console reads as this person
+                if not self._carry_out(word, command, rest, answers):
+                    return False
         except (LookupError, TimeoutError) as exc:
             raise ConsoleError(str(exc)) from None
         if isinstance(answers, ScriptAnswers) and answers.unused():
             raise ConsoleError(f"no modal asked for {answers.unused()[0]!r}")
         return True
 
-    def act_as(self, who: str) -> None:
+    def _carry_out(self, word: str, command: str, rest: str, answers: Answers) -> bool:
+        if command in ("quit", "exit"):
+            return False
+        if command == "help":
+            self.write(HELP.format(users=", ".join(u.name for u in self.people)))
+        elif command == "as":
+            self.act_as(rest.strip())
+        elif command == "/community":
+            self.slash_command(rest.strip(), answers)
+        elif command == "click":
+            self.click(rest.strip(), answers)
+        elif command == "dm":
+            self.show_dms()
+        elif command == "home":
+            self.open_home(answers)
+        elif command == "clock":
+            self.move_clock(rest.strip())
+        elif command == "run":
+            self._act(self.steps.start(rest.strip(), self.user), answers)
+        elif command == "files":
+            self.list_files()
+        elif command == "file":
+            self.show_file(rest.strip())
+        else:
+            raise ConsoleError(f"unknown command {word!r}{_did_you_mean(word, COMMANDS)}")
+        return True
+
+    def act_as(self, words: str) -> None:
+        """`as alice`, or `as alice --locale nl`: act as alice, who from now on has set her
+        Slack language to Dutch."""
+        who, locale = _who_and_locale(words)
         wanted = who.lstrip("@").casefold()
         found = [u for u in self.people if wanted in (u.name.casefold(), u.id.casefold())]
         if not found:
             names = ", ".join(u.name for u in self.people)
             raise ConsoleError(f"unknown user {who!r}; users: {names}")
         self.user = found[0]
-        self.say(f"You are now @{self.user.name} ({self._roles_text(self.user.id)}).")
+        if locale:
+            self.set_locale(self.user.id, locale)
+            reads = f"; Slack language {locale}"
+        else:
+            reads = ""
+        self.say(f"You are now @{self.user.name} ({self._roles_text(self.user.id)}){reads}.")
+
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The person changes their Slack language; the bot forgets the locale it cached
+        for them (keys.user_locale, kept 10 minutes), so its next word is in the new one."""
+        self.standin.directory.set_locale(user_id, locale)
+        self.stack.services.users.cache.delete(keys.user_locale(user_id))
+
+    def locale_of(self, user_id: str) -> str:
+        """The Slack locale the stand-in has for this person (`en-US` unless changed)."""
+        user = self.standin.directory.user(user_id)
+        return user.locale if user is not None else ""
 
     def slash_command(self, text: str, answers: Answers) -> None:
         self._act(lambda: self.driver.command(self.user.id, text), answers)
@@ -663,6 +693,28 @@ class ConsoleSession:
     def _file_line(shared: SharedFile) -> str:
         rows = max(len(shared.content.decode(errors="replace").splitlines()) - 1, 0)
         return f"📎 {shared.filename} · {shared.title} · {rows} rows"
+
+
+LOCALE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")
+SHORT_LOCALES = {"nl": "nl-NL", "en": "en-US"}
+
+
+def _who_and_locale(words: str) -> tuple[str, str]:
+    """`alice --locale nl` -> ("alice", "nl-NL"); `alice` -> ("alice", "")."""
+    who, flag, locale = words.partition("--locale")
+    who, locale = who.strip(), locale.strip()
+    if not flag:
+        return who, ""
+    if not who:
+        raise ConsoleError("as whom? e.g. as alice --locale nl")
+    locale = SHORT_LOCALES.get(locale.lower(), locale)
+    if not LOCALE.fullmatch(locale):
+        raise ConsoleError(
+            f"{locale!r} is no locale; e.g. as {who} --locale nl (or en, nl-BE, en-GB)"
+            if locale
+            else f"--locale what? e.g. as {who} --locale nl (or en)"
+        )
+    return who, locale
 
 
 def drop_type_ahead() -> None:

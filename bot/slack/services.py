@@ -6,6 +6,7 @@ Bolt's context; the Slack layer never reads the settings itself.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -75,7 +76,9 @@ class Lane:
                     self._taken -= 1
                 self._slots.release()
 
-        self._pool.submit(run)
+        # In the submitter's context: the reader's language (i18n.use) goes along with the
+        # work, as it does to Bolt's lazy listeners (bot.slack.app).
+        self._pool.submit(contextvars.copy_context().run, run)
         return True
 
     def close(self, wait: bool) -> None:
