@@ -57,7 +57,9 @@ class Relation(StrEnum):
 class Permit(StrEnum):
     ALLOW = "allowed"  # allowed, whatever the roles
     REFUSE = "refused"  # refused, whatever the roles
-    BY_ROLE = "by role"  # this relation decides nothing: the next one, or the roles, do
+    BY_ROLE = (
+        "by role"  # this relation decides nothing: the next one, or the roles, do  # i18n: docs
+    )
 
 
 class Refusal(StrEnum):
@@ -202,17 +204,17 @@ _ACTION_WORDS = {
     Action.REJECT: "reject",
     Action.RETRY: "retry",
     Action.CANCEL: "cancel",
-    Action.CHANGE_DATE: "change date",
+    Action.CHANGE_DATE: "change date",  # i18n: docs
     Action.STOP: "stop (import)",
 }
 _RELATION_WORDS = {
     Relation.SUBJECT: "subject",
     Relation.REQUESTER: "requester",
-    Relation.LAST_CHANGER: "last changer",
-    Relation.PRIOR_APPROVER: "prior approver",
-    Relation.STAND_IN: "delegate of one who may not",
+    Relation.LAST_CHANGER: "last changer",  # i18n: docs
+    Relation.PRIOR_APPROVER: "prior approver",  # i18n: docs
+    Relation.STAND_IN: "delegate of one who may not",  # i18n: docs
 }
-_CELL_WORDS = {Permit.ALLOW: "yes", Permit.REFUSE: "no", Permit.BY_ROLE: "by role"}
+_CELL_WORDS = {Permit.ALLOW: "yes", Permit.REFUSE: "no", Permit.BY_ROLE: "by role"}  # i18n: docs
 
 
 def render_table() -> str:
@@ -234,7 +236,7 @@ def render_table() -> str:
         "change sends it back for approval when it gives credit sooner or keeps it longer. "
         "A delegate (`/community away`) holds the absent approver's manager role in their "
         'communities; "delegate of one who may not" is a delegate whose absent approver '
-        "filed the request, changed it last or already approved it.",
+        "filed the request, changed it last or already approved it.",  # i18n: docs
     ]
     return "\n".join(lines) + "\n"
 

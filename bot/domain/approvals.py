@@ -244,9 +244,11 @@ class RequestService:
     def _file(self, request: MemberRequest) -> MemberRequest:
         """Store the request (the caller acknowledges Slack only after this succeeds, so a
         failure keeps the user's input), then `publish_filed` tells people."""
-        detail = "" if request.approvals_required else "no approval required by policy"
+        detail = "no approval required by policy"  # i18n: recorded
+        if request.approvals_required:
+            detail = ""
         if not request.approvals_required and request.decision_reason:
-            detail = f"approved by policy ({request.decision_reason})"
+            detail = f"approved by policy ({request.decision_reason})"  # i18n: recorded
         holder = self.store.create(
             request,
             audit.entry(request, "filed", request.requester_id, detail=detail),
@@ -410,7 +412,9 @@ class RequestService:
             else due_at <= request.due_at
         )
         now = self.clock.now()
-        detail = f"new date {day.isoformat()}" + ("" if shorter else "; needs a new approval")
+        detail = f"new date {day.isoformat()}"  # i18n: recorded
+        if not shorter:
+            detail += "; needs a new approval"  # i18n: recorded
         updates = {"due_at": repr(due_at), "due_reminded": "0", "changed_by": user_id}
         if not shorter:
             updates |= {"approvals": "[]", "decided_by": "", "decided_at": "0", "rounds": "0",

@@ -83,8 +83,10 @@ class RowResult(StrEnum):
     ALREADY_MEMBER = "already a member"
     NOT_A_MEMBER = "not a member"
     FAILED = "failed"
-    STOPPED = "not carried out (stopped)"  # never sent, or Coolblue said 429 (not processed)
-    UNKNOWN = "outcome unknown"  # sent, its answer lost, and stopped before it was checked
+    # never sent, or Coolblue said 429 (not processed):
+    STOPPED = "not carried out (stopped)"  # i18n: recorded
+    # sent, its answer lost, and stopped before it was checked:
+    UNKNOWN = "outcome unknown"  # i18n: recorded
     REFUSED = "refused"
     DEFERRED = "deferred"  # 429: back in the queue after the pause (never final)
 
@@ -962,7 +964,7 @@ def gave_up(request: MemberRequest, deliveries: int) -> RowOutcome:
     return RowOutcome(
         RowResult.FAILED,
         f"This row could not be carried out (it crashed {deliveries} times); check whether "
-        "the member exists before filing it again.",
+        "the member exists before filing it again.",  # i18n: recorded
         request.correlation_id,
         ambiguous=True,
     )

@@ -35,6 +35,6 @@ class MovableClock:
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
-            raise ValueError("time only moves forward")
+            raise ValueError("time only moves forward")  # i18n: not for people
         with self._lock:
             self._offset += seconds

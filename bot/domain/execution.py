@@ -92,7 +92,7 @@ def _add(
                 # next attempt (a Retry) must check first as well.
                 raise CreateOutcomeUnknown(
                     f"{ambiguity.message} Checking whether the member exists failed too: "
-                    f"{exc.message}",
+                    f"{exc.message}",  # i18n: recorded
                     correlation_id=exc.correlation_id or ambiguity.correlation_id,
                 ) from exc
         try:
@@ -105,7 +105,7 @@ def _add(
     assert ambiguity is not None
     return Outcome(
         False,
-        ambiguity.message + " Retry first checks whether the member exists.",
+        ambiguity.message + " Retry first checks whether the member exists.",  # i18n: recorded
         ambiguity.correlation_id or correlation_id,
         ambiguous=True,
     )
@@ -127,8 +127,7 @@ def _remove(
             )
         return Outcome(
             False,
-            f"{request.email} is not a member of {request.community_name or request.community_id}"
-            ": there is no credit to revoke. If they join later, file a new offboarding.",
+            _not_a_member(request.email, request.community_name or request.community_id),
             exc.correlation_id or correlation_id,
             not_a_member=True,
         )
@@ -182,9 +181,8 @@ def _record(store: RequestStore, request: MemberRequest, outcome: Outcome, actor
     to = Status.DONE if outcome.done else Status.FAILED
     message = outcome.message
     if request.ran_late >= LATE_AFTER:
-        message += (
-            f" It ran {_duration(request.ran_late)} late: no worker was running when it was due."
-        )
+        late = _duration(request.ran_late)
+        message += f" It ran {late} late: no worker was running when it was due."  # i18n: recorded
     updates = {
         "outcome": message,
         "correlation_id": outcome.correlation_id,
@@ -214,3 +212,10 @@ def _duration(seconds: float) -> str:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days"
+
+
+def _not_a_member(email: str, community: str) -> str:
+    return (
+        f"{email} is not a member of {community}: there is no credit to revoke. "  # i18n: recorded
+        "If they join later, file a new offboarding."  # i18n: recorded
+    )

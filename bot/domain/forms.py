@@ -20,7 +20,7 @@ from bot.domain.mailbox import ascii_address
 from bot.domain.money import InvalidAmount, parse_euros
 from bot.domain.requests import Operation
 from bot.domain.schedule import Schedule
-from bot.i18n import current, t
+from bot.i18n import N_, current, t
 
 DATE_FIELDS = {"start_date", "last_day"}
 
@@ -167,7 +167,7 @@ def _finish(
 
 
 def _message(name: str, error: ErrorDetails) -> str:
-    message = str(error.get("msg", "Invalid value."))
+    message = str(error.get("msg", N_("Invalid value.")))
     if name == "email" and not message.startswith("Value error, "):  # EmailStr's own
         return t("Enter a valid e-mail address, such as jane.doe@example.com.")
     if not message.startswith("Value error, ") and current() != "en":

@@ -45,6 +45,11 @@ SCANNED = [
 ]
 NOT_SCANNED = {"bot/domain/policy_file.py"}  # the operator's policy CLI: not for people
 MARKER = "# i18n: not for people"
+# Also exempt: text recorded once, in English, as the record (audit details, outcomes
+# stored with a request), commands shown as they are typed, and the README's table.
+MARKERS = (MARKER, "# i18n: recorded", "# i18n: as typed", "# i18n: docs")
+# Calls whose first argument only says, in the log, what was being attempted.
+LOGGED_ONLY = {"_attempt"}
 CATALOGUE_CALLS = {"t", "tn", "N_"}
 LOG_LEVELS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log"}
 TEXT_TESTS = {"startswith", "endswith", "removeprefix", "removesuffix"}
@@ -149,6 +154,12 @@ class _Scanner(ast.NodeVisitor):
             return
         if receiver == "re":
             return  # a pattern reads text (a euro sign too), it shows none
+        if name in LOGGED_ONLY and node.args:
+            self.visit(node.func)
+            self._visit_exempt(node.args[0])
+            for arg in [*node.args[1:], *(keyword.value for keyword in node.keywords)]:
+                self.visit(arg)
+            return
         if name in TEXT_TESTS and isinstance(node.func, ast.Attribute):
             self.visit(node.func)
             self._visit_exempt(*node.args)  # text compared with, never shown
@@ -212,7 +223,8 @@ class _Scanner(ast.NodeVisitor):
 
     def _marked(self, node: ast.AST) -> bool:
         first, last = node.lineno, node.end_lineno or node.lineno
-        return any(line.rstrip().endswith(MARKER) for line in self.lines[first - 1 : last])
+        lines = self.lines[first - 1 : last]
+        return any(line.rstrip().endswith(MARKERS) for line in lines)
 
 
 def scan_source(source: str, path: str = "<snippet>") -> list[Finding]:

@@ -15,32 +15,52 @@ from bot.slack.text import badge, escape, euros
 Reply = dict[str, Any]
 
 USAGE: list[tuple[str, str, set[Role]]] = [
-    ("/community add [email]", N_("ask to onboard an employee with a business credit"), {Role.HR}),
     (
-        "/community remove [email]",
+        "/community add [email]",  # i18n: as typed
+        N_("ask to onboard an employee with a business credit"),
+        {Role.HR},
+    ),
+    (
+        "/community remove [email]",  # i18n: as typed
         N_("ask to offboard an employee (revokes the credit)"),
         {Role.HR},
     ),
-    ("/community import", N_("onboard or offboard many employees from a CSV file"), {Role.HR}),
     (
-        "/community credit <email>",
+        "/community import",  # i18n: as typed
+        N_("onboard or offboard many employees from a CSV file"),
+        {Role.HR},
+    ),
+    (
+        "/community credit <email>",  # i18n: as typed
         N_("look up an employee's remaining credit"),
         {Role.SUPPORT, Role.HR, Role.MANAGER},
     ),
     (
-        "/community pending",
+        "/community pending",  # i18n: as typed
         N_("open requests (managers can approve them here)"),
         {Role.MANAGER, Role.HR},
     ),
-    ("/community communities", N_("the communities this integration may manage"), set(Role)),
-    ("/community audit", N_("the audit trail as a CSV file, by DM"), {Role.ADMIN}),
     (
-        "/community away <last day> @someone",
+        "/community communities",  # i18n: as typed
+        N_("the communities this integration may manage"),
+        set(Role),
+    ),
+    (
+        "/community audit",  # i18n: as typed
+        N_("the audit trail as a CSV file, by DM"),
+        {Role.ADMIN},
+    ),
+    (
+        "/community away <last day> @someone",  # i18n: as typed
         N_("someone decides in your place until then (`away off` ends it)"),
         {Role.MANAGER},
     ),
-    ("/community policy [community]", N_("the effective policy of each community"), {Role.ADMIN}),
-    ("/community help", N_("this help"), set()),
+    (
+        "/community policy [community]",  # i18n: as typed
+        N_("the effective policy of each community"),
+        {Role.ADMIN},
+    ),
+    ("/community help", N_("this help"), set()),  # i18n: as typed
 ]
 
 

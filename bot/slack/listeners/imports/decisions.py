@@ -99,7 +99,13 @@ def explain(decision: ImportDecision) -> str:
     who, at = mentions(request.decided_by), when(request.decided_at)
     sentence = _DECIDED.get(request.status)
     if sentence is None:  # a status without words of its own
-        return f"Import `{request.id}` was already {request.status.value} by {who} at {at}."
+        return t(
+            "Import `{id}` was already {status} by {who} at {when}.",
+            id=request.id,
+            status=request.status.value,
+            who=who,
+            when=at,
+        )
     return t(sentence, id=request.id, who=who, when=at)
 
 

@@ -179,7 +179,7 @@ def _file(
         table,
         community_id=filing["community_id"],
         max_credit=services.requests.policy_of(filing["community_id"]).max_credit,
-        default_reason=note or f"Offboarded by import of {filing['file_name']}",
+        default_reason=note or f"Offboarded by import of {filing['file_name']}",  # i18n: recorded
     )
     email = services.users.cached_email_of(user_id) or services.users.email_of(user_id)
     roles = services.roles.roles_of(user_id)
