@@ -101,7 +101,7 @@ def test_an_approval_message_is_written_in_its_communitys_language(
     )
     assert ENGLISH_AMOUNT in shown(dm)
 
-    click = stack.driver.click(BOB, "Approve", channel=request.channel, ts=request.message_ts)
+    click = stack.driver.click(BOB, "Goedkeuren", channel=request.channel, ts=request.message_ts)
     assert click.status_code == 200
     wait_status(stack, request.id, Status.DONE)
     decided = stack.standin.message(request.channel, request.message_ts)
@@ -138,7 +138,7 @@ def test_a_dutch_requesters_import_result_opens_as_columns_in_dutch_excel(stack)
     assert mine.content.startswith(BOM)
     assert mine.title == f"Resultaat van import {request.id}"
     rows = list(csv.reader(io.StringIO(mine.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["rij", "e-mail", "uitkomst", "resterend tegoed", "correlatie-id", "reden"]
+    assert rows[0] == ["rij", "e-mail", "uitkomst", "resterend tegoed", "correlatie_id", "reden"]
     assert [r[0] for r in rows[1:]] == ["2", "3", "4", "5"]
     assert {r[2] for r in rows[1:4]} == {"aangemeld"}
     assert rows[1][3] == "10,00"  # a decimal comma: Dutch Excel reads a number
@@ -186,6 +186,6 @@ def test_a_dutch_admins_audit_trail_opens_as_columns_in_dutch_excel(stack) -> No
     assert shared.content.startswith(BOM)
     rows = list(csv.reader(io.StringIO(shared.content.decode("utf-8-sig")), delimiter=";"))
     header = rows[0]
-    assert header[:4] == ["tijdstip", "aanvraag_id", "actie", "door wie"]
+    assert header[:4] == ["tijdstip", "aanvraag_id", "actie", "door"]
     filed = dict(zip(header, next(r for r in rows[1:] if r[2] == "filed"), strict=True))
     assert filed["aanvraag_id"] == request.id and filed["tegoed"] == "750,00"

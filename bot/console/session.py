@@ -255,9 +255,11 @@ class ConsoleSession:
 
     def set_locale(self, user_id: str, locale: str) -> None:
         """The person changes their Slack language; the bot forgets the locale it cached
-        for them (keys.user_locale, kept 10 minutes), so its next word is in the new one."""
+        for them (keys.user_locale, kept 10 minutes) and learns the new one, as it would
+        on their next request's lazy part, so even an ack's words are in the new one."""
         self.standin.directory.set_locale(user_id, locale)
         self.stack.services.users.cache.delete(keys.user_locale(user_id))
+        self.stack.services.users.locale_of(user_id)
 
     def locale_of(self, user_id: str) -> str:
         """The Slack locale the stand-in has for this person (`en-US` unless changed)."""

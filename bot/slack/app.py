@@ -102,7 +102,7 @@ class _CopyAfterAcks(ThreadListenerRunner):
             except Exception:  # Bolt would have raised it in the ack's thread
                 log.exception("could not copy a request for its lazy listener %s", name)
                 return
-            with _reader(copied, quick=False):
+            with _reader(copied):
                 build_runnable_function(func=lazy_func, logger=lazy.logger, request=copied)()
 
         lazy.executor.submit(copy_then_run)
@@ -139,7 +139,7 @@ class _AckTimedApp(App):
         req.context["listener_runner"] = self.listener_runner
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
-        with ACKS.acking(), _reader(req, quick=True):
+        with ACKS.acking(), _reader(req):
             if self.on_ack is None:
                 return super().dispatch(req)
             started = time.perf_counter()
@@ -149,19 +149,17 @@ class _AckTimedApp(App):
                 self.on_ack(request_kind(req.body), time.perf_counter() - started)
 
 
-def _reader(req: BoltRequest, *, quick: bool) -> AbstractContextManager[None]:
+def _reader(req: BoltRequest) -> AbstractContextManager[None]:
     """Whoever sent the request reads its replies, modals and errors in their Slack locale,
-    learnt when the first text is written. The ack path (`quick`) reads the cache only, as
-    it does for roles: an ack never waits on users.info, so a first contact's ack-time text
-    is English, and its lazy part (which may ask Slack) is in the reader's language."""
+    learnt when the first text is written: from the cache, else users.info. An ack that
+    writes no text asks nothing; one that does (a refusal) may wait on users.info once per
+    person per cache lifetime, as a first contact's words would otherwise be English."""
 
     def locale() -> str:
         services: Services | None = req.context.get("services")  # set by a middleware
         user_id = req.context.user_id
         if services is None or not user_id:
             return ""
-        if quick:
-            return services.users.cached_locale_of(user_id)
         return services.users.locale_of(user_id)
 
     return i18n.reading_as(locale)

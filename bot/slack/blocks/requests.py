@@ -108,7 +108,7 @@ def status_line(request: MemberRequest) -> str:
             "Correlation ID for Coolblue support: `{correlation_id}`",
             who=who,
             at=at,
-            outcome=escape(request.outcome),
+            outcome=escape(t(request.outcome)),
             correlation_id=escape(request.correlation_id),
         )
     if status is Status.REJECTED:
@@ -124,7 +124,7 @@ def status_line(request: MemberRequest) -> str:
 
 
 def _result(request: MemberRequest) -> str:
-    outcome = escape(request.outcome)
+    outcome = escape(t(request.outcome))  # the fixed outcomes have words (N_)
     if request.operation is Operation.ADD:
         return t(
             "Remaining credit: *{amount}*. {outcome}",
