@@ -44,18 +44,6 @@ RESULT_COLUMNS = [
     N_("correlation_id"),
     N_("reason"),
 ]
-# A row's outcome as the result file says it (RowResult's values), in the reader's words.
-OUTCOMES = {
-    RowResult.CREATED: N_("created"),
-    RowResult.REMOVED: N_("removed"),
-    RowResult.ALREADY_MEMBER: N_("already a member"),
-    RowResult.NOT_A_MEMBER: N_("not a member"),
-    RowResult.FAILED: N_("failed"),
-    RowResult.STOPPED: N_("not carried out (stopped)"),
-    RowResult.UNKNOWN: N_("outcome unknown"),
-    RowResult.REFUSED: N_("refused"),
-    RowResult.DEFERRED: N_("deferred"),
-}
 
 
 class SlackImportNotifier:
@@ -380,7 +368,7 @@ def _write_refused(writer: Any, row: Any) -> None:
         [
             str(row.number),
             spreadsheet_safe(row.email),
-            t(OUTCOMES[RowResult.REFUSED]),
+            RowResult.REFUSED.words,
             "",
             "",
             spreadsheet_safe(row.reason),
@@ -405,8 +393,8 @@ def _write_invalid_rows(rows: Any, out: IO[str]) -> int:
 def _outcome(result: str) -> str:
     """A row's outcome in the reader's words (an unknown value as it is)."""
     try:
-        return t(OUTCOMES[RowResult(result)])
-    except (ValueError, KeyError):
+        return RowResult(result).words
+    except ValueError:
         return result
 
 
