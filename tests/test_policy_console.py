@@ -38,9 +38,10 @@ def test_the_several_communities_transcript_is_what_its_script_prints(tmp_path: 
     out = done.stdout
     # Each part of the story shows: routing, auto-approval, escalation, delegation.
     assert "#approvals-cc-acme-be · new message" in out
-    assert "approved by policy (rule communities.cc-acme-nl.auto_approve_add_up_to_eur" in out
-    assert "#escalations · new message" in out and "approved by @erin" in out
-    assert "approved by @carol" in out
+    # cc-acme-nl's approval messages are Dutch: its policy says language = "nl".
+    assert "goedgekeurd door beleid (rule communities.cc-acme-nl.auto_approve_add_up_to_eur" in out
+    assert "#escalations · new message" in out and "goedgekeurd door @erin" in out
+    assert "goedgekeurd door @carol" in out
     assert out == transcript_in("docs/policy.md", "policy-transcript"), (
         "docs/policy.md's policy-transcript is out of date; paste the output of the command "
         "its 'Several communities' section shows between its markers"
