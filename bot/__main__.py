@@ -501,6 +501,24 @@ class _StopBudget:
 
 
 STOP_BUDGET = _StopBudget(25.0)
+STOP_GRACE_SECONDS = 3.0  # past the budget, before the process is ended (_stop_overran)
+
+
+def _stop_overran() -> None:
+    """Last resort after a signal: a stop still going past its budget (a thread that does
+    not end, a close that waits forever) ends the process, exit status 1, after writing
+    every thread's stack to stderr for whoever looks into it. The embedded redis-server
+    follows (PR_SET_PDEATHSIG); unacknowledged jobs are taken over by another worker."""
+    import faulthandler
+
+    _tell(
+        f"the stop ran past its {STOP_BUDGET.seconds:g} s budget; ending the process. "
+        "What each thread was doing:"
+    )
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    os._exit(1)
 
 
 def _stop_worker(job: Worker | ImportRunner, thread: threading.Thread) -> None:
@@ -535,6 +553,9 @@ def _stop_on_signals() -> None:
         if stopping.is_set():
             os._exit(128 + signum)
         stopping.set()
+        overrun = threading.Timer(STOP_BUDGET.seconds + STOP_GRACE_SECONDS, _stop_overran)
+        overrun.daemon = True
+        overrun.start()
         raise Stopped(signum)
 
     for signum in STOP_SIGNALS:

@@ -320,3 +320,37 @@ def test_a_bad_slack_token_is_one_line_and_leaves_nothing(
     assert len(problem) <= 2 and "Traceback" not in "\n".join(lines), lines
     assert "invalid_auth" in problem[0] and "SLACK_BOT_TOKEN" in problem[0]
     assert "xoxb-not-the-right-one" not in "\n".join(lines)
+
+
+STUCK_STOP = """
+import os, signal, threading, time
+import bot.__main__ as entry
+
+entry.STOP_BUDGET.seconds, entry.STOP_GRACE_SECONDS = 0.5, 0.5
+entry._stop_on_signals()
+# A thread that never ends, as a close that waits forever would: the interpreter's exit
+# waits for it.
+threading.Thread(target=lambda: time.sleep(3600), name="never-ends").start()
+try:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(10)
+except KeyboardInterrupt:
+    print("stopping", flush=True)
+"""
+
+
+def test_a_stop_that_overruns_its_budget_ends_the_process_and_says_where() -> None:
+    """A SIGTERM whose stop never finishes still ends the process, soon after the stop's
+    budget, with exit status 1 and every thread's stack on stderr (here: a thread that
+    never ends keeps the interpreter from exiting)."""
+    done = subprocess.run(
+        [sys.executable, "-c", STUCK_STOP],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[1],
+    )
+    assert done.stdout == "stopping\n"
+    assert done.returncode == 1, done.stderr
+    assert "the stop ran past its 0.5 s budget; ending the process" in done.stderr
+    assert "Thread 0x" in done.stderr and "in <lambda>" in done.stderr

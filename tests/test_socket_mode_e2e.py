@@ -207,19 +207,23 @@ def test_python_m_bot_over_socket_mode_serves_health_and_reconnects(
         "REDIS_URL": redis_url,
         "SANDBOX_COMMUNITIES": "acme-employees:Acme Employees",
     }
-    bot = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # Its log goes to a file, not a pipe nobody reads until the end: a full pipe would
+    # block the bot's next log line, and with it the bot.
+    log = tmp_path / "bot.log"
+    with log.open("wb") as sink:
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
     driver = SlackDriver(standin, "", "unused", transport="socket")
     try:
         healthz = f"http://127.0.0.1:{port}/healthz"
 
         def healthy() -> httpx.Response | None:
-            assert bot.poll() is None, bot.stderr.read().decode() if bot.stderr else ""
+            assert bot.poll() is None, log.read_text(errors="replace")
             try:
                 reply = httpx.get(healthz, timeout=2)
             except httpx.TransportError:
@@ -247,7 +251,10 @@ def test_python_m_bot_over_socket_mode_serves_health_and_reconnects(
             standin.socket_mode.wait_ready(after=link.number)
 
         bot.send_signal(signal.SIGTERM)
-        assert bot.wait(30) == 0
+        try:
+            assert bot.wait(30) == 0, log.read_text(errors="replace")[-4000:]
+        except subprocess.TimeoutExpired:
+            raise AssertionError(log.read_text(errors="replace")[-4000:]) from None
         standin.wait_for(lambda: all(link.closed for link in standin.socket_mode.links))
     finally:
         driver.close()
