@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,15 @@ def stack_settings(redis_url: str, **overrides: object):
 MODES = ("http", "socket")
 BOTH_MODES = pytest.mark.slack_modes(*MODES)
 HTTP_ONLY = pytest.mark.slack_modes("http")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core. Most tests wait (on processes starting, sockets,
+    the stand-ins' timers) rather than compute: at one worker per core the 2-core machine
+    sat 75-80 % idle through the suite; at two per core it finishes in ~60 % of the time.
+    PYTEST_XDIST_AUTO_NUM_WORKERS overrides this, as it does xdist's own count."""
+    chosen = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    return int(chosen) if chosen else 2 * (os.cpu_count() or 1)
 
 
 def pytest_configure(config: pytest.Config) -> None:

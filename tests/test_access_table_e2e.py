@@ -37,7 +37,7 @@ from bot.slack.blocks.kit import button
 from bot.slack.blocks.requests import APPROVE, CANCEL, CHANGE_DATE, REJECT, RETRY
 from bot.storage import RedisServer
 from tests.conftest import ALICE, COMMUNITY, DAVE, ERIN, FRANK, MANAGERS_GROUP, stack_settings, team
-from tests.flows import JANE, ephemeral_after, open_modal
+from tests.flows import JANE, ephemeral_after, eventually, open_modal
 
 DAVE_EMAIL, FRANK_EMAIL = "dave@acme.nl", "frank@acme.nl"
 NO_ROLE = "no role"  # Frank: no role and no relation
@@ -97,6 +97,7 @@ def table_stack(redis_server: RedisServer) -> Iterator[LocalStack]:
 
 
 _numbers = itertools.count()
+_WORKING = {Status.APPROVED, Status.EXECUTING}  # the worker's until it is carried out
 
 
 def _request(stack: LocalStack, reach: Reach, relation: str) -> MemberRequest:
@@ -272,6 +273,15 @@ def test_the_table_decides_every_click(table_stack, action, relation, surface) -
 def _close(stack: LocalStack, target) -> None:
     """Free the address for the next case (the subject's, Dave's, is used again)."""
     if isinstance(target, MemberRequest):
+        # An approval (or retry) the table allowed is the worker's first: cancelled under
+        # it, the request's message would say "approved" for good, and every later console
+        # click in this module would wait out the console's settle limit for that worker.
+        store = stack.services.store
+        eventually(
+            lambda: getattr(store.get(target.id), "status", None) not in _WORKING,
+            15,
+            f"the worker done with {target.id}",
+        )
         stack.services.store.transition(
             target.id,
             allowed=set(Status) - {Status.CANCELLED},
