@@ -473,7 +473,11 @@ class _PartFailed:
             self._ended.set()
 
     def wait(self) -> None:
-        self._ended.wait()
+        # In turns, not one wait without end: Python runs a signal's handler only when the
+        # main thread runs, and a SIGTERM the kernel hands to another thread does not wake
+        # a main thread blocked for good in a lock's wait.
+        while not self._ended.wait(0.2):
+            pass
 
 
 # A SIGTERM leaves 30 s on Heroku-style hosts: requests in flight get up to 10 s to be

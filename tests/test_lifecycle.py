@@ -354,3 +354,33 @@ def test_a_stop_that_overruns_its_budget_ends_the_process_and_says_where() -> No
     assert done.returncode == 1, done.stderr
     assert "the stop ran past its 0.5 s budget; ending the process" in done.stderr
     assert "Thread 0x" in done.stderr and "in <lambda>" in done.stderr
+
+
+SIGNAL_TO_ANOTHER_THREAD = """
+import os, signal, threading, time
+import bot.__main__ as entry
+
+entry._stop_on_signals()
+# A thread started first keeps SIGTERM open; the main thread then blocks it, so the kernel
+# hands the signal to that thread, as it may whenever the main thread has one pending.
+threading.Thread(target=lambda: time.sleep(60), daemon=True).start()
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+try:
+    entry._PartFailed().wait()
+except KeyboardInterrupt:
+    print("stopped", flush=True)
+"""
+
+
+def test_a_signal_taken_by_another_thread_still_stops_the_wait() -> None:
+    """serve()'s wait for a stop wakes for a SIGTERM that the kernel delivered to a thread
+    other than the main one (Python runs the handler on the main thread only)."""
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_TO_ANOTHER_THREAD],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[1],
+    )
+    assert done.stdout == "stopped\n", done.stderr

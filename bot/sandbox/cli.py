@@ -48,7 +48,8 @@ def run_standalone(host: str, port: int) -> None:
     try:
         with server:
             _announce(server, settings)
-            stop.wait()
+            while not stop.wait(0.2):  # in turns: the handler runs on the main thread
+                pass
             print("Stopping the Communities API SANDBOX.", flush=True)
     finally:
         for sig, handler in previous.items():
