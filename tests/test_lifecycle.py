@@ -322,6 +322,17 @@ def test_a_bad_slack_token_is_one_line_and_leaves_nothing(
     assert "xoxb-not-the-right-one" not in "\n".join(lines)
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """`python -c code` from the project's folder, its output as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[1],
+    )
+
+
 STUCK_STOP = """
 import os, signal, threading, time
 import bot.__main__ as entry
@@ -343,13 +354,7 @@ def test_a_stop_that_overruns_its_budget_ends_the_process_and_says_where() -> No
     """A SIGTERM whose stop never finishes still ends the process, soon after the stop's
     budget, with exit status 1 and every thread's stack on stderr (here: a thread that
     never ends keeps the interpreter from exiting)."""
-    done = subprocess.run(
-        [sys.executable, "-c", STUCK_STOP],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).parents[1],
-    )
+    done = _python(STUCK_STOP)
     assert done.stdout == "stopping\n"
     assert done.returncode == 1, done.stderr
     assert "the stop ran past its 0.5 s budget; ending the process" in done.stderr
@@ -376,11 +381,5 @@ except KeyboardInterrupt:
 def test_a_signal_taken_by_another_thread_still_stops_the_wait() -> None:
     """serve()'s wait for a stop wakes for a SIGTERM that the kernel delivered to a thread
     other than the main one (Python runs the handler on the main thread only)."""
-    done = subprocess.run(
-        [sys.executable, "-c", SIGNAL_TO_ANOTHER_THREAD],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).parents[1],
-    )
+    done = _python(SIGNAL_TO_ANOTHER_THREAD)
     assert done.stdout == "stopped\n", done.stderr
