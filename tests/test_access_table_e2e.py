@@ -282,7 +282,7 @@ def _close(stack: LocalStack, target) -> None:
             15,
             f"the worker done with {target.id}",
         )
-        stack.services.store.transition(
+        store.transition(
             target.id,
             allowed=set(Status) - {Status.CANCELLED},
             to=Status.CANCELLED,

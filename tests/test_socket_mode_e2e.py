@@ -207,8 +207,8 @@ def test_python_m_bot_over_socket_mode_serves_health_and_reconnects(
         "REDIS_URL": redis_url,
         "SANDBOX_COMMUNITIES": "acme-employees:Acme Employees",
     }
-    # Its log goes to a file, not a pipe nobody reads until the end: a full pipe would
-    # block the bot's next log line, and with it the bot.
+    # Its log goes to a file, readable whenever an assertion needs it (a stop that does not
+    # end included), where a pipe could be read only once the bot had ended.
     log = tmp_path / "bot.log"
     with log.open("wb") as sink:
         bot = subprocess.Popen(
