@@ -4,8 +4,13 @@ Python runs one thread at a time (the GIL). When 20 requests arrive at once, the
 listeners of the first acks (Slack calls, rendering, Redis), the Coolblue look-ups and, in
 the all-in-one process, the worker's jobs would otherwise take turns with the acks still
 being made, and the last acks of the burst wait for all of them. So every piece of post-ack
-work first waits, `patience` seconds at most, until no ack is in flight; a steady stream
-of requests delays it by that much, never starves it.
+work first waits, `patience` seconds at most, until no ack has been in flight for `quiet`
+seconds; a steady stream of requests delays it by that much, never starves it.
+
+"No ack in flight" alone is not enough: the requests of a burst arrive a little apart (each
+on its own connection, read by waitress before the app sees it), so between two of them
+there is often no ack in flight for a moment, and post-ack work that starts then holds the
+GIL while the rest of the burst is being read. The quiet window bridges those gaps.
 """
 
 from __future__ import annotations
@@ -18,16 +23,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-PATIENCE = 0.05  # seconds post-ack work waits for the acks in flight, at most
+PATIENCE = 0.1  # seconds post-ack work waits for the acks, at most
+QUIET = 0.004  # seconds without an ack in flight before post-ack work starts
 # How often Python offers the GIL to another thread (default 5 ms): an ack whose Redis reply
 # has arrived waits at most this long for a busy thread to let go.
 SWITCH_INTERVAL = 0.001
 
 
 class AckGate:
-    def __init__(self, patience: float = PATIENCE) -> None:
+    def __init__(self, patience: float = PATIENCE, quiet: float = QUIET) -> None:
         self.patience = patience
+        self.quiet = quiet
         self._in_flight = 0
+        self._last_ack = -quiet  # monotonic time the last ack was made
         self._quiet = threading.Condition()
 
     @contextmanager
@@ -41,14 +49,22 @@ class AckGate:
             with self._quiet:
                 self._in_flight -= 1
                 if not self._in_flight:
+                    self._last_ack = time.monotonic()
                     self._quiet.notify_all()
 
     def wait_quiet(self) -> None:
-        """Until no ack is in flight, `patience` seconds at most."""
-        deadline = time.monotonic() + self.patience
+        """Until no ack has been in flight for `quiet` seconds, `patience` seconds at most."""
+        now = time.monotonic()
+        deadline = now + self.patience
         with self._quiet:
-            while self._in_flight and (left := deadline - time.monotonic()) > 0:
-                self._quiet.wait(left)
+            while (left := deadline - now) > 0:
+                if self._in_flight:
+                    self._quiet.wait(left)  # woken when the last ack in flight is made
+                elif (calm := now - self._last_ack) < self.quiet:
+                    self._quiet.wait(min(left, self.quiet - calm))
+                else:
+                    return
+                now = time.monotonic()
 
 
 ACKS = AckGate()  # the process's acks: one web server per process
