@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -285,6 +286,10 @@ def serve(settings: Settings, *, web: bool, worker: bool) -> int:
             else:
                 _serve_http(parts, app, health, runtime.metrics, settings)
         parts.callback(_stop_taking_work, *stop_first)  # runs first: callbacks unwind LIFO
+        # What start-up built (Bolt, pydantic's schemas, the catalogue, the clients) lives as
+        # long as the process: out of the collector's sight, a full collection takes ~2 ms
+        # instead of 40-50 ms, a pause that otherwise lands in the middle of some ack.
+        gc.freeze()
         failed.wait()  # until a signal raises Stopped here, or a part fails
         raise Failure(failed.reason, starting=False)
 
