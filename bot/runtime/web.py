@@ -10,7 +10,8 @@ bytes (wrong, or unverifiable because the Content-Length is broken: 401), then U
 text although signed: 400). Only then is anything parsed. A refused request is logged in
 one line that names the reason, never the body nor any header but the timestamp's age.
 Bolt's own check is off (bot.slack.app) because this one replaces it and hands Bolt a
-re-encoded body in one case (`bolt_safe_body`).
+re-encoded body in two cases: an interaction's payload, already decoded, as JSON
+(`interaction_json`, for speed), and a form Bolt would misread, as JSON (`bolt_safe_body`).
 
 waitress itself reads a whole body before calling the app (and refuses a malformed or
 over-1-GB Content-Length itself); the cap here keeps the app from reading or parsing more.
@@ -22,7 +23,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
+from binascii import a2b_qp
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -44,6 +47,8 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KiB; a modal's state at most ~100
 MAX_AGE_SECONDS = 300  # Slack's advice: refuse timestamps more than five minutes off
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+_NOT_AN_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
 
 
 class Refused(Exception):
@@ -157,7 +162,24 @@ def bolt_safe_body(body: str, content_type: str | None) -> tuple[str, str | None
         return body, content_type
     if _has_payload_field(body):
         return body, content_type
-    return json.dumps(dict(parse_qsl(body, keep_blank_values=True))), "application/json"
+    return json.dumps(dict(parse_qsl(body, keep_blank_values=True))), JSON
+
+
+def interaction_json(body: str, content_type: str | None) -> str | None:
+    """An interaction's payload (`payload=<percent-encoded JSON>`, a click or a submission)
+    as JSON text for Bolt, or None for any other body.
+
+    Bolt decodes the form with urllib, which goes through the payload one `%` at a time: a
+    submission carries the whole view, ~1,200 of them, and that was a third of its ack (0.38
+    ms of CPU). `binascii.a2b_qp` decodes quoted-printable (`=XX`) in C, the same thing with
+    `=` for `%`, in 0.03 ms. It is used only where the two cannot differ: no `=` in the value
+    and no `%` without two hex digits after it; anything else goes the usual way."""
+    if content_type not in (None, FORM) or not body.startswith("payload=") or "&" in body:
+        return None
+    value = body[len("payload=") :]
+    if "=" in value or _NOT_AN_ESCAPE.search(value):
+        return None
+    return a2b_qp(value.replace("+", " ").replace("%", "=").encode()).decode("utf-8", "replace")
 
 
 def _has_payload_field(body: str) -> bool:
@@ -175,7 +197,12 @@ def _dispatch(
     http = WsgiHttpRequest(environ)
     headers = http.get_headers()
     content_type = str(headers.get("content-type") or "").split(";")[0].strip() or None
-    body, new_type = bolt_safe_body(body, content_type)
+    payload = interaction_json(body, content_type)
+    new_type: str | None = JSON
+    if payload is not None:
+        body = payload
+    else:
+        body, new_type = bolt_safe_body(body, content_type)
     if new_type != content_type and new_type is not None:
         headers["content-type"] = new_type
     try:
