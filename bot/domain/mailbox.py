@@ -10,6 +10,7 @@ so the address stored and the address Slack knows are compared alike.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import idna
@@ -32,8 +33,11 @@ def same_mailbox(first: str, second: str) -> bool:
     return bool(first.strip() and second.strip()) and mailbox(first) == mailbox(second)
 
 
+@functools.lru_cache(maxsize=1024)
 def ascii_domain(domain: str) -> str:
-    """The domain in lower-case ASCII: an internationalised one in its punycode form."""
+    """The domain in lower-case ASCII: an internationalised one in its punycode form.
+    Remembered: IDNA's checks are pure Python, a filing asks four times, and a community's
+    people share a handful of domains."""
     domain = unicodedata.normalize("NFC", domain.strip().rstrip("."))
     try:
         return idna.encode(domain, uts46=True).decode("ascii").lower()
