@@ -1,8 +1,9 @@
 """`python -m bench [--quick | --smoke]`: run every figure, print a table, write JSON.
 
-`python -m bench --readme [JSON]` runs nothing: it writes the README's benchmark figures
-from a run's JSON (by default the last run's, bench/results/latest.json) and keeps that JSON
-as bench/figures.json, next to the figures it produced."""
+`python -m bench --readme [JSON]` runs nothing: it writes docs/benchmarks.md's figures and
+the README's side-by-side table from a run's JSON (by default the last run's,
+bench/results/latest.json) and keeps that JSON as bench/figures.json, next to the figures
+it produced."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from bench import (
     throughput,
     tokens,
 )
-from bench.report import FIGURES, refresh_readme, render, verdicts
+from bench.report import FIGURES, refresh_front_readme, refresh_readme, render, verdicts
 from bench.stack import BenchStack, StackOptions
 from bot.storage import RedisServer
 
@@ -155,9 +156,12 @@ def write_readme(source: Path) -> int:
         return 2
     if source.resolve() != FIGURES.resolve():
         FIGURES.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    changed = refresh_readme(FIGURES)
-    state = "rewritten" if changed else "already up to date"
-    print(f"docs/benchmarks.md: benchmark figures {state}, from {source} (kept as {FIGURES})")
+    for name, changed in (
+        ("docs/benchmarks.md: benchmark figures", refresh_readme(FIGURES)),
+        ("README.md: side-by-side table", refresh_front_readme(FIGURES)),
+    ):
+        state = "rewritten" if changed else "already up to date"
+        print(f"{name} {state}, from {source} (kept as {FIGURES})")
     return 0
 
 

@@ -20,6 +20,9 @@ FIGURES = Path(__file__).resolve().parent / "figures.json"
 # The figures live in docs/benchmarks.md (the README links there); the name stays README.
 README = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 _BLOCK = re.compile(r"(<!-- bench:start -->\n)(.*?)(<!-- bench:end -->)", re.S)
+# The project's README shows the side-by-side table only (issue 23), between these markers.
+FRONT_README = Path(__file__).resolve().parent.parent / "README.md"
+_SIDE_BLOCK = re.compile(r"(<!-- side-by-side:start -->\n)(.*?)(<!-- side-by-side:end -->)", re.S)
 _ACK_COMMANDS = ("help", "credit", "add")
 
 ACK_TARGETS_MS = {20: 50.0, 100: 250.0}
@@ -265,16 +268,35 @@ def _import_rows(report: dict[str, Any]) -> list[str]:
     ]
 
 
+def side_by_side_block(report: dict[str, Any]) -> str:
+    """The project README's table: ours beside the floor and the naive bot, with verdicts."""
+    about = (
+        f"From the {report['profile']['name']} run in [docs/benchmarks.md](docs/benchmarks.md) "
+        f"({report['machine']['nproc']} CPUs)."
+    )
+    return "\n".join([about, "", *side_by_side.readme_table(report["side_by_side"])]) + "\n"
+
+
 def refresh_readme(figures: Path = FIGURES, readme: Path = README) -> bool:
     """Rewrite the README's benchmark block from a run's JSON; True if it changed."""
     report = json.loads(figures.read_text(encoding="utf-8"))
-    text = readme.read_text(encoding="utf-8")
-    if not _BLOCK.search(text):
-        raise ValueError(f"{readme} has no <!-- bench:start --> ... <!-- bench:end --> block")
-    new = _BLOCK.sub(lambda found: found.group(1) + readme_block(report) + found.group(3), text)
+    return _rewrite(readme, _BLOCK, readme_block(report))
+
+
+def refresh_front_readme(figures: Path = FIGURES, readme: Path = FRONT_README) -> bool:
+    """Rewrite the project README's side-by-side block from a run's JSON; True if changed."""
+    report = json.loads(figures.read_text(encoding="utf-8"))
+    return _rewrite(readme, _SIDE_BLOCK, side_by_side_block(report))
+
+
+def _rewrite(path: Path, block: re.Pattern[str], content: str) -> bool:
+    text = path.read_text(encoding="utf-8")
+    if not block.search(text):
+        raise ValueError(f"{path} has no {block.pattern.split('(.*?)')[0]} ... block")
+    new = block.sub(lambda found: found.group(1) + content + found.group(3), text)
     if new == text:
         return False
-    readme.write_text(new, encoding="utf-8")
+    path.write_text(new, encoding="utf-8")
     return True
 
 

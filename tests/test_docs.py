@@ -247,6 +247,32 @@ def test_the_benchmark_figures_are_what_bench_writes_from_its_json(tmp_path: Pat
     assert not refresh_readme(FIGURES, copy)  # nothing left to change
 
 
+SIDE_BLOCK = re.compile(r"<!-- side-by-side:start -->\n(.*?)<!-- side-by-side:end -->", re.S)
+
+
+def test_the_readme_shows_the_side_by_side_table_bench_writes(tmp_path: Path) -> None:
+    """The README's table of ours beside the floor and the naive bot is written by the same
+    `python -m bench --readme`, from the same JSON, with its verdicts."""
+    from bench.report import FIGURES, FRONT_README, refresh_front_readme, side_by_side_block
+
+    assert FRONT_README == ROOT / "README.md"
+    report = json.loads(FIGURES.read_text(encoding="utf-8"))
+    text = FRONT_README.read_text(encoding="utf-8")
+    found = SIDE_BLOCK.search(text)
+    assert found, "README.md lost its side-by-side markers"
+    block = side_by_side_block(report)
+    assert found.group(1) == block, "README's table is out of date; run `python -m bench --readme`"
+    for kind in ("add", "submission", "approve", "credit"):
+        floor = report["side_by_side"]["ratios"][kind]["to_floor_slash_p99"]
+        assert f"| {floor:.2f}x: " in block
+    copy = tmp_path / "README.md"
+    copy.write_text(
+        SIDE_BLOCK.sub("<!-- side-by-side:start -->\nstale\n<!-- side-by-side:end -->", text)
+    )
+    assert refresh_front_readme(FIGURES, copy)
+    assert copy.read_text(encoding="utf-8") == text
+
+
 def test_the_benchmark_block_reads_the_figures_and_verdicts_of_the_run() -> None:
     from bench.report import FIGURES, readme_block
 
