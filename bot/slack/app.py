@@ -21,13 +21,14 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import SecretStr
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.lazy_listener.internals import build_runnable_function
 from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_bolt.listener.thread_runner import ThreadListenerRunner
 from slack_bolt.listener_matcher import ListenerMatcher
 from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
 from slack_bolt.logger import get_bolt_app_logger
+from slack_bolt.middleware import Middleware
 from slack_bolt.util.utils import get_name_for_callable
 from slack_sdk import WebClient
 
@@ -119,6 +120,20 @@ class _BodyMatcher(BuiltinListenerMatcher):
 
     def matches(self, req: BoltRequest, resp: BoltResponse) -> bool:
         return bool(self.func(body=req.body))
+
+
+class _AttachServices(Middleware):
+    """Every listener's `services`. A Middleware subclass rather than a function: Bolt
+    builds every argument a function middleware could take, per request, to call it."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        req.context["services"] = self.services
+        return next()
 
 
 class _AckTimedApp(App):
@@ -222,10 +237,7 @@ def build_app(
     app.listener_runner.__class__ = _CopyAfterAcks  # same state, one method differs
     favour_acks()
 
-    @app.middleware
-    def attach_services(context: BoltContext, next: Callable[[], None]) -> None:
-        context["services"] = services
-        next()
+    app.use(_AttachServices(services))
 
     app.error(handle_error)
     register_listeners(app)
