@@ -4,8 +4,10 @@ Python runs one thread at a time (the GIL). When 20 requests arrive at once, the
 listeners of the first acks (Slack calls, rendering, Redis), the Coolblue look-ups and, in
 the all-in-one process, the worker's jobs would otherwise take turns with the acks still
 being made, and the last acks of the burst wait for all of them. So every piece of post-ack
-work first waits, `patience` seconds at most, until no ack has been in flight for `quiet`
-seconds; a steady stream of requests delays it by that much, never starves it.
+work first waits until no ack has been in flight for `quiet` seconds, and no longer than
+`patience` after the burst began: a steady stream of requests holds post-ack work back for
+its first `patience` seconds, then lets it run beside the acks (a wait per piece of work
+would cap post-ack work at a pool's worth per `patience`), and never starves it.
 
 "No ack in flight" alone is not enough: the requests of a burst arrive a little apart (each
 on its own connection, read by waitress before the app sees it), so between two of them
@@ -23,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-PATIENCE = 0.1  # seconds post-ack work waits for the acks, at most
+PATIENCE = 0.1  # seconds after a burst began that post-ack work waits for it, at most
 QUIET = 0.004  # seconds without an ack in flight before post-ack work starts
 # How often Python offers the GIL to another thread (default 5 ms): an ack whose Redis reply
 # has arrived waits at most this long for a busy thread to let go.
@@ -36,12 +38,16 @@ class AckGate:
         self.quiet = quiet
         self._in_flight = 0
         self._last_ack = -quiet  # monotonic time the last ack was made
+        self._burst_began = 0.0  # monotonic time the current burst's first ack began
         self._quiet = threading.Condition()
 
     @contextmanager
     def acking(self) -> Iterator[None]:
         """Around the making of one ack."""
         with self._quiet:
+            now = time.monotonic()
+            if not self._in_flight and now - self._last_ack >= self.quiet:
+                self._burst_began = now
             self._in_flight += 1
         try:
             yield
@@ -53,10 +59,11 @@ class AckGate:
                     self._quiet.notify_all()
 
     def wait_quiet(self) -> None:
-        """Until no ack has been in flight for `quiet` seconds, `patience` seconds at most."""
-        now = time.monotonic()
-        deadline = now + self.patience
+        """Until no ack has been in flight for `quiet` seconds, or the burst under way began
+        `patience` seconds ago."""
         with self._quiet:
+            now = time.monotonic()
+            deadline = self._burst_began + self.patience
             while (left := deadline - now) > 0:
                 if self._in_flight:
                     self._quiet.wait(left)  # woken when the last ack in flight is made

@@ -60,6 +60,35 @@ def test_acks_that_never_stop_delay_post_ack_work_by_the_patience_only():
         acking.join(10)
 
 
+def test_in_a_long_stream_of_acks_post_ack_work_waits_once_per_burst_not_once_per_piece():
+    # Were each piece to wait `patience` for itself, a pool's threads would carry out at most
+    # one pool of work per `patience` while requests keep coming.
+    gate, events = AckGate(patience=1.0, quiet=10.0), []
+    stop = threading.Event()
+
+    def acks_without_end() -> None:
+        while not stop.is_set():
+            with gate.acking():
+                time.sleep(0.001)
+
+    def five_pieces() -> None:
+        for _ in range(5):
+            gate.wait_quiet()
+            events.append("post-ack work")
+
+    acking = threading.Thread(target=acks_without_end, daemon=True)
+    acking.start()
+    try:
+        time.sleep(1.2)  # the burst began more than `patience` ago
+        work = threading.Thread(target=five_pieces, daemon=True)
+        work.start()
+        work.join(3.0)  # five waits of `patience` each would take 5 s
+        assert events == ["post-ack work"] * 5
+    finally:
+        stop.set()
+        acking.join(10)
+
+
 def test_with_no_ack_at_all_post_ack_work_starts_at_once():
     gate, events = AckGate(patience=10, quiet=5.0), []
     _after_acks(gate, events).join(3.0)  # less than the quiet window: no ack was ever made
