@@ -177,7 +177,7 @@ def interaction_json(body: str, content_type: str | None) -> str | None:
     if content_type not in (None, FORM) or not body.startswith("payload=") or "&" in body:
         return None
     value = body[len("payload=") :]
-    if "=" in value or _NOT_AN_ESCAPE.search(value):
+    if not value or "=" in value or _NOT_AN_ESCAPE.search(value):
         return None
     return a2b_qp(value.replace("+", " ").replace("%", "=").encode()).decode("utf-8", "replace")
 
