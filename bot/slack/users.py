@@ -79,10 +79,11 @@ class UserDirectory:
         with self.cache.pipeline(transaction=False) as pipe:
             if email:
                 pipe.set(keys.user_email(user_id), email, ex=self.ttl)
-                self._remember(user_id, email, self.ttl)
             if locale:
                 pipe.set(keys.user_locale(user_id), locale, ex=self.ttl)
             pipe.execute()
+        if email:  # only once Redis has it: nothing is known here that is not there
+            self._remember(user_id, email, self.ttl)
         if not email:
             log.warning("users.info for %s has no e-mail address (users:read.email?)", user_id)
         return email, locale
