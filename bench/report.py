@@ -19,10 +19,8 @@ from bench import keepalive, side_by_side
 FIGURES = Path(__file__).resolve().parent / "figures.json"
 # The figures live in docs/benchmarks.md (the README links there); the name stays README.
 README = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-_BLOCK = re.compile(r"(<!-- bench:start -->\n)(.*?)(<!-- bench:end -->)", re.S)
-# The project's README shows the side-by-side table only (issue 23), between these markers.
+# The project's README shows the side-by-side table only (issue 23), between its markers.
 FRONT_README = Path(__file__).resolve().parent.parent / "README.md"
-_SIDE_BLOCK = re.compile(r"(<!-- side-by-side:start -->\n)(.*?)(<!-- side-by-side:end -->)", re.S)
 _ACK_COMMANDS = ("help", "credit", "add")
 
 ACK_TARGETS_MS = {20: 50.0, 100: 250.0}
@@ -280,19 +278,22 @@ def side_by_side_block(report: dict[str, Any]) -> str:
 def refresh_readme(figures: Path = FIGURES, readme: Path = README) -> bool:
     """Rewrite the README's benchmark block from a run's JSON; True if it changed."""
     report = json.loads(figures.read_text(encoding="utf-8"))
-    return _rewrite(readme, _BLOCK, readme_block(report))
+    return _rewrite(readme, "bench", readme_block(report))
 
 
 def refresh_front_readme(figures: Path = FIGURES, readme: Path = FRONT_README) -> bool:
     """Rewrite the project README's side-by-side block from a run's JSON; True if changed."""
     report = json.loads(figures.read_text(encoding="utf-8"))
-    return _rewrite(readme, _SIDE_BLOCK, side_by_side_block(report))
+    return _rewrite(readme, "side-by-side", side_by_side_block(report))
 
 
-def _rewrite(path: Path, block: re.Pattern[str], content: str) -> bool:
+def _rewrite(path: Path, name: str, content: str) -> bool:
+    """Put `content` between `path`'s <!-- name:start --> and <!-- name:end --> markers."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = re.compile(f"({re.escape(start)}\n)(.*?)({re.escape(end)})", re.S)
     text = path.read_text(encoding="utf-8")
     if not block.search(text):
-        raise ValueError(f"{path} has no {block.pattern.split('(.*?)')[0]} ... block")
+        raise ValueError(f"{path} has no {start} ... {end} block")
     new = block.sub(lambda found: found.group(1) + content + found.group(3), text)
     if new == text:
         return False

@@ -198,11 +198,7 @@ def _dispatch(
     headers = http.get_headers()
     content_type = str(headers.get("content-type") or "").split(";")[0].strip() or None
     payload = interaction_json(body, content_type)
-    new_type: str | None = JSON
-    if payload is not None:
-        body = payload
-    else:
-        body, new_type = bolt_safe_body(body, content_type)
+    body, new_type = (payload, JSON) if payload is not None else bolt_safe_body(body, content_type)
     if new_type != content_type and new_type is not None:
         headers["content-type"] = new_type
     try:

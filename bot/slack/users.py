@@ -84,7 +84,7 @@ class UserDirectory:
             pipe.execute()
         if email:  # only once Redis has it: nothing is known here that is not there
             self._remember(user_id, email, self.ttl)
-        if not email:
+        else:
             log.warning("users.info for %s has no e-mail address (users:read.email?)", user_id)
         return email, locale
 

@@ -2,6 +2,8 @@
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from bot.slack.ack_gate import AckGate
 
@@ -14,6 +16,25 @@ def _after_acks(gate: AckGate, events: list[str]) -> threading.Thread:
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
     return thread
+
+
+@contextmanager
+def _acks_without_end(gate: AckGate) -> Iterator[None]:
+    """Acks one after another, never quiet, until the block ends."""
+    stop = threading.Event()
+
+    def acks() -> None:
+        while not stop.is_set():
+            with gate.acking():
+                time.sleep(0.001)
+
+    acking = threading.Thread(target=acks, daemon=True)
+    acking.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        acking.join(10)
 
 
 def test_post_ack_work_waits_for_the_ack_in_flight():
@@ -43,50 +64,27 @@ def test_an_ack_arriving_in_the_quiet_window_goes_first_too():
 
 def test_acks_that_never_stop_delay_post_ack_work_by_the_patience_only():
     gate, events = AckGate(patience=0.05, quiet=0.01), []
-    stop = threading.Event()
-
-    def acks_without_end() -> None:
-        while not stop.is_set():
-            with gate.acking():
-                time.sleep(0.001)
-
-    acking = threading.Thread(target=acks_without_end, daemon=True)
-    acking.start()
-    try:
+    with _acks_without_end(gate):
         _after_acks(gate, events).join(10)
         assert events == ["post-ack work"]
-    finally:
-        stop.set()
-        acking.join(10)
 
 
 def test_in_a_long_stream_of_acks_post_ack_work_waits_once_per_burst_not_once_per_piece():
     # Were each piece to wait `patience` for itself, a pool's threads would carry out at most
     # one pool of work per `patience` while requests keep coming.
     gate, events = AckGate(patience=1.0, quiet=10.0), []
-    stop = threading.Event()
-
-    def acks_without_end() -> None:
-        while not stop.is_set():
-            with gate.acking():
-                time.sleep(0.001)
 
     def five_pieces() -> None:
         for _ in range(5):
             gate.wait_quiet()
             events.append("post-ack work")
 
-    acking = threading.Thread(target=acks_without_end, daemon=True)
-    acking.start()
-    try:
+    with _acks_without_end(gate):
         time.sleep(1.2)  # the burst began more than `patience` ago
         work = threading.Thread(target=five_pieces, daemon=True)
         work.start()
         work.join(3.0)  # five waits of `patience` each would take 5 s
         assert events == ["post-ack work"] * 5
-    finally:
-        stop.set()
-        acking.join(10)
 
 
 def test_with_no_ack_at_all_post_ack_work_starts_at_once():

@@ -181,7 +181,7 @@ def _file(
         max_credit=services.requests.policy_of(filing["community_id"]).max_credit,
         default_reason=note or f"Offboarded by import of {filing['file_name']}",  # i18n: recorded
     )
-    email = services.users.cached_email_of(user_id) or services.users.email_of(user_id)
+    email = services.users.email_of(user_id)  # the cache first, Slack only when it has none
     roles = services.roles.roles_of(user_id)
     return imports.service.file(
         read,

@@ -48,7 +48,7 @@ def submit_request(
     except MembershipUnknown:
         ack(response_action="errors", errors={"community_id": t(TRY_AGAIN)})
         return
-    email = services.users.cached_email_of(user_id) or services.users.email_of(user_id)
+    email = services.users.email_of(user_id)  # the cache first, Slack only when it has none
     actor = Actor(user_id, email, roles)
     communities = offered_communities(view)
     if communities is None:
